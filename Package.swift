@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+// camd — a camera-streaming daemon: one capture thread, a ring of shared frames,
+// and an epoll reactor that fans the latest frame out to many viewers.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "camd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "camd", targets: ["camd"]),
+        .executable(name: "camview", targets: ["camview"]),
+        .executable(name: "camload", targets: ["camload"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libturbojpeg0-dev, libsystemd-dev, libv4l-dev).
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        // Linux syscalls Glibc does not expose to Swift (epoll, eventfd, timerfd, signalfd, accept4).
+        .target(name: "CCamdLinux", cSettings: [.define("_GNU_SOURCE")]),
+
+        // fd ownership, errno, syscall retry, sockets.
+        .target(name: "CamdSystem", dependencies: ["CCamdLinux"], swiftSettings: strict),
+        // The epoll loop: knows file descriptors, not cameras or protocols.
+        .target(name: "Reactor", dependencies: ["CamdSystem", "CCamdLinux"], swiftSettings: strict),
+        // Frame and FrameRing: no C imports, no dependencies.
+        .target(name: "Frames", swiftSettings: strict),
+        // JPEG encode/decode (libturbojpeg) and JPEG marker scanning.
+        .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: strict),
+        // Frame sources, pacing and the capture thread.
+        .target(name: "Capture", dependencies: ["Frames", "CamdSystem", "JPEG", "CV4L2",
+                                                .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        // Wire protocols, subscribers and the fan-out policy.
+        .target(name: "Streaming", dependencies: ["Frames", "Reactor", "CamdSystem",
+                                                  .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        // Configuration, logging and wiring of the daemon.
+        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Reactor", "CamdSystem", "CSystemd",
+                                                .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "TOMLKit", package: "TOMLKit")],
+                swiftSettings: strict),
+
+        .executableTarget(name: "camd", dependencies: ["Service",
+                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: strict),
+        .executableTarget(name: "camview", dependencies: ["Streaming", "CamdSystem", "JPEG",
+                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: strict),
+        // The benchmark's load generator (see bench/README and docs/BENCHMARKS.md).
+        .executableTarget(name: "camload", dependencies: ["Streaming", "Reactor", "CamdSystem",
+                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "bench/camload", swiftSettings: strict),
+
+        // Tests: one target per library, shared support, and an integration target that runs the built camd.
+        .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming", "JPEG"], path: "Tests/TestSupport",
+                swiftSettings: strict),
+        .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames"], swiftSettings: strict),
+        .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "camd", "camview"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,119 @@
+// See CCamdLinux.h for why each of these exists.
+#include "CCamdLinux.h"
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <linux/sockios.h>
+
+const uint32_t CCAMD_EPOLLIN = EPOLLIN;
+const uint32_t CCAMD_EPOLLOUT = EPOLLOUT;
+const uint32_t CCAMD_EPOLLERR = EPOLLERR;
+const uint32_t CCAMD_EPOLLHUP = EPOLLHUP;
+const uint32_t CCAMD_EPOLLRDHUP = EPOLLRDHUP;
+const uint32_t CCAMD_EPOLLET = EPOLLET;
+
+_Static_assert(EPOLL_CTL_ADD == 1 && EPOLL_CTL_MOD == 3 && EPOLL_CTL_DEL == 2, "epoll_ctl ops");
+
+int ccamd_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int ccamd_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    int kop = op == 1 ? EPOLL_CTL_ADD : op == 2 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    return epoll_ctl(epfd, kop, fd, &ev);
+}
+
+int ccamd_epoll_wait(int epfd, CCamdEpollEvent *events, int maxevents, int timeout_ms) {
+    struct epoll_event buf[256];
+    if (maxevents > 256) maxevents = 256;
+    int n = epoll_wait(epfd, buf, maxevents, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i].events = buf[i].events;
+        events[i].data = buf[i].data.u64;
+    }
+    return n;
+}
+
+int ccamd_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int ccamd_timerfd(int64_t interval_ns) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return fd;
+    struct itimerspec spec;
+    spec.it_interval.tv_sec = interval_ns / 1000000000;
+    spec.it_interval.tv_nsec = interval_ns % 1000000000;
+    spec.it_value = spec.it_interval;
+    if (timerfd_settime(fd, 0, &spec, NULL) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int make_sigset(sigset_t *set, const int *signals, int count) {
+    sigemptyset(set);
+    for (int i = 0; i < count; i++) sigaddset(set, signals[i]);
+    return 0;
+}
+
+int ccamd_signalfd(const int *signals, int count) {
+    sigset_t set;
+    make_sigset(&set, signals, count);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc != 0) { errno = rc; return -1; }
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int ccamd_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
+}
+
+int ccamd_block_signals(const int *signals, int count) {
+    sigset_t set;
+    make_sigset(&set, signals, count);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc != 0) { errno = rc; return -1; }
+    return 0;
+}
+
+int ccamd_accept(int fd, struct sockaddr *addr, socklen_t *len) {
+    return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int ccamd_set_notsent_lowat(int fd, int bytes) {
+    return setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);
+}
+
+int ccamd_unsent_bytes(int fd) {
+    int n = 0;
+    if (ioctl(fd, SIOCOUTQNSD, &n) < 0) return -1;
+    return n;
+}
+
+int ccamd_queued_bytes(int fd) {
+    int n = 0;
+    if (ioctl(fd, SIOCOUTQ, &n) < 0) return -1;
+    return n;
+}
+
+void ccamd_set_thread_name(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = 0;
+    pthread_setname_np(pthread_self(), truncated);
+}

@@ -1,0 +1,52 @@
+// Linux syscalls that Swift's Glibc module does not expose (epoll, eventfd, timerfd, signalfd, accept4)
+// or exposes awkwardly (struct epoll_event is packed on x86_64 only). Each wrapper returns what the
+// syscall returns; errno is left for the caller (CamdSystem reads it immediately).
+#pragma once
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+/// An epoll event with a portable, unpacked layout; ccamd_epoll_wait converts.
+typedef struct {
+    uint32_t events;
+    uint64_t data;
+} CCamdEpollEvent;
+
+extern const uint32_t CCAMD_EPOLLIN;
+extern const uint32_t CCAMD_EPOLLOUT;
+extern const uint32_t CCAMD_EPOLLERR;
+extern const uint32_t CCAMD_EPOLLHUP;
+extern const uint32_t CCAMD_EPOLLRDHUP;
+extern const uint32_t CCAMD_EPOLLET;
+
+int ccamd_epoll_create(void);
+/// op: 1 add, 2 modify, 3 delete (EPOLL_CTL_*).
+int ccamd_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Waits like epoll_wait and copies up to maxevents results into `events`.
+int ccamd_epoll_wait(int epfd, CCamdEpollEvent *events, int maxevents, int timeout_ms);
+
+/// Non-blocking, close-on-exec eventfd.
+int ccamd_eventfd(void);
+/// Non-blocking, close-on-exec CLOCK_MONOTONIC timerfd firing every interval_ns (first after interval_ns).
+int ccamd_timerfd(int64_t interval_ns);
+/// Blocks the given signals for the calling thread and returns a non-blocking signalfd for them.
+/// Call it before starting other threads so they inherit the mask.
+int ccamd_signalfd(const int *signals, int count);
+/// Reads one signalfd_siginfo and returns the signal number, or -1.
+int ccamd_signalfd_read(int fd);
+/// Blocks the given signals in the calling thread (for threads that must never receive them).
+int ccamd_block_signals(const int *signals, int count);
+
+/// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC.
+int ccamd_accept(int fd, struct sockaddr *addr, socklen_t *len);
+
+/// TCP_NOTSENT_LOWAT: the socket is writable only while its unsent bytes are below `bytes`.
+int ccamd_set_notsent_lowat(int fd, int bytes);
+/// Unsent bytes in the socket's send queue (SIOCOUTQNSD), or -1.
+int ccamd_unsent_bytes(int fd);
+/// Bytes in the socket's send queue, sent or not (SIOCOUTQ), or -1.
+int ccamd_queued_bytes(int fd);
+
+/// Names the calling thread (pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc lacks).
+void ccamd_set_thread_name(const char *name);

@@ -1,0 +1,78 @@
+// Files: the few file operations the sources need (list a directory, read a file or a slice, map a file).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum Files {
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Names (not paths) of the entries in `directory`, sorted, without "." and "..".
+    public static func list(_ directory: String) throws(SystemError) -> [String] {
+        guard let dir = opendir(directory) else { throw SystemError("opendir \(directory)", errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = Descriptor(taking: try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) })
+        defer { fd.close() }
+        var st = stat()
+        _ = try syscall("fstat \(path)") { fstat(fd.number, &st) }
+        return try read(fd, offset: 0, count: Int(st.st_size), path: path)
+    }
+
+    public static func open(_ path: String) throws(SystemError) -> Descriptor {
+        Descriptor(taking: try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) })
+    }
+
+    /// Reads exactly `count` bytes at `offset` (fewer only at end of file).
+    public static func read(_ fd: Descriptor, offset: Int, count: Int, path: String) throws(SystemError) -> [UInt8] {
+        var result: SystemError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let n = pread(fd.number, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    result = SystemError("pread \(path)", errno: errno)
+                    break
+                }
+                if n == 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        if let result { throw result }
+        return bytes
+    }
+
+    /// Maps `path` read-only for the duration of `body`.
+    public static func withMapped<R>(_ path: String, _ body: (UnsafeRawBufferPointer) -> R) throws(SystemError) -> R {
+        let fd = try open(path)
+        defer { fd.close() }
+        var st = stat()
+        _ = try syscall("fstat \(path)") { fstat(fd.number, &st) }
+        let size = Int(st.st_size)
+        if size == 0 { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd.number, 0), base != MAP_FAILED else {
+            throw SystemError("mmap \(path)", errno: errno)
+        }
+        defer { munmap(base, size) }
+        return body(UnsafeRawBufferPointer(start: base, count: size))
+    }
+}

@@ -1,0 +1,119 @@
+// CaptureThread: the one thread that pulls frames from the source, stamps them and publishes them.
+import CamdSystem
+import Frames
+import Logging
+import Synchronization
+
+/// What the capture thread has done, readable from any thread.
+public struct CaptureSnapshot: Sendable, Equatable {
+    public var framesPublished: UInt64 = 0
+    public var invalidFrames: UInt64 = 0
+    public var skippedTicks: UInt64 = 0
+    public var errors: UInt64 = 0
+    public var lastError: String?
+    /// Frames per second measured over the last few seconds.
+    public var measuredFPS: Double = 0
+    /// Monotonic time of the last publish (0 = never): lets a watchdog see the thread is alive.
+    public var lastPublishMonotonic: UInt64 = 0
+}
+
+public final class CaptureThread: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let snapshotState = Mutex(CaptureSnapshot())
+    private let thread = Mutex<OSThread?>(nil)
+
+    public init() {}
+
+    public var snapshot: CaptureSnapshot { snapshotState.withLock { $0 } }
+
+    /// Starts capturing from the source that `makeSource` builds on the new thread (so a source never
+    /// crosses threads). Each frame is published into `ring`, then `published` is called (it signals
+    /// the reactor's eventfd; it must not block).
+    public func start(fps: Double, ring: FrameRing, logger: Logger,
+                      makeSource: @escaping @Sendable () throws -> any FrameSource,
+                      published: @escaping @Sendable () -> Void) throws(SystemError) {
+        let handle = try OSThread.spawn(name: "camd-capture") { [self] in
+            run(fps: fps, ring: ring, logger: logger, makeSource: makeSource, published: published)
+        }
+        thread.withLock { $0 = handle }
+    }
+
+    /// Asks the thread to stop and waits for it.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        let handle = thread.withLock { t -> OSThread? in defer { t = nil }; return t }
+        handle?.join()
+    }
+
+    private var shouldStop: Bool { stopping.load(ordering: .acquiring) }
+
+    private func run(fps: Double, ring: FrameRing, logger: Logger,
+                     makeSource: @Sendable () throws -> any FrameSource,
+                     published: @Sendable () -> Void) {
+        let source: any FrameSource
+        do {
+            source = try makeSource()
+        } catch {
+            logger.error("capture: cannot start source: \(error)")
+            snapshotState.withLock { $0.lastError = "\(error)"; $0.errors += 1 }
+            return
+        }
+        var pacer = Pacer(fps: fps, start: Clock.monotonicNanos())
+        var sequence = ring.latest?.sequence ?? 0
+        var rate = RateMeter()
+        while !shouldStop {
+            let (tick, deadline) = pacer.next(now: Clock.monotonicNanos())
+            // Sleep in short slices so stop() is prompt even at 1 fps.
+            while !shouldStop {
+                let now = Clock.monotonicNanos()
+                if now >= deadline { break }
+                Clock.sleepUntilMonotonic(min(deadline, now + 100_000_000))
+            }
+            if shouldStop { break }
+            let timestamp = Clock.realtimeNanos()
+            do {
+                let picture = try source.nextFrame(index: tick, timestampNanos: timestamp)
+                sequence += 1
+                ring.publish(Frame(sequence: sequence, timestampNanos: timestamp, width: picture.width,
+                                   height: picture.height, isPlaceholder: picture.isPlaceholder,
+                                   payload: picture.payload))
+                published()
+                let now = Clock.monotonicNanos()
+                rate.record(now: now)
+                snapshotState.withLock {
+                    $0.framesPublished += 1
+                    $0.invalidFrames = source.invalidFrames
+                    $0.skippedTicks = pacer.skippedTicks
+                    $0.measuredFPS = rate.fps
+                    $0.lastPublishMonotonic = now
+                }
+            } catch {
+                let message = "\(error)"
+                let first = snapshotState.withLock { state -> Bool in
+                    defer { state.errors += 1; state.lastError = message }
+                    return state.lastError != message
+                }
+                // Log a failure once, not once per frame.
+                if first { logger.error("capture: \(message)") }
+            }
+        }
+    }
+}
+
+/// Frames per second over a sliding window of recent publish times.
+struct RateMeter {
+    private var times: [UInt64] = []
+    private let window: UInt64 = 2_000_000_000
+
+    mutating func record(now: UInt64) {
+        times.append(now)
+        if let first = times.first, now - first > window {
+            times.removeAll { now - $0 > window }
+        }
+    }
+
+    var fps: Double {
+        guard times.count >= 2, let first = times.first, let last = times.last, last > first else { return 0 }
+        return Double(times.count - 1) * 1_000_000_000 / Double(last - first)
+    }
+}

@@ -1,0 +1,108 @@
+// JPEG encoding and decoding through libturbojpeg (the tj* API of libjpeg-turbo 2.1).
+internal import CTurboJPEG
+
+public struct JPEGError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ what: String, handle: tjhandle?) {
+        let detail = handle.map { String(cString: tjGetErrorStr2($0)) } ?? "no handle"
+        description = "\(what): \(detail)"
+    }
+}
+
+public enum ChromaSubsampling: Sendable {
+    case s420, s422, s444
+
+    var tj: Int32 {
+        switch self {
+        case .s420: return Int32(TJSAMP_420.rawValue)
+        case .s422: return Int32(TJSAMP_422.rawValue)
+        case .s444: return Int32(TJSAMP_444.rawValue)
+        }
+    }
+}
+
+/// A reusable compressor. Output goes into one scratch buffer (allocated once per size) and is copied
+/// out at its exact length, so each frame's payload is as small as the JPEG.
+public final class JPEGEncoder {
+    private let handle: tjhandle
+    public var quality: Int
+    public let subsampling: ChromaSubsampling
+    private var scratch: UnsafeMutablePointer<UInt8>?
+    private var scratchSize: UInt = 0
+
+    public init(quality: Int, subsampling: ChromaSubsampling = .s420) throws(JPEGError) {
+        guard let handle = tjInitCompress() else { throw JPEGError("tjInitCompress", handle: nil) }
+        self.handle = handle
+        self.quality = quality
+        self.subsampling = subsampling
+    }
+
+    deinit {
+        if let scratch { tjFree(scratch) }
+        tjDestroy(handle)
+    }
+
+    private func ensureScratch(width: Int, height: Int) throws(JPEGError) {
+        let needed = tjBufSize(Int32(width), Int32(height), subsampling.tj)
+        if needed > scratchSize {
+            if let scratch { tjFree(scratch) }
+            guard let buffer = tjAlloc(Int32(needed)) else { throw JPEGError("tjAlloc", handle: nil) }
+            scratch = buffer
+            scratchSize = needed
+        }
+    }
+
+    /// Compresses packed 8-bit RGB (`width * height * 3` bytes).
+    public func encode(rgb pixels: UnsafeRawBufferPointer, width: Int, height: Int) throws(JPEGError) -> [UInt8] {
+        precondition(pixels.count >= width * height * 3, "RGB buffer too small")
+        try ensureScratch(width: width, height: height)
+        var out: UnsafeMutablePointer<UInt8>? = scratch
+        var size: UInt = scratchSize
+        let rc = tjCompress2(handle, pixels.bindMemory(to: UInt8.self).baseAddress, Int32(width), 0, Int32(height),
+                             Int32(TJPF_RGB.rawValue), &out, &size, subsampling.tj, Int32(quality),
+                             TJFLAG_NOREALLOC | TJFLAG_FASTDCT)
+        guard rc == 0, let out else { throw JPEGError("tjCompress2", handle: handle) }
+        return Array(UnsafeBufferPointer(start: out, count: Int(size)))
+    }
+}
+
+/// What a JPEG says about itself without decoding the pixels.
+public struct JPEGInfo: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+}
+
+/// A reusable decompressor (camview, tests).
+public final class JPEGDecoder {
+    private let handle: tjhandle
+
+    public init() throws(JPEGError) {
+        guard let handle = tjInitDecompress() else { throw JPEGError("tjInitDecompress", handle: nil) }
+        self.handle = handle
+    }
+
+    deinit { tjDestroy(handle) }
+
+    public func info(_ jpeg: [UInt8]) throws(JPEGError) -> JPEGInfo {
+        var width: Int32 = 0, height: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
+        let rc = jpeg.withUnsafeBufferPointer { buf in
+            tjDecompressHeader3(handle, buf.baseAddress, UInt(buf.count), &width, &height, &subsamp, &colorspace)
+        }
+        guard rc == 0 else { throw JPEGError("tjDecompressHeader3", handle: handle) }
+        return JPEGInfo(width: Int(width), height: Int(height))
+    }
+
+    /// Decodes to packed RGB; throws on any corruption libturbojpeg reports, warnings included.
+    public func decodeRGB(_ jpeg: [UInt8]) throws(JPEGError) -> (info: JPEGInfo, rgb: [UInt8]) {
+        let info = try info(jpeg)
+        var rgb = [UInt8](repeating: 0, count: info.width * info.height * 3)
+        let rc = jpeg.withUnsafeBufferPointer { src in
+            rgb.withUnsafeMutableBufferPointer { dst in
+                tjDecompress2(handle, src.baseAddress, UInt(src.count), dst.baseAddress, Int32(info.width), 0,
+                              Int32(info.height), Int32(TJPF_RGB.rawValue), TJFLAG_STOPONWARNING)
+            }
+        }
+        guard rc == 0 else { throw JPEGError("tjDecompress2", handle: handle) }
+        return (info, rgb)
+    }
+}

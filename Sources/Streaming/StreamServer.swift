@@ -1,0 +1,400 @@
+// StreamServer: listeners and subscribers on the reactor, and the fan-out of the latest frame.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CamdSystem
+import Frames
+import Logging
+import Reactor
+
+public struct StreamSettings: Sendable, Equatable {
+    public var maxClients: Int
+    /// A subscriber with a frame in flight that accepts no bytes for this long is disconnected.
+    public var clientTimeoutNanos: UInt64
+    /// TCP_NOTSENT_LOWAT per viewer socket: the kernel keeps at most about this much unsent (0 = off).
+    public var sendLowWatermark: Int
+    /// SO_SNDBUF per viewer socket (0 = the kernel's autotuning).
+    public var sendBuffer: Int
+
+    public init(maxClients: Int = 512, clientTimeoutNanos: UInt64 = 10_000_000_000,
+                sendLowWatermark: Int = 65536, sendBuffer: Int = 0) {
+        self.maxClients = maxClients
+        self.clientTimeoutNanos = clientTimeoutNanos
+        self.sendLowWatermark = sendLowWatermark
+        self.sendBuffer = sendBuffer
+    }
+}
+
+public enum StreamProtocol: String, Sendable {
+    case native
+}
+
+/// One viewer, as the state and control socket report it.
+public struct ClientInfo: Sendable, Equatable {
+    public var id: UInt64
+    public var peer: String
+    public var proto: StreamProtocol
+    public var connectedNanos: UInt64
+    public var framesSent: UInt64
+    public var framesDropped: UInt64
+    public var bytesSent: UInt64
+}
+
+/// Totals since start, including viewers that have left.
+public struct StreamStats: Sendable, Equatable {
+    public var clients = 0
+    public var accepted: UInt64 = 0
+    public var refused: UInt64 = 0
+    public var timedOut: UInt64 = 0
+    public var framesSent: UInt64 = 0
+    public var framesDropped: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+}
+
+final class Subscriber {
+    let id: UInt64
+    let socket: Descriptor
+    var registration: RegistrationID?
+    let peer: String
+    let proto: StreamProtocol
+    var machine: SubscriberStateMachine
+    let connectedAt: UInt64
+    var interest: Interest = .read
+    var bytesIgnored = 0
+    /// The viewer shut down its sending side; it may still be reading.
+    var inputClosed = false
+
+    init(id: UInt64, socket: Descriptor, peer: String, proto: StreamProtocol, now: UInt64) {
+        self.id = id
+        self.socket = socket
+        self.peer = peer
+        self.proto = proto
+        machine = SubscriberStateMachine(now: now)
+        connectedAt = now
+    }
+}
+
+public final class StreamServer {
+    private struct Listener {
+        let socket: Descriptor
+        let registration: RegistrationID
+        let address: SocketAddress
+        let proto: StreamProtocol
+    }
+
+    private let reactor: Reactor
+    private let ring: FrameRing
+    public var settings: StreamSettings
+    private let logger: Logger
+    private var listeners: [Listener] = []
+    private var subscribers: [UInt64: Subscriber] = [:]
+    private var nextID: UInt64 = 1
+    private var currentNative: WireFrame?
+    private var acceptPausedUntil: UInt64?
+    private var closedTotals = StreamStats()
+    private var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
+    /// One scratch buffer for reading (and discarding) what viewers send; freed in deinit.
+    private let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+
+    public init(reactor: Reactor, ring: FrameRing, settings: StreamSettings, logger: Logger) {
+        self.reactor = reactor
+        self.ring = ring
+        self.settings = settings
+        self.logger = logger
+    }
+
+    deinit { readScratch.deallocate() }
+
+    // MARK: Listening and accepting
+
+    /// Binds a native-protocol listener; returns the bound address (useful with port 0).
+    @discardableResult
+    public func listen(native address: SocketAddress) throws(SystemError) -> SocketAddress {
+        let socket = try Socket.listen(on: address)
+        let bound: SocketAddress
+        let registration: RegistrationID
+        do {
+            bound = try Socket.localAddress(socket)
+            let index = listeners.count
+            registration = try reactor.register(socket, interest: .read) { [unowned self] _ in
+                self.acceptAll(listenerIndex: index)
+            }
+        } catch {
+            socket.close()
+            throw error
+        }
+        listeners.append(Listener(socket: socket, registration: registration, address: bound, proto: .native))
+        return bound
+    }
+
+    public var listenAddresses: [SocketAddress] { listeners.map(\.address) }
+
+    private func acceptAll(listenerIndex: Int) {
+        let listener = listeners[listenerIndex]
+        // Bounded per wake-up so one busy listener cannot starve the rest of the loop.
+        for _ in 0..<128 {
+            let result: IOResult<(Descriptor, SocketAddress?)>
+            do {
+                result = try Socket.accept(listener.socket)
+            } catch {
+                switch error.errno {
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors: stop watching the listeners briefly instead of spinning on a
+                    // readable listener we cannot accept from. Pending viewers wait in the backlog.
+                    pauseAccepting(error)
+                    return
+                default:
+                    // ECONNABORTED and friends: that one connection is gone; carry on.
+                    continue
+                }
+            }
+            guard case .done(let (socket, address)) = result else { return }
+            admit(socket, peer: address.map { "\($0)" } ?? "unknown", proto: listener.proto)
+        }
+    }
+
+    private func pauseAccepting(_ error: SystemError) {
+        guard acceptPausedUntil == nil else { return }
+        logger.error("accept: \(error); not accepting new viewers for 100 ms")
+        acceptPausedUntil = Clock.monotonicNanos() + 100_000_000
+        for listener in listeners { try? reactor.reregister(listener.registration, interest: []) }
+    }
+
+    private func resumeAccepting(now: UInt64) {
+        guard let until = acceptPausedUntil, now >= until else { return }
+        acceptPausedUntil = nil
+        for listener in listeners { try? reactor.reregister(listener.registration, interest: .read) }
+    }
+
+    private func admit(_ socket: Descriptor, peer: String, proto: StreamProtocol) {
+        if subscribers.count >= settings.maxClients {
+            socket.close()
+            closedTotals.refused += 1
+            if let suppressed = refusalLog.shouldLog(now: Clock.monotonicNanos()) {
+                let more = suppressed > 0 ? " (\(suppressed) more refused since the last message)" : ""
+                logger.warning("refused \(proto.rawValue) viewer \(peer): max_clients (\(settings.maxClients)) reached\(more)")
+            }
+            return
+        }
+        // Options are best effort: a viewer whose socket refuses them is still served.
+        try? Socket.setNoDelay(socket)
+        if settings.sendLowWatermark > 0 { try? Socket.setNotSentLowWatermark(socket, bytes: settings.sendLowWatermark) }
+        if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
+
+        let now = Clock.monotonicNanos()
+        let subscriber = Subscriber(id: nextID, socket: socket, peer: peer, proto: proto, now: now)
+        nextID += 1
+        do {
+            subscriber.registration = try reactor.register(socket, interest: .read) { [unowned self, unowned subscriber] events in
+                self.handle(events, for: subscriber)
+            }
+        } catch {
+            logger.error("cannot watch viewer \(peer): \(error)")
+            socket.close()
+            return
+        }
+        subscribers[subscriber.id] = subscriber
+        closedTotals.accepted += 1
+        logger.info("viewer \(subscriber.id) connected: \(peer) (\(proto.rawValue)), \(subscribers.count) connected")
+        // The server speaks first: send the newest frame at once.
+        if let wire = currentWire(), subscriber.machine.frameAvailable(wire, now: now) {
+            pump(subscriber, now: now)
+        }
+    }
+
+    // MARK: Fan-out
+
+    /// The latest frame in its native wire form, rebuilt only when the ring has a newer frame.
+    private func currentWire() -> WireFrame? {
+        guard let frame = ring.latest else { return nil }
+        if currentNative?.frame !== frame {
+            currentNative = WireFrame(frame: frame, header: NativeFrameHeader(frame: frame).encoded())
+        }
+        return currentNative
+    }
+
+    /// The capture thread published a frame: every idle subscriber starts sending it; busy ones will
+    /// pick up the newest when they finish the frame they are on.
+    public func frameAvailable() {
+        guard let wire = currentWire() else { return }
+        let now = Clock.monotonicNanos()
+        for subscriber in subscribers.values where subscriber.machine.isIdle {
+            if subscriber.machine.frameAvailable(wire, now: now) {
+                pump(subscriber, now: now)
+            }
+        }
+    }
+
+    /// Writes as much of the subscriber's frame as the socket takes; on completion moves to the newest frame.
+    private func pump(_ subscriber: Subscriber, now: UInt64) {
+        while case .sending(let wire, let sent) = subscriber.machine.state {
+            let headerCount = wire.header.count
+            let result: IOResult<Int>
+            do {
+                result = try Socket.writev(subscriber.socket, header: wire.header, headerOffset: min(sent, headerCount),
+                                           payload: wire.frame.payload, payloadOffset: max(0, sent - headerCount))
+            } catch {
+                drop(subscriber, reason: error.errno == EPIPE || error.errno == ECONNRESET ? "connection reset" : "\(error)")
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                setInterest(subscriber, [.read, .write])
+                return
+            case .done(let count):
+                if subscriber.machine.wrote(count, now: now), let newest = currentWire() {
+                    _ = subscriber.machine.frameAvailable(newest, now: now)
+                }
+            }
+        }
+        setInterest(subscriber, .read)
+    }
+
+    private func setInterest(_ subscriber: Subscriber, _ interest: Interest) {
+        // A viewer that half-closed has nothing more to read: watching for input would spin.
+        let wanted = subscriber.inputClosed ? interest.subtracting(.read) : interest
+        guard wanted != subscriber.interest, let registration = subscriber.registration else { return }
+        do {
+            try reactor.reregister(registration, interest: wanted)
+            subscriber.interest = wanted
+        } catch {
+            drop(subscriber, reason: "\(error)")
+        }
+    }
+
+    private func handle(_ events: Events, for subscriber: Subscriber) {
+        if events.contains(.error) || (events.contains(.hangup) && !events.contains(.readable)) {
+            drop(subscriber, reason: "connection closed")
+            return
+        }
+        if events.contains(.readable) {
+            readAndDiscard(subscriber)
+            guard subscribers[subscriber.id] != nil else { return }
+        }
+        if events.contains(.writable) {
+            pump(subscriber, now: Clock.monotonicNanos())
+        }
+    }
+
+    /// Native viewers have nothing to say: what they send is read and ignored, so garbage costs only
+    /// the time to read it. End of input is a half-close; the viewer may still be reading.
+    private func readAndDiscard(_ subscriber: Subscriber) {
+        for _ in 0..<16 {
+            let result: IOResult<Int>
+            do {
+                result = try Socket.read(subscriber.socket, into: readScratch)
+            } catch {
+                drop(subscriber, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)")
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .done(0):
+                subscriber.inputClosed = true
+                setInterest(subscriber, subscriber.interest)
+                return
+            case .done(let count):
+                if subscriber.bytesIgnored == 0 {
+                    logger.notice("viewer \(subscriber.id) (\(subscriber.peer)) sent data on the native stream; ignoring it")
+                }
+                subscriber.bytesIgnored += count
+            }
+        }
+    }
+
+    // MARK: Timeouts, state, shutdown
+
+    /// Periodic work (call every ~100 ms): stalled viewers, accept back-off.
+    public func tick() {
+        let now = Clock.monotonicNanos()
+        resumeAccepting(now: now)
+        for subscriber in subscribers.values
+        where subscriber.machine.isStalled(now: now, timeout: settings.clientTimeoutNanos) {
+            closedTotals.timedOut += 1
+            let seconds = Double(settings.clientTimeoutNanos) / 1e9
+            drop(subscriber, reason: "timeout: accepted no data for \(seconds) s", level: .warning)
+        }
+    }
+
+    private func drop(_ subscriber: Subscriber, reason: String, level: Logger.Level = .info) {
+        guard subscribers.removeValue(forKey: subscriber.id) != nil else { return }
+        if let registration = subscriber.registration { reactor.deregister(registration) }
+        subscriber.socket.close()
+        let machine = subscriber.machine
+        closedTotals.framesSent += machine.framesSent
+        closedTotals.framesDropped += machine.framesDropped
+        closedTotals.bytesSent += machine.bytesSent
+        let seconds = Double(Clock.monotonicNanos() - subscriber.connectedAt) / 1e9
+        let duration = String(format1: seconds)
+        logger.log(level: level, "viewer \(subscriber.id) disconnected: \(subscriber.peer) (\(subscriber.proto.rawValue)), \(reason); \(duration) s, \(machine.framesSent) frames sent, \(machine.framesDropped) dropped")
+    }
+
+    /// Disconnects one viewer by id; false if there is none.
+    @discardableResult
+    public func kick(_ id: UInt64, reason: String) -> Bool {
+        guard let subscriber = subscribers[id] else { return false }
+        drop(subscriber, reason: reason, level: .notice)
+        return true
+    }
+
+    public var clientCount: Int { subscribers.count }
+
+    public var clients: [ClientInfo] {
+        let now = Clock.monotonicNanos()
+        return subscribers.values.sorted { $0.id < $1.id }.map {
+            ClientInfo(id: $0.id, peer: $0.peer, proto: $0.proto, connectedNanos: now - $0.connectedAt,
+                       framesSent: $0.machine.framesSent, framesDropped: $0.machine.framesDropped,
+                       bytesSent: $0.machine.bytesSent)
+        }
+    }
+
+    public var stats: StreamStats {
+        var stats = closedTotals
+        stats.clients = subscribers.count
+        for subscriber in subscribers.values {
+            stats.framesSent += subscriber.machine.framesSent
+            stats.framesDropped += subscriber.machine.framesDropped
+            stats.bytesSent += subscriber.machine.bytesSent
+        }
+        return stats
+    }
+
+    /// Closes every viewer and listener.
+    public func close() {
+        for subscriber in subscribers.values { drop(subscriber, reason: "server shutting down", level: .debug) }
+        for listener in listeners {
+            reactor.deregister(listener.registration)
+            listener.socket.close()
+        }
+        listeners.removeAll()
+    }
+}
+
+/// Logs the first event, then at most once per interval, reporting how many were suppressed.
+struct RateLimitedLog {
+    let intervalNanos: UInt64
+    private var lastLogged: UInt64?
+    private var suppressed = 0
+
+    init(intervalNanos: UInt64) { self.intervalNanos = intervalNanos }
+
+    /// nil: stay quiet. Otherwise: log now, mentioning this many suppressed since the last message.
+    mutating func shouldLog(now: UInt64) -> Int? {
+        if let last = lastLogged, now - last < intervalNanos {
+            suppressed += 1
+            return nil
+        }
+        lastLogged = now
+        defer { suppressed = 0 }
+        return suppressed
+    }
+}
+
+extension String {
+    /// One decimal place, without Foundation.
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}
