@@ -118,3 +118,32 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SocketAddress {
+    /// Resolves a host name or numeric address (getaddrinfo), IPv4 first.
+    public static func resolve(host: String, port: UInt16) throws(ParseError) -> [SocketAddress] {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if let numeric = try? SocketAddress(parsing: bare.contains(":") ? "[\(bare)]:\(port)" : "\(bare):\(port)") {
+            return [numeric]
+        }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(bare, String(port), &hints, &list)
+        guard rc == 0, let first = list else {
+            throw .invalid("cannot resolve '\(bare)': \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [SocketAddress] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            var storage = sockaddr_storage()
+            withUnsafeMutableBytes(of: &storage) { dst in
+                dst.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))
+            }
+            if let address = SocketAddress(storage: storage), !addresses.contains(address) { addresses.append(address) }
+            cursor = info.pointee.ai_next
+        }
+        return addresses.sorted { a, _ in if case .v4 = a { return true } else { return false } }
+    }
+}

@@ -1,1 +1,120 @@
-print("todo")
+// camd: parse the command line, load the config, start the daemon, exit with its status.
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Capture
+import Logging
+import Service
+
+struct Camd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "camd",
+        abstract: "Stream a camera (or a test pattern, or a recorded MJPEG) to many viewers at once.",
+        discussion: """
+        Settings come from the config file (--config, else \(ConfigLoader.defaultPath) if it exists, \
+        else built-in defaults); each flag below overrides the key of the same name. config/camd.toml \
+        documents every key and its default. Invalid settings exit with status 78 and one line naming the key.
+
+        Native viewers: camview tcp://HOST:9999 --stats, or any client of docs/PROTOCOL.md.
+        """,
+        version: CamdVersion.string)
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("Config file to read.", valueName: "path"))
+    var configPath: String?
+
+    @Option(help: ArgumentHelp("Native protocol listen address, repeatable (listen; default 0.0.0.0:9999).", valueName: "host:port"))
+    var listen: [String] = []
+    @Option(help: ArgumentHelp("\"testpattern\" or \"file:PATH\" (source; default testpattern).", valueName: "source"))
+    var source: String?
+    @Option(help: "Picture width for the test pattern (width; default 640).")
+    var width: String?
+    @Option(help: "Picture height for the test pattern (height; default 480).")
+    var height: String?
+    @Option(help: "Frames per second, 0.1-240 (fps; default 30).")
+    var fps: String?
+    @Option(help: "JPEG quality 1-100 when camd encodes (quality; default 80).")
+    var quality: String?
+    @Option(help: "Most viewers at once; more are refused (max_clients; default 512).")
+    var maxClients: String?
+    @Option(help: "Seconds a viewer may accept no data before it is disconnected (client_timeout; default 10).")
+    var clientTimeout: String?
+    @Option(help: "Unsent bytes kept per viewer socket, TCP_NOTSENT_LOWAT (send_lowat; default 65536; 0 = off).")
+    var sendLowat: String?
+    @Option(help: "SO_SNDBUF per viewer socket in bytes (send_buffer; default 0 = kernel autotuning).")
+    var sendBuffer: String?
+    @Option(help: "Frames kept in the ring, 2-64 (ring_size; default 4).")
+    var ringSize: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (log_level; default info).")
+    var logLevel: String?
+    @Option(help: "Seconds between summary log lines, 0 = never (stats_interval; default 60).")
+    var statsInterval: String?
+
+    @Flag(help: "Check the configuration, print it, and exit (0 if valid, 78 if not).")
+    var checkConfig = false
+
+    /// Flags in the documented key order, so the first bad one reported is stable.
+    var overrides: [(key: String, value: ConfigValue)] {
+        var list: [(String, ConfigValue)] = []
+        if !listen.isEmpty { list.append(("listen", .list(listen.map { .string($0) }))) }
+        if let source { list.append(("source", .string(source))) }
+        let numeric: [(String, String?)] = [
+            ("width", width), ("height", height), ("fps", fps), ("quality", quality), ("max_clients", maxClients),
+            ("client_timeout", clientTimeout), ("send_lowat", sendLowat), ("send_buffer", sendBuffer),
+            ("ring_size", ringSize),
+        ]
+        for (key, text) in numeric { if let text { list.append((key, ConfigValue(flag: text))) } }
+        if let logLevel { list.append(("log_level", .string(logLevel))) }
+        if let statsInterval { list.append(("stats_interval", ConfigValue(flag: statsInterval))) }
+        return list
+    }
+
+    func loadConfig() throws(ConfigError) -> Config {
+        var config: Config
+        if let configPath {
+            config = try ConfigLoader.load(path: configPath)
+        } else if access(ConfigLoader.defaultPath, F_OK) == 0 {
+            config = try ConfigLoader.load(path: ConfigLoader.defaultPath)
+        } else {
+            config = Config()
+        }
+        for (key, value) in overrides { try config.set(key, value) }
+        try config.validate()
+        return config
+    }
+
+    func run() throws {
+        let config: Config
+        do {
+            config = try loadConfig()
+        } catch {
+            fail("config error: \(error)", status: ConfigError.exitStatus)
+        }
+        if checkConfig {
+            print("configuration OK: \(config.summary)")
+            return
+        }
+        let level = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "camd")
+        do {
+            let daemon = try Daemon(config: config, logger: logger)
+            let status = try daemon.run()
+            throw ExitCode(status)
+        } catch let error as SourceError {
+            fail("config error: source = \"\(config.source)\": \(error)", status: ConfigError.exitStatus)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            fail("\(error)", status: 1)
+        }
+    }
+
+    func fail(_ message: String, status: Int32) -> Never {
+        let line = Array("camd: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        Glibc.exit(status)
+    }
+}
+
+Camd.main()

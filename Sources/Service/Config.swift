@@ -1,0 +1,187 @@
+// Config: every setting camd has, its default, its allowed values, and the one place that checks them.
+import CamdSystem
+
+/// What the capture thread reads from.
+public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
+    case testPattern
+    case file(path: String)
+
+    public var description: String {
+        switch self {
+        case .testPattern: return "testpattern"
+        case .file(let path): return "file:\(path)"
+        }
+    }
+}
+
+public enum LogLevel: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// A config value as it arrived, from the TOML file or from a command-line flag.
+public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
+    case integer(Int)
+    case float(Double)
+    case string(String)
+    case bool(Bool)
+    case list([ConfigValue])
+    /// Something TOML can express that no camd key takes (a table, a date).
+    case other(String)
+
+    /// A flag's text, typed the way TOML would read it.
+    public init(flag text: String) {
+        if let int = Int(text) { self = .integer(int) }
+        else if let double = Double(text), double.isFinite { self = .float(double) }
+        else if text == "true" || text == "false" { self = .bool(text == "true") }
+        else { self = .string(text) }
+    }
+
+    public var description: String {
+        switch self {
+        case .integer(let v): return String(v)
+        case .float(let v): return String(v)
+        case .string(let v): return "\"\(v)\""
+        case .bool(let v): return String(v)
+        case .list(let values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
+        case .other(let v): return v
+        }
+    }
+}
+
+/// A rejected setting: the key, the value given, and what is allowed. Exit status 78 (EX_CONFIG).
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    public static let exitStatus: Int32 = 78
+    public let key: String
+    public let value: String
+    public let problem: String
+
+    public init(key: String, value: String, problem: String) {
+        self.key = key
+        self.value = value
+        self.problem = problem
+    }
+
+    public var description: String {
+        value.isEmpty ? "\(key): \(problem)" : "\(key) = \(value): \(problem)"
+    }
+}
+
+public struct Config: Sendable, Equatable {
+    public var listen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:9999")]
+    public var source: SourceSpec = .testPattern
+    public var width = 640
+    public var height = 480
+    public var fps: Double = 30
+    public var quality = 80
+    public var maxClients = 512
+    public var clientTimeout: Double = 10
+    public var sendLowWatermark = 65536
+    public var sendBuffer = 0
+    public var ringSize = 4
+    public var logLevel: LogLevel = .info
+    public var statsInterval: Double = 60
+
+    public init() {}
+
+    /// Every key, in the order config/camd.toml documents them.
+    public static let keys = ["listen", "source", "width", "height", "fps", "quality", "max_clients",
+                              "client_timeout", "send_lowat", "send_buffer", "ring_size", "log_level", "stats_interval"]
+
+    /// Sets one key, checking the value exactly as the config file's documentation promises.
+    public mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
+        func fail(_ problem: String) -> ConfigError { ConfigError(key: key, value: value.description, problem: problem) }
+        switch key {
+        case "listen":
+            let texts: [ConfigValue]
+            if case .list(let values) = value { texts = values } else { texts = [value] }
+            guard !texts.isEmpty else { throw fail("must name at least one HOST:PORT") }
+            var addresses: [SocketAddress] = []
+            for text in texts {
+                guard case .string(let s) = text else { throw fail("must be a \"HOST:PORT\" string or a list of them") }
+                do { addresses.append(try SocketAddress(parsing: s)) } catch {
+                    guard case .invalid(let why) = error else { throw fail("invalid address") }
+                    throw fail("\(why) (expected e.g. \"0.0.0.0:9999\" or \"[::]:9999\")")
+                }
+            }
+            listen = addresses
+        case "source":
+            guard case .string(let s) = value else { throw fail("must be a string: \"testpattern\" or \"file:PATH\"") }
+            if s == "testpattern" {
+                source = .testPattern
+            } else if s.hasPrefix("file:") {
+                let path = String(s.dropFirst(5))
+                guard !path.isEmpty else { throw fail("file: needs a path, e.g. \"file:/srv/clip.mjpeg\"") }
+                guard Files.exists(path) else { throw fail("no such file or directory") }
+                source = .file(path: path)
+            } else if s.hasPrefix("v4l2:") || s.hasPrefix("/dev/") {
+                throw fail("V4L2 cameras are not supported by this build yet; use \"testpattern\" or \"file:PATH\"")
+            } else {
+                throw fail("unknown source; allowed: \"testpattern\", \"file:PATH\"")
+            }
+        case "width": width = try integer(value, in: 16...7680, fail)
+        case "height": height = try integer(value, in: 16...4320, fail)
+        case "fps": fps = try number(value, in: 0.1...240, fail)
+        case "quality": quality = try integer(value, in: 1...100, fail)
+        case "max_clients": maxClients = try integer(value, in: 1...100_000, fail)
+        case "client_timeout": clientTimeout = try number(value, in: 0.1...3600, fail)
+        case "send_lowat": sendLowWatermark = try integer(value, in: 0...(64 << 20), fail)
+        case "send_buffer":
+            let bytes = try integer(value, in: 0...(64 << 20), fail)
+            guard bytes == 0 || bytes >= 4096 else { throw fail("must be 0 (kernel default) or at least 4096 bytes") }
+            sendBuffer = bytes
+        case "ring_size": ringSize = try integer(value, in: 2...64, fail)
+        case "log_level":
+            guard case .string(let s) = value, let level = LogLevel(rawValue: s) else {
+                throw fail("must be one of " + LogLevel.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            }
+            logLevel = level
+        case "stats_interval":
+            let seconds = try number(value, in: 0...86400, fail)
+            statsInterval = seconds
+        default:
+            throw ConfigError(key: key, value: "", problem: "unknown key (known keys: \(Self.keys.joined(separator: ", ")))")
+        }
+    }
+
+    private func integer(_ value: ConfigValue, in range: ClosedRange<Int>, _ fail: (String) -> ConfigError) throws(ConfigError) -> Int {
+        guard case .integer(let v) = value, range.contains(v) else {
+            throw fail("must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return v
+    }
+
+    private func number(_ value: ConfigValue, in range: ClosedRange<Double>, _ fail: (String) -> ConfigError) throws(ConfigError) -> Double {
+        let v: Double
+        switch value {
+        case .integer(let i): v = Double(i)
+        case .float(let d): v = d
+        default: throw fail("must be a number from \(trim(range.lowerBound)) to \(trim(range.upperBound))")
+        }
+        guard range.contains(v) else { throw fail("must be a number from \(trim(range.lowerBound)) to \(trim(range.upperBound))") }
+        return v
+    }
+
+    private func trim(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+
+    /// Checks that hold between keys.
+    public func validate() throws(ConfigError) {
+        if case .testPattern = source, width % 2 != 0 || height % 2 != 0 {
+            throw ConfigError(key: "width", value: "\(width)x\(height)", problem: "the test pattern needs an even width and height")
+        }
+    }
+
+    /// A one-line summary for the start-up log.
+    public var summary: String {
+        "source=\(source) \(width)x\(height) fps=\(fps.formatted1) quality=\(quality) listen=\(listen.map(\.description).joined(separator: ",")) "
+            + "max_clients=\(maxClients) client_timeout=\(clientTimeout.formatted1)s"
+    }
+}
+
+extension Double {
+    /// "30", "12.5": no trailing ".0" for whole numbers.
+    public var formatted1: String {
+        if self == rounded() { return String(Int(self)) }
+        let tenths = (self * 10).rounded() / 10
+        return String(tenths)
+    }
+}

@@ -1,0 +1,121 @@
+// Daemon: wires config, capture thread, ring, reactor and servers together, runs until a signal.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Capture
+import CamdSystem
+import Frames
+import Logging
+import Reactor
+import Streaming
+
+/// Hands a value that is not Sendable to exactly one other thread. The sender keeps no reference.
+final class Handover<Value>: @unchecked Sendable {
+    private var value: Value?
+    init(_ value: Value) { self.value = value }
+    func take() -> Value {
+        defer { value = nil }
+        return value!
+    }
+}
+
+public final class Daemon {
+    public let config: Config
+    private let logger: Logger
+    private let reactor: Reactor
+    private let ring: FrameRing
+    private let server: StreamServer
+    private let capture = CaptureThread()
+    private var lastSummary: UInt64 = 0
+    private var exitStatus: Int32 = 0
+
+    /// Everything that can fail at start fails here, before any thread starts.
+    public init(config: Config, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        ProcessSignals.ignoreSIGPIPE()
+        reactor = try Reactor()
+        ring = FrameRing(capacity: config.ringSize)
+        server = StreamServer(reactor: reactor, ring: ring, settings: Self.streamSettings(config), logger: logger)
+    }
+
+    static func streamSettings(_ config: Config) -> StreamSettings {
+        StreamSettings(maxClients: config.maxClients, clientTimeoutNanos: UInt64(config.clientTimeout * 1e9),
+                       sendLowWatermark: config.sendLowWatermark, sendBuffer: config.sendBuffer)
+    }
+
+    /// Builds the configured source (on this thread, so its errors come before start-up).
+    static func makeSource(_ config: Config) throws(SourceError) -> any FrameSource {
+        switch config.source {
+        case .testPattern:
+            do {
+                return try TestPatternSource(width: config.width, height: config.height, fps: config.fps, quality: config.quality)
+            } catch {
+                throw SourceError("testpattern: \(error)")
+            }
+        case .file(let path):
+            return try FileSource(path: path)
+        }
+    }
+
+    /// Binds listeners, starts capture, serves until SIGTERM/SIGINT. Returns the exit status.
+    public func run() throws -> Int32 {
+        // Signals first, so the capture thread inherits the blocked mask and only the signalfd sees them.
+        try reactor.watchSignals([SIGINT, SIGTERM, SIGHUP]) { [unowned self] signal in
+            self.handle(signal: signal)
+        }
+        let source = try Self.makeSource(config)
+        for address in config.listen {
+            let bound = try server.listen(native: address)
+            logger.info("native viewers: tcp://\(bound)")
+        }
+        let wakeup = try reactor.makeWakeup { [unowned self] in self.server.frameAvailable() }
+        try reactor.addTimer(intervalNanos: 100_000_000) { [unowned self] in self.tick() }
+
+        logger.info("camd \(CamdVersion.string) starting: \(config.summary)")
+        let handover = Handover(source)
+        let ring = self.ring
+        try capture.start(fps: config.fps, ring: ring, logger: logger, makeSource: { handover.take() },
+                          published: { wakeup.signal() })
+        lastSummary = Clock.monotonicNanos()
+        try reactor.run()
+
+        // Tear down in reverse: stop producing, then close viewers and listeners.
+        capture.stop()
+        let stats = server.stats
+        server.close()
+        logger.info("camd stopped: \(stats.accepted) viewers served, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped")
+        return exitStatus
+    }
+
+    private func handle(signal: Int32) {
+        switch signal {
+        case SIGTERM, SIGINT:
+            logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); stopping with \(server.clientCount) viewers connected")
+            reactor.stop()
+        case SIGHUP:
+            logger.notice("SIGHUP: configuration reload is not implemented yet; keeping the running configuration")
+        default:
+            break
+        }
+    }
+
+    private func tick() {
+        server.tick()
+        guard config.statsInterval > 0 else { return }
+        let now = Clock.monotonicNanos()
+        if now - lastSummary >= UInt64(config.statsInterval * 1e9) {
+            lastSummary = now
+            let capture = self.capture.snapshot
+            let stats = server.stats
+            logger.info("summary: \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out")
+        }
+    }
+
+    /// For tests and diagnostics.
+    public var boundAddresses: [SocketAddress] { server.listenAddresses }
+}
+
+public enum CamdVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,57 @@
+// StderrLogHandler: one line per event on stderr — time, level, message, metadata.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CamdSystem
+import Logging
+
+public struct StderrLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = Self.timestamp(Clock.realtimeNanos()) + " " + label + " " + event.level.rawValue + ": "
+        // One event is one line: newlines inside a message are escaped.
+        line += "\(event.message)".replacingNewlines()
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(value)".replacingNewlines()
+        }
+        line += "\n"
+        // One write(2) per line, so lines from the capture and reactor threads never interleave.
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// "2026-11-25 12:34:56.789"
+    static func timestamp(_ nanos: UInt64) -> String {
+        var seconds = time_t(nanos / 1_000_000_000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        func pad(_ v: Int32, _ n: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        let ms = Int32(nanos / 1_000_000 % 1000)
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) "
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(ms, 3))"
+    }
+}
+
+extension String {
+    func replacingNewlines() -> String {
+        guard contains(where: { $0 == "\n" || $0 == "\r" }) else { return self }
+        return String(flatMap { $0 == "\n" ? ["\\", "n"] : $0 == "\r" ? ["\\", "r"] : [$0] })
+    }
+}
