@@ -19,24 +19,27 @@ public enum JPEGScanner {
         var split = Split()
         var position = 0
         let count = bytes.count
-        var junkSinceLastFrame = false
+        // Bytes after a truncated image up to the next SOI belong to that image, already counted.
+        var afterTruncated = false
         while position < count {
             guard let start = findSOI(bytes, from: position) else {
-                if position < count { junkSinceLastFrame = true }
+                if !afterTruncated { split.skipped += 1 }
                 break
             }
-            if start > position { junkSinceLastFrame = true }
-            if junkSinceLastFrame { split.skipped += 1; junkSinceLastFrame = false }
+            if start > position && !afterTruncated { split.skipped += 1 }
+            afterTruncated = false
             switch walk(bytes, soi: start) {
             case .complete(let end):
                 split.frames.append(start..<end)
                 position = end
-            case .truncated(let resume):
+            case .truncated:
+                // Look for the next image right after this SOI: a cut-off image's length fields may
+                // point anywhere, including past the start of the next image.
                 split.skipped += 1
-                position = resume
+                position = start + 2
+                afterTruncated = true
             }
         }
-        if junkSinceLastFrame { split.skipped += 1 }
         return split
     }
 
@@ -57,7 +60,7 @@ public enum JPEGScanner {
 
     private static func count(_ bytes: UnsafeRawBufferPointer) -> Int { bytes.count }
 
-    private enum Walk { case complete(end: Int), truncated(resume: Int) }
+    private enum Walk { case complete(end: Int), truncated }
 
     private static func findSOI(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
         var i = from
@@ -73,9 +76,9 @@ public enum JPEGScanner {
         var i = soi + 2
         while true {
             // Expect a marker: 0xFF, possibly padded with more 0xFF.
-            guard i < count, bytes[i] == 0xFF else { return .truncated(resume: max(i, soi + 2)) }
+            guard i < count, bytes[i] == 0xFF else { return .truncated }
             while i < count && bytes[i] == 0xFF { i += 1 }
-            guard i < count else { return .truncated(resume: count) }
+            guard i < count else { return .truncated }
             let marker = bytes[i]
             i += 1
             switch marker {
@@ -83,24 +86,24 @@ public enum JPEGScanner {
                 return .complete(end: i)
             case 0xD8:
                 // A new image began before this one ended.
-                return .truncated(resume: i - 2)
+                return .truncated
             case 0x01, 0xD0...0xD7:
                 continue
             default:
-                guard i + 1 < count else { return .truncated(resume: count) }
+                guard i + 1 < count else { return .truncated }
                 let length = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-                guard length >= 2 else { return .truncated(resume: i) }
+                guard length >= 2 else { return .truncated }
                 i += length
-                guard i <= count else { return .truncated(resume: count) }
+                guard i <= count else { return .truncated }
                 if marker == 0xDA {
                     // Entropy-coded data: runs until 0xFF followed by a byte that is not 0x00 or RSTn.
                     while true {
                         // memchr keeps the common case (no 0xFF) fast even in debug builds.
                         guard i < count, let hit = memchr(bytes.baseAddress! + i, 0xFF, count - i) else {
-                            return .truncated(resume: count)
+                            return .truncated
                         }
                         i = UnsafeRawPointer(hit) - bytes.baseAddress!
-                        guard i + 1 < count else { return .truncated(resume: count) }
+                        guard i + 1 < count else { return .truncated }
                         if bytes[i] == 0xFF {
                             let next = bytes[i + 1]
                             if next != 0x00 && !(0xD0...0xD7).contains(next) && next != 0xFF { break }

@@ -70,6 +70,11 @@ public final class JPEGEncoder {
 public struct JPEGInfo: Equatable, Sendable {
     public let width: Int
     public let height: Int
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
 }
 
 /// A reusable decompressor (camview, tests).

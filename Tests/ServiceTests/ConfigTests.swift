@@ -1,0 +1,88 @@
+// Configuration: the shipped file documents the defaults, and every bad value names its key.
+import CamdSystem
+import Foundation
+import Service
+import Testing
+
+private var packageRoot: String {
+    var url = URL(fileURLWithPath: #filePath)
+    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { url.deleteLastPathComponent() }
+    return url.path
+}
+
+struct ConfigTests {
+    @Test func theShippedConfigFileStatesExactlyTheDefaults() throws {
+        let shipped = try ConfigLoader.load(path: packageRoot + "/config/camd.toml")
+        #expect(shipped == Config())
+    }
+
+    @Test func theShippedConfigFileDocumentsEveryKey() throws {
+        let text = try String(contentsOfFile: packageRoot + "/config/camd.toml", encoding: .utf8)
+        for key in Config.keys {
+            #expect(text.contains("\n\(key) = "), "config/camd.toml does not document \(key)")
+        }
+    }
+
+    @Test func validValuesAreApplied() throws {
+        let config = try ConfigLoader.parse("""
+            listen = ["127.0.0.1:7000", "[::1]:7001"]
+            source = "testpattern"
+            width = 1280
+            height = 720
+            fps = 12.5
+            quality = 95
+            max_clients = 3
+            client_timeout = 2
+            log_level = "debug"
+            """)
+        #expect(config.listen.map(\.description) == ["127.0.0.1:7000", "[::1]:7001"])
+        #expect(config.width == 1280 && config.height == 720 && config.fps == 12.5)
+        #expect(config.quality == 95 && config.maxClients == 3 && config.clientTimeout == 2)
+        #expect(config.logLevel == .debug)
+    }
+
+    @Test(arguments: [
+        ("fps = 0", "fps", "0.1 to 240"),
+        ("fps = \"fast\"", "fps", "must be a number"),
+        ("width = 7", "width", "16 to 7680"),
+        ("height = 1.5", "height", "integer"),
+        ("quality = 101", "quality", "1 to 100"),
+        ("max_clients = 0", "max_clients", "1 to 100000"),
+        ("client_timeout = -1", "client_timeout", "0.1 to 3600"),
+        ("send_lowat = -5", "send_lowat", "integer from 0"),
+        ("send_buffer = 100", "send_buffer", "at least 4096"),
+        ("ring_size = 1", "ring_size", "2 to 64"),
+        ("log_level = \"loud\"", "log_level", "\"info\""),
+        ("stats_interval = true", "stats_interval", "must be a number"),
+        ("listen = \"nowhere\"", "listen", "HOST:PORT"),
+        ("listen = \"1.2.3.4:99999\"", "listen", "port"),
+        ("listen = []", "listen", "at least one"),
+        ("source = \"webcam\"", "source", "allowed: \"testpattern\", \"file:PATH\""),
+        ("source = \"file:/no/such/clip.mjpeg\"", "source", "no such file"),
+        ("colour = \"blue\"", "colour", "unknown key"),
+        ("fps = ", "TOML syntax", "line 1"),
+    ])
+    func eachBadValueIsRejectedNamingItsKey(line: String, key: String, problem: String) {
+        #expect {
+            try ConfigLoader.parse(line)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            let text = "\(error)"
+            return error.key == key && text.hasPrefix(key) && text.contains(problem) && !text.contains("\n")
+        }
+    }
+
+    @Test func flagValuesAreTypedLikeTOML() {
+        #expect(ConfigValue(flag: "30") == .integer(30))
+        #expect(ConfigValue(flag: "12.5") == .float(12.5))
+        #expect(ConfigValue(flag: "info") == .string("info"))
+    }
+
+    @Test func aMissingConfigFileIsAnErrorNamingIt() {
+        #expect {
+            try ConfigLoader.load(path: "/nonexistent/camd.toml")
+        } throws: { error in
+            "\(error)".contains("/nonexistent/camd.toml")
+        }
+    }
+}

@@ -1,0 +1,163 @@
+// CamdProcess: runs the built camd (or camview) binary for integration tests and reads its log.
+import CamdSystem
+import Foundation
+
+public enum Binaries {
+    /// The directory holding the built products: the test bundle sits beside camd and camview.
+    public static var productsDirectory: String {
+        if let override = ProcessInfo.processInfo.environment["CAMD_PRODUCTS"] { return override }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On Linux the tests run as <products>/camdPackageTests.xctest; elsewhere inside a bundle.
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("camd").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.path
+    }
+
+    public static func path(_ name: String) -> String { productsDirectory + "/" + name }
+
+    /// The package root (for config/ and examples/).
+    public static var packageRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.path
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A running camd. Its stderr goes to a temporary file that tests can read.
+public final class CamdProcess: @unchecked Sendable {
+    public let process = Process()
+    public let logPath: String
+    public private(set) var port: UInt16 = 0
+
+    /// Starts camd with `arguments` (plus a loopback listener on a free port unless one is given)
+    /// and waits until it listens.
+    public init(_ arguments: [String], listen: Bool = true, environment: [String: String]? = nil) throws {
+        logPath = NSTemporaryDirectory() + "camd-test-\(UUID().uuidString).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Binaries.path("camd"))
+        var args = arguments
+        if listen { args += ["--listen", "127.0.0.1:0"] }
+        if !args.contains("--stats-interval") { args += ["--stats-interval", "0"] }
+        process.arguments = args
+        if let environment { process.environment = environment }
+        let log = FileHandle(forWritingAtPath: logPath)!
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        if listen {
+            guard let line = try waitForLog(containing: "native viewers: tcp://", timeout: 20) else {
+                terminate()
+                throw TestFailure("camd did not start listening; log:\n\(self.log)")
+            }
+            let address = line.components(separatedBy: "tcp://").last!.trimmingCharacters(in: .whitespaces)
+            port = UInt16(address.split(separator: ":").last!)!
+        }
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits for a log line containing `text`; returns the line, or nil after `timeout` seconds.
+    public func waitForLog(containing text: String, timeout: Double) throws -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if !process.isRunning { return log.split(separator: "\n").first(where: { $0.contains(text) }).map(String.init) }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` seconds; returns the exit status, or nil if it did not exit.
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Int32? {
+        if process.isRunning { kill(pid, SIGTERM) }
+        return waitForExit(timeout: timeout)
+    }
+
+    public func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { return nil }
+        return process.terminationStatus
+    }
+
+    public func terminate() {
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Resident set size in KiB (VmRSS from /proc).
+    public var residentKiB: Int { ProcStatus.value("VmRSS", pid: pid) ?? 0 }
+
+    deinit {
+        terminate()
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}
+
+public enum ProcStatus {
+    /// A "Key:   123 kB" value from /proc/PID/status.
+    public static func value(_ key: String, pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+            return Int(line.split(separator: " ").dropFirst().first { Int($0) != nil } ?? "")
+        }
+        return nil
+    }
+}
+
+/// Runs a short-lived command and collects its exit status and output.
+public struct CommandResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+public func runCommand(_ path: String, _ arguments: [String], timeout: Double = 30,
+                       environment: [String: String]? = nil) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = NSTemporaryDirectory() + "cmd-\(UUID().uuidString)"
+    _ = FileManager.default.createFile(atPath: out + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: out + ".err", contents: nil)
+    defer {
+        try? FileManager.default.removeItem(atPath: out + ".out")
+        try? FileManager.default.removeItem(atPath: out + ".err")
+    }
+    process.standardOutput = FileHandle(forWritingAtPath: out + ".out")
+    process.standardError = FileHandle(forWritingAtPath: out + ".err")
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        throw TestFailure("\(path) \(arguments) did not finish within \(timeout) s")
+    }
+    return CommandResult(status: process.terminationStatus,
+                         stdout: (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "")
+}
+
+/// Finds an executable on PATH.
+public func which(_ name: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let path = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return nil
+}
