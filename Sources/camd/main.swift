@@ -70,17 +70,12 @@ struct Camd: ParsableCommand {
     }
 
     func loadConfig() throws(ConfigError) -> Config {
-        var config: Config
         if let configPath {
-            config = try ConfigLoader.load(path: configPath)
+            return try ConfigLoader.load(path: configPath, overrides: overrides)
         } else if access(ConfigLoader.defaultPath, F_OK) == 0 {
-            config = try ConfigLoader.load(path: ConfigLoader.defaultPath)
-        } else {
-            config = Config()
+            return try ConfigLoader.load(path: ConfigLoader.defaultPath, overrides: overrides)
         }
-        for (key, value) in overrides { try config.set(key, value) }
-        try config.validate()
-        return config
+        return try ConfigLoader.build([:], overrides: overrides)
     }
 
     func run() throws {
