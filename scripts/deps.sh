@@ -1,0 +1,35 @@
+# Sourced by quickstart.sh and test.sh: installs the Debian packages camd builds against (and, with
+# "test", the real clients the tests drive). Installs only what is missing, so repeated runs are quick.
+set -euo pipefail
+
+camd_apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "==> installing Debian packages: ${missing[*]}"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+}
+
+# Build dependencies: libturbojpeg (JPEG), libv4l2 (cameras), libsystemd (notify/journal), pkg-config.
+camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev pkg-config
+
+if [ "${1:-}" = "test" ]; then
+    # Real outside clients used by the tests: Python + OpenCV for examples/camd_client.py.
+    camd_apt_install python3 python3-pip
+    if ! python3 -c "import cv2, numpy" 2>/dev/null; then
+        echo "==> installing opencv-python-headless from PyPI"
+        python3 -m pip install -q opencv-python-headless 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages opencv-python-headless
+    fi
+fi
+
+if ! command -v swift >/dev/null; then
+    [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+fi
+command -v swift >/dev/null || { echo "error: no Swift 6 toolchain on PATH (see https://swift.org/install)" >&2; exit 1; }
