@@ -2,6 +2,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// CCamdLinux brings <sys/socket.h> in through clang, which is where SOCK_STREAM comes from.
+internal import CCamdLinux
 
 public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
     case v4(host: [UInt8], port: UInt16)

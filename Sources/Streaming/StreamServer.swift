@@ -93,6 +93,7 @@ public final class StreamServer {
     private var acceptPausedUntil: UInt64?
     private var closedTotals = StreamStats()
     private var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
+    private var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     /// One scratch buffer for reading (and discarding) what viewers send; freed in deinit.
     private let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
@@ -155,8 +156,12 @@ public final class StreamServer {
 
     private func pauseAccepting(_ error: SystemError) {
         guard acceptPausedUntil == nil else { return }
-        logger.error("accept: \(error); not accepting new viewers for 100 ms")
-        acceptPausedUntil = Clock.monotonicNanos() + 100_000_000
+        let now = Clock.monotonicNanos()
+        if let suppressed = acceptErrorLog.shouldLog(now: now) {
+            let more = suppressed > 0 ? " (\(suppressed) more pauses since the last message)" : ""
+            logger.error("accept: \(error); pausing new viewers for 100 ms at a time, \(subscribers.count) connected\(more)")
+        }
+        acceptPausedUntil = now + 100_000_000
         for listener in listeners { try? reactor.reregister(listener.registration, interest: []) }
     }
 

@@ -79,7 +79,7 @@ struct FileSourceTests {
         let path = temporaryPath("clip.mjpeg")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let contents = frames[0] + [1, 2, 3] + frames[1] + Array(frames[2].prefix(100)) + frames[2]
-        FileManager.default.createFile(atPath: path, contents: Data(contents))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(contents))
         let source = try FileSource(path: path)
         #expect(source.frameCount == 3)
         #expect(source.invalidFrames == 2)
@@ -97,10 +97,10 @@ struct FileSourceTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let a = try jpeg(.red), b = try jpeg(.blue)
-        FileManager.default.createFile(atPath: dir + "/001.jpg", contents: Data(a))
-        FileManager.default.createFile(atPath: dir + "/002.jpg", contents: Data(a.prefix(50)))
-        FileManager.default.createFile(atPath: dir + "/003.jpg", contents: Data(b))
-        FileManager.default.createFile(atPath: dir + "/notes.txt", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/001.jpg", contents: Data(a))
+        _ = FileManager.default.createFile(atPath: dir + "/002.jpg", contents: Data(a.prefix(50)))
+        _ = FileManager.default.createFile(atPath: dir + "/003.jpg", contents: Data(b))
+        _ = FileManager.default.createFile(atPath: dir + "/notes.txt", contents: Data("x".utf8))
         let source = try FileSource(path: dir)
         #expect(source.frameCount == 3)
         let payloads = try (0..<4).map { try source.nextFrame(index: UInt64($0), timestampNanos: 0).payload }
@@ -111,7 +111,7 @@ struct FileSourceTests {
     @Test func aFileWithNoCompleteImageIsRejectedWithItsPath() throws {
         let path = temporaryPath("empty.mjpeg")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data("not a jpeg at all".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("not a jpeg at all".utf8))
         #expect {
             try FileSource(path: path)
         } throws: { error in

@@ -105,6 +105,28 @@ extension CamdIntegrationTests {
         #expect(camd.log.contains("received SIGTERM; stopping with 10 viewers connected"))
     }
 
+    @Test(.enabled(if: which("prlimit") != nil, "needs prlimit (util-linux)"))
+    func runningOutOfDescriptorsPausesAcceptingWithoutSpinning() throws {
+        // 48 descriptors: about 38 viewers fit; the rest wait in the listen backlog.
+        let camd = try CamdProcess(["--fps", "30"], wrapper: [which("prlimit")!, "--nofile=48"])
+        var viewers: [NativeTestClient] = []
+        for _ in 0..<60 { viewers.append(try NativeTestClient(port: camd.port, timeout: 1)) }
+        #expect(try camd.waitForLog(containing: "pausing new viewers", timeout: 3) != nil, "\(camd.log)")
+        let cpuBefore = camd.cpuSeconds
+        usleep(2_000_000)
+        let cpuUsed = camd.cpuSeconds - cpuBefore
+        #expect(cpuUsed < 0.6, "camd used \(cpuUsed) s of CPU in 2 s while out of descriptors: spinning?")
+        // The first viewers are served throughout; the last ones are still waiting.
+        for viewer in viewers.prefix(5) { _ = try viewer.readFrame(); _ = try viewer.readFrame() }
+        #expect(throws: (any Error).self) { _ = try viewers.last!.readFrame() }
+        // Free descriptors: waiting viewers are accepted and served.
+        for viewer in viewers.prefix(30) { viewer.close() }
+        try Socket.setReceiveTimeout(viewers.last!.socket, seconds: 3)
+        let late = try viewers.last!.readFrame()
+        #expect(late.isJPEG)
+        #expect(camd.stop() == 0)
+    }
+
     @Test func residentMemoryDoesNotGrowWhileViewersComeAndGo() throws {
         let camd = try CamdProcess(["--fps", "30"])
         func churn(seconds: Double) throws {

@@ -40,14 +40,17 @@ public final class CamdProcess: @unchecked Sendable {
 
     /// Starts camd with `arguments` (plus a loopback listener on a free port unless one is given)
     /// and waits until it listens.
-    public init(_ arguments: [String], listen: Bool = true, environment: [String: String]? = nil) throws {
+    /// `wrapper` runs camd through another program that execs it (e.g. `prlimit --nofile=48`).
+    public init(_ arguments: [String], listen: Bool = true, environment: [String: String]? = nil,
+                wrapper: [String] = []) throws {
         logPath = NSTemporaryDirectory() + "camd-test-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Binaries.path("camd"))
-        var args = arguments
+        var args = wrapper.dropFirst() + [Binaries.path("camd")] + arguments
+        if wrapper.isEmpty { args.removeFirst() }
+        process.executableURL = URL(fileURLWithPath: wrapper.first ?? Binaries.path("camd"))
         if listen { args += ["--listen", "127.0.0.1:0"] }
         if !args.contains("--stats-interval") { args += ["--stats-interval", "0"] }
-        process.arguments = args
+        process.arguments = Array(args)
         if let environment { process.environment = environment }
         let log = FileHandle(forWritingAtPath: logPath)!
         process.standardError = log
@@ -95,6 +98,16 @@ public final class CamdProcess: @unchecked Sendable {
     public func terminate() {
         if process.isRunning { kill(pid, SIGKILL) }
         process.waitUntilExit()
+    }
+
+    /// CPU time (user + system) the process has used, in seconds, from /proc/PID/stat.
+    public var cpuSeconds: Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // Fields after the command: state is [0], utime is [11], stime is [12].
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Resident set size in KiB (VmRSS from /proc).
