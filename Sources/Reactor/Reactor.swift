@@ -135,7 +135,17 @@ public final class Reactor {
 
     /// An eventfd that other threads signal; `handler` runs on the reactor thread, once per batch of signals.
     public func makeWakeup(_ handler: @escaping () -> Void) throws(SystemError) -> Wakeup {
-        let fd = Descriptor(taking: try syscall("eventfd") { ccamd_eventfd() })
+        let fd = try watchCounter(Descriptor(taking: try syscall("eventfd") { ccamd_eventfd() }), handler)
+        return Wakeup(fd: fd)
+    }
+
+    /// A periodic monotonic timer. Missed expirations are coalesced into one call.
+    public func addTimer(intervalNanos: Int64, _ handler: @escaping () -> Void) throws(SystemError) {
+        _ = try watchCounter(Descriptor(taking: try syscall("timerfd_create") { ccamd_timerfd(intervalNanos) }), handler)
+    }
+
+    /// Owns and watches an eventfd or timerfd: each wake-up reads (resets) its 8-byte counter, then calls `handler`.
+    private func watchCounter(_ fd: Descriptor, _ handler: @escaping () -> Void) throws(SystemError) -> Int32 {
         owned.append(fd)
         let raw = fd.number
         try register(fd, interest: .read) { _ in
@@ -143,19 +153,7 @@ public final class Reactor {
             _ = read(raw, &counter, 8)
             handler()
         }
-        return Wakeup(fd: raw)
-    }
-
-    /// A periodic monotonic timer. Missed expirations are coalesced into one call.
-    public func addTimer(intervalNanos: Int64, _ handler: @escaping () -> Void) throws(SystemError) {
-        let fd = Descriptor(taking: try syscall("timerfd_create") { ccamd_timerfd(intervalNanos) })
-        owned.append(fd)
-        let raw = fd.number
-        try register(fd, interest: .read) { _ in
-            var expirations: UInt64 = 0
-            _ = read(raw, &expirations, 8)
-            handler()
-        }
+        return raw
     }
 
     /// Blocks `signals` for this thread and delivers them through a signalfd.

@@ -1,0 +1,75 @@
+// LoadClient: one simulated viewer — its socket, its stream parser, and what it measured.
+import CamdSystem
+import Reactor
+import Streaming
+
+enum WireProtocol: String, CaseIterable, Sendable {
+    case native
+    case multipart
+    case multipartRaw = "multipart-raw"
+}
+
+final class LoadClient {
+    enum Phase {
+        case connecting
+        case streaming
+        /// Closed before the end of the run; `outcome` says why.
+        case closed
+    }
+
+    enum Outcome {
+        case connectFailed(String)
+        case protocolError(String)
+        case disconnected(String)
+    }
+
+    let index: Int
+    let isSlow: Bool
+    let socket: Descriptor
+    var registration: RegistrationID?
+    var phase = Phase.connecting
+    var outcome: Outcome?
+
+    var native = NativeStreamParser(keepPayload: false)
+    var multipart: MultipartStreamParser
+
+    // Slow clients: a token bucket of bytes they may read, refilled by the timer.
+    var tokens: Double = 0
+    var readPaused = false
+
+    // Measurements. "Window" counters cover only the measured interval.
+    var framesTotal = 0
+    var windowFrames = 0
+    var windowBytes = 0
+    var windowFrameBytes = 0
+    var windowDropped: UInt64 = 0
+    var lastSequence: UInt64?
+
+    init(index: Int, isSlow: Bool, socket: Descriptor, wire: WireProtocol) {
+        self.index = index
+        self.isSlow = isSlow
+        self.socket = socket
+        multipart = MultipartStreamParser(framing: wire == .multipart ? .http : .raw)
+    }
+
+    var isOpen: Bool {
+        if case .closed = phase { return false }
+        return true
+    }
+
+    /// Records a complete frame received at `realtime`; returns its latency in ms when measurable.
+    func frameReceived(length: Int, sequence: UInt64?, timestampNanos: UInt64?, realtime: UInt64,
+                       measuring: Bool) -> Double? {
+        framesTotal += 1
+        if let sequence {
+            if measuring, let last = lastSequence, sequence > last + 1 { windowDropped += sequence - last - 1 }
+            lastSequence = sequence
+        }
+        guard measuring else { return nil }
+        windowFrames += 1
+        windowFrameBytes += length
+        guard let timestampNanos, timestampNanos > 0 else { return nil }
+        // Same host, same CLOCK_REALTIME: the difference is capture-to-receive latency.
+        return (Double(realtime) - Double(timestampNanos)) / 1e6
+    }
+}
