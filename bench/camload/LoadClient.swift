@@ -44,6 +44,13 @@ final class LoadClient {
     var windowFrameBytes = 0
     var windowDropped: UInt64 = 0
     var lastSequence: UInt64?
+    /// When the first byte of the frame in progress was read (CLOCK_REALTIME).
+    var frameStartRealtime: UInt64 = 0
+
+    /// True between frames: the next byte read is the first of a frame.
+    func atFrameBoundary(_ wire: WireProtocol) -> Bool {
+        wire == .native ? native.isAtFrameBoundary : multipart.isBetweenParts
+    }
 
     init(index: Int, isSlow: Bool, socket: Descriptor, wire: WireProtocol) {
         self.index = index
@@ -57,9 +64,13 @@ final class LoadClient {
         return true
     }
 
-    /// Records a complete frame received at `realtime`; returns its latency in ms when measurable.
+    /// Records a complete frame received at `realtime`; returns its latency in ms when measurable, and
+    /// its transfer time (first byte to last byte read) in ms.
     func frameReceived(length: Int, sequence: UInt64?, timestampNanos: UInt64?, realtime: UInt64,
-                       measuring: Bool) -> Double? {
+                       measuring: Bool) -> (latency: Double, transfer: Double)? {
+        let transfer = Double(realtime &- frameStartRealtime) / 1e6
+        // The next frame starts in this same read unless the read ended here (then the next read says so).
+        frameStartRealtime = realtime
         framesTotal += 1
         if let sequence {
             if measuring, let last = lastSequence, sequence > last + 1 { windowDropped += sequence - last - 1 }
@@ -70,6 +81,6 @@ final class LoadClient {
         windowFrameBytes += length
         guard let timestampNanos, timestampNanos > 0 else { return nil }
         // Same host, same CLOCK_REALTIME: the difference is capture-to-receive latency.
-        return (Double(realtime) - Double(timestampNanos)) / 1e6
+        return ((Double(realtime) - Double(timestampNanos)) / 1e6, transfer)
     }
 }

@@ -50,6 +50,12 @@ struct MultipartStreamParser {
     /// Times the stream stopped matching the framing after it had matched once.
     private(set) var resyncs = 0
 
+    /// True when the next byte starts a new part's delimiter line (or, before sync, anything).
+    var isBetweenParts: Bool {
+        if case .boundary = state { return line.isEmpty && !lineTooLong }
+        return false
+    }
+
     init(framing: Framing) {
         self.framing = framing
         state = framing == .http ? .responseHead : .boundary

@@ -1,0 +1,364 @@
+// LoadEngine: drives every client on one camd Reactor (epoll, one thread) through connect, warm-up and
+// the measured window, then stops itself from a timer. Nothing here blocks; every run ends on time.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CamdSystem
+import Reactor
+
+struct LoadPlan {
+    var target: SocketAddress
+    var wire: WireProtocol
+    var path: String
+    var fastClients: Int
+    var slowClients: Int
+    /// Bytes per second each slow client reads.
+    var slowRate: Int
+    /// SO_RCVBUF asked for on slow clients' sockets (the kernel doubles it).
+    var slowReceiveBuffer: Int
+    /// A slow client reads only once it may read this many bytes (0: whatever the rate allows each tick).
+    var slowChunk: Int
+    /// New connections started per second; 0 starts them all at once.
+    var connectRate: Double
+    /// Settling time after the last connection was started, before measuring.
+    var warmupNanos: UInt64
+    var durationNanos: UInt64
+    var serverPID: Int32?
+}
+
+/// What one run measured, before any summarising.
+struct LoadMeasurement {
+    var clients: [LoadClient]
+    var windowNanos: UInt64
+    var fastLatencies: [Double]
+    var slowLatencies: [Double]
+    /// Slow clients: latency minus the frame's own transfer time (first to last byte) — the time the
+    /// frame waited behind other bytes, i.e. the backlog.
+    var slowWaits: [Double]
+    var serverBefore: ProcessSample?
+    var serverAfter: ProcessSample?
+    var selfCPUNanos: UInt64
+    var resyncs: Int
+    /// Clients whose socket could not even be created, by kind, and the first such error.
+    var unconnectableFast: Int
+    var unconnectableSlow: Int
+    var firstSocketError: String?
+}
+
+final class LoadEngine {
+    private enum Phase { case ramp, warmup, measuring, done }
+
+    /// The timer's period: token refills for slow clients and phase changes happen on this beat.
+    private static let tickNanos: Int64 = 10_000_000
+    /// Reads per readiness event before yielding to other clients.
+    private static let readsPerEvent = 4
+
+    private let plan: LoadPlan
+    private let reactor: Reactor
+    private var clients: [LoadClient] = []
+    /// One receive buffer shared by all clients (everything is parsed in place, nothing kept).
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 64)
+    private var phase = Phase.ramp
+    private var startedAt: UInt64 = 0
+    private var rampDoneAt: UInt64 = 0
+    private var connectsStarted = 0
+    private var windowStart: UInt64 = 0
+    private var windowEnd: UInt64 = 0
+    private var lastTick: UInt64 = 0
+    private var fastLatencies: [Double] = []
+    private var slowLatencies: [Double] = []
+    private var slowWaits: [Double] = []
+    private var serverBefore: ProcessSample?
+    private var serverAfter: ProcessSample?
+    private var selfCPUBefore: UInt64 = 0
+    private var selfCPUAfter: UInt64 = 0
+    private let request: [UInt8]
+    private var unconnectableFast = 0
+    private var unconnectableSlow = 0
+    private var firstSocketError: String?
+
+    init(plan: LoadPlan) throws(SystemError) {
+        self.plan = plan
+        reactor = try Reactor()
+        request = Array("GET \(plan.path) HTTP/1.1\r\nHost: \(plan.target)\r\nUser-Agent: camload\r\nAccept: */*\r\n\r\n".utf8)
+    }
+
+    deinit { scratch.deallocate() }
+
+    func run() throws(SystemError) -> LoadMeasurement {
+        startedAt = Clock.monotonicNanos()
+        lastTick = startedAt
+        try reactor.addTimer(intervalNanos: Self.tickNanos) { [unowned self] in self.tick() }
+        // About one sample per frame at 30 fps; capped so a long run does not reserve gigabytes up front.
+        let expected = Double(plan.fastClients) * 30 * (Double(plan.durationNanos) / 1e9 + 1)
+        fastLatencies.reserveCapacity(Int(min(expected, 4_000_000)))
+        if plan.connectRate <= 0 { startConnections(upTo: totalClients, now: startedAt) }
+        try reactor.run()
+
+        let resyncs = clients.reduce(0) { $0 + $1.multipart.resyncs }
+        if getenv("CAMLOAD_DEBUG") != nil {
+            for client in clients {
+                printError("client \(client.index): frames \(client.framesTotal) window \(client.windowFrames) bytes \(client.windowBytes) resyncs \(client.multipart.resyncs) outcome \(String(describing: client.outcome))")
+            }
+        }
+        for client in clients where client.isOpen { close(client) }
+        return LoadMeasurement(clients: clients, windowNanos: windowEnd - windowStart, fastLatencies: fastLatencies,
+                               slowLatencies: slowLatencies, slowWaits: slowWaits, serverBefore: serverBefore, serverAfter: serverAfter,
+                               selfCPUNanos: selfCPUAfter &- selfCPUBefore, resyncs: resyncs,
+                               unconnectableFast: unconnectableFast, unconnectableSlow: unconnectableSlow,
+                               firstSocketError: firstSocketError)
+    }
+
+    // MARK: Connecting
+
+    private var totalClients: Int { plan.fastClients + plan.slowClients }
+
+    /// Starts connections until `count` have been started; slow clients are spread among the fast ones.
+    private func startConnections(upTo count: Int, now: UInt64) {
+        while connectsStarted < min(count, totalClients) {
+            let index = connectsStarted
+            connectsStarted += 1
+            connect(index: index, isSlow: isSlowClient(index))
+        }
+        if connectsStarted == totalClients && phase == .ramp {
+            rampDoneAt = now
+            phase = .warmup
+        }
+    }
+
+    /// Every k-th client is slow, so a connect ramp brings both kinds in evenly.
+    private func isSlowClient(_ index: Int) -> Bool {
+        guard plan.slowClients > 0 else { return false }
+        let before = index * plan.slowClients / totalClients
+        let after = (index + 1) * plan.slowClients / totalClients
+        return after > before
+    }
+
+    private func connect(index: Int, isSlow: Bool) {
+        let socket: Descriptor
+        do {
+            socket = try Socket.connectNonBlocking(to: plan.target)
+        } catch {
+            // No socket at all (EMFILE, EADDRNOTAVAIL…): counted as a failed client with 0 fps.
+            recordUnconnectable(isSlow: isSlow, error: error)
+            return
+        }
+        let client = LoadClient(index: index, isSlow: isSlow, socket: socket, wire: plan.wire)
+        clients.append(client)
+        if isSlow && plan.slowReceiveBuffer > 0 {
+            // A small receive buffer keeps the kernel from reading ahead on the slow client's behalf.
+            try? Socket.setReceiveBuffer(socket, bytes: plan.slowReceiveBuffer)
+        }
+        do {
+            client.registration = try reactor.register(socket, interest: .write) { [unowned self, unowned client] events in
+                self.handle(events, client)
+            }
+        } catch {
+            client.registration = nil
+            fail(client, .connectFailed("\(error)"))
+        }
+    }
+
+    private func recordUnconnectable(isSlow: Bool, error: SystemError) {
+        if isSlow { unconnectableSlow += 1 } else { unconnectableFast += 1 }
+        if firstSocketError == nil { firstSocketError = "\(error)" }
+    }
+
+    private func connected(_ client: LoadClient) {
+        let error = Socket.pendingError(client.socket)
+        guard error == 0 else {
+            fail(client, .connectFailed(String(cString: strerror(error))))
+            return
+        }
+        client.phase = .streaming
+        if plan.wire == .multipart {
+            let sent: IOResult<Int>
+            do {
+                sent = try request.withUnsafeBytes { bytes throws(SystemError) in try Socket.write(client.socket, bytes) }
+            } catch {
+                fail(client, .connectFailed("sending the HTTP request: \(error)"))
+                return
+            }
+            guard case .done(let count) = sent, count == request.count else {
+                fail(client, .connectFailed("the HTTP request did not fit in the socket buffer"))
+                return
+            }
+        }
+        if client.isSlow && Int(client.tokens) < max(plan.slowChunk, 1) {
+            pause(client)
+        } else {
+            setInterest(client, .read)
+        }
+    }
+
+    // MARK: Events
+
+    private func handle(_ events: Events, _ client: LoadClient) {
+        guard client.isOpen else { return }
+        if case .connecting = client.phase {
+            connected(client)
+            return
+        }
+        if events.contains(.error) {
+            let error = Socket.pendingError(client.socket)
+            fail(client, .disconnected(error == 0 ? "socket error" : String(cString: strerror(error))))
+            return
+        }
+        if events.contains(.readable) || events.contains(.hangup) {
+            readAvailable(client)
+        }
+    }
+
+    private func readAvailable(_ client: LoadClient) {
+        for _ in 0..<Self.readsPerEvent {
+            var limit = scratch.count
+            if client.isSlow {
+                let allowed = Int(client.tokens)
+                if allowed < max(plan.slowChunk, 1) {
+                    pause(client)
+                    return
+                }
+                limit = min(limit, allowed)
+            }
+            let result: IOResult<Int>
+            do {
+                result = try Socket.read(client.socket, into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<limit]))
+            } catch {
+                fail(client, .disconnected("\(error)"))
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                return
+            case .done(0):
+                fail(client, .disconnected("closed by the server"))
+                return
+            case .done(let count):
+                if client.isSlow { client.tokens -= Double(count) }
+                consume(client, UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+                guard client.isOpen else { return }
+                if count < limit { return }
+            }
+        }
+    }
+
+    private func consume(_ client: LoadClient, _ bytes: UnsafeRawBufferPointer) {
+        let realtime = Clock.realtimeNanos()
+        let measuring = phase == .measuring
+        if measuring { client.windowBytes += bytes.count }
+        if client.atFrameBoundary(plan.wire) { client.frameStartRealtime = realtime }
+        do {
+            switch plan.wire {
+            case .native:
+                try client.native.consume(bytes) { header, _ in
+                    record(client.frameReceived(length: Int(header.length), sequence: header.sequence,
+                                                timestampNanos: header.timestampNanos, realtime: realtime,
+                                                measuring: measuring), slow: client.isSlow)
+                }
+            case .multipart, .multipartRaw:
+                try client.multipart.consume(bytes) { part in
+                    record(client.frameReceived(length: part.length, sequence: part.sequence,
+                                                timestampNanos: part.timestampNanos, realtime: realtime,
+                                                measuring: measuring), slow: client.isSlow)
+                }
+            }
+        } catch {
+            fail(client, .protocolError("\(error)"))
+        }
+    }
+
+    private func record(_ sample: (latency: Double, transfer: Double)?, slow: Bool) {
+        guard let sample else { return }
+        if slow {
+            slowLatencies.append(sample.latency)
+            slowWaits.append(sample.latency - sample.transfer)
+        } else {
+            fastLatencies.append(sample.latency)
+        }
+    }
+
+    // MARK: Slow clients' pacing
+
+    private func pause(_ client: LoadClient) {
+        guard !client.readPaused else { return }
+        client.readPaused = true
+        setInterest(client, [])
+    }
+
+    private func resume(_ client: LoadClient) {
+        guard client.readPaused else { return }
+        client.readPaused = false
+        setInterest(client, .read)
+    }
+
+    private func setInterest(_ client: LoadClient, _ interest: Interest) {
+        guard let registration = client.registration else { return }
+        do {
+            try reactor.reregister(registration, interest: interest)
+        } catch {
+            fail(client, .disconnected("\(error)"))
+        }
+    }
+
+    // MARK: Timer: refills, phases, the end
+
+    private func tick() {
+        let now = Clock.monotonicNanos()
+        if plan.slowClients > 0 {
+            let rate = Double(plan.slowRate)
+            let earned = rate * Double(now - lastTick) / 1e9
+            // At most two ticks' worth (or one chunk) may accumulate, so the rate holds over any interval.
+            let cap = max(rate * 2 * Double(Self.tickNanos) / 1e9, Double(plan.slowChunk), 1)
+            for client in clients where client.isSlow && client.isOpen {
+                client.tokens = min(client.tokens + earned, cap)
+                if case .streaming = client.phase, client.readPaused, Int(client.tokens) >= max(plan.slowChunk, 1) {
+                    resume(client)
+                }
+            }
+        }
+        lastTick = now
+        switch phase {
+        case .ramp:
+            let due = min(Double(now - startedAt) / 1e9 * plan.connectRate + 1, Double(totalClients))
+            startConnections(upTo: Int(due), now: now)
+        case .warmup where now >= rampDoneAt + plan.warmupNanos:
+            for client in clients where client.isOpen {
+                if case .connecting = client.phase { fail(client, .connectFailed("not connected by the end of the warm-up")) }
+            }
+            serverBefore = plan.serverPID.flatMap(ProcessSample.init(pid:))
+            selfCPUBefore = ProcessSample.selfCPUNanos()
+            windowStart = Clock.monotonicNanos()
+            phase = .measuring
+        case .measuring where now >= windowStart + plan.durationNanos:
+            windowEnd = Clock.monotonicNanos()
+            selfCPUAfter = ProcessSample.selfCPUNanos()
+            serverAfter = plan.serverPID.flatMap(ProcessSample.init(pid:))
+            phase = .done
+            reactor.stop()
+        default:
+            break
+        }
+    }
+
+    // MARK: Closing
+
+    private func fail(_ client: LoadClient, _ outcome: LoadClient.Outcome) {
+        guard client.isOpen else { return }
+        client.outcome = outcome
+        close(client)
+    }
+
+    private func close(_ client: LoadClient) {
+        if let registration = client.registration {
+            reactor.deregister(registration)
+            client.registration = nil
+        }
+        client.phase = .closed
+        client.socket.close()
+    }
+}
+
+func printError(_ message: String) {
+    let line = Array((message + "\n").utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
