@@ -60,6 +60,8 @@ let package = Package(
         .executableTarget(name: "camload", dependencies: ["Streaming", "Reactor", "CamdSystem",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/camload", swiftSettings: strict),
+        // The capture path's cost per frame (YUYV encode, MJPEG passthrough), compared with tjbench.
+        .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming", "JPEG"], path: "Tests/TestSupport",
