@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "camd", targets: ["camd"]),
         .executable(name: "camview", targets: ["camview"]),
         .executable(name: "camload", targets: ["camload"]),
+        // Tests only: a fake UVC camera at the libv4l2 level, LD_PRELOADed into the real camd.
+        .library(name: "FakeV4L2", type: .dynamic, targets: ["FakeV4L2"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,10 +60,13 @@ let package = Package(
         .executableTarget(name: "camload", dependencies: ["Streaming", "Reactor", "CamdSystem",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/camload", swiftSettings: strict),
+        // The capture path's cost per frame (YUYV encode, MJPEG passthrough), compared with tjbench.
+        .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming", "JPEG"], path: "Tests/TestSupport",
                 swiftSettings: strict),
+        .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),

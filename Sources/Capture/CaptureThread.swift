@@ -15,6 +15,8 @@ public struct CaptureSnapshot: Sendable, Equatable {
     public var measuredFPS: Double = 0
     /// Monotonic time of the last publish (0 = never): lets a watchdog see the thread is alive.
     public var lastPublishMonotonic: UInt64 = 0
+    /// The source's own account: streaming / opening / no_signal, retries, last error, format.
+    public var source = SourceStatus(state: .opening)
 }
 
 public final class CaptureThread: Sendable {
@@ -61,31 +63,41 @@ public final class CaptureThread: Sendable {
         var pacer = Pacer(fps: fps, start: Clock.monotonicNanos())
         var sequence = ring.latest?.sequence ?? 0
         var rate = RateMeter()
+        var index: UInt64 = 0
         while !shouldStop {
-            let (tick, deadline) = pacer.next(now: Clock.monotonicNanos())
-            // Sleep in short slices so stop() is prompt even at 1 fps.
-            while !shouldStop {
-                let now = Clock.monotonicNanos()
-                if now >= deadline { break }
-                Clock.sleepUntilMonotonic(min(deadline, now + 100_000_000))
+            if source.pacing == .clock {
+                let (tick, deadline) = pacer.next(now: Clock.monotonicNanos())
+                index = tick
+                // Sleep in short slices so stop() is prompt even at 1 fps.
+                while !shouldStop {
+                    let now = Clock.monotonicNanos()
+                    if now >= deadline { break }
+                    Clock.sleepUntilMonotonic(min(deadline, now + 100_000_000))
+                }
+                if shouldStop { break }
             }
-            if shouldStop { break }
             let timestamp = Clock.realtimeNanos()
             do {
-                let picture = try source.nextFrame(index: tick, timestampNanos: timestamp)
+                let picture = try source.nextFrame(index: index, timestampNanos: timestamp)
+                if source.pacing == .device { index += 1 }
+                guard let picture else {
+                    snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
+                    continue
+                }
                 sequence += 1
-                ring.publish(Frame(sequence: sequence, timestampNanos: timestamp, width: picture.width,
-                                   height: picture.height, isPlaceholder: picture.isPlaceholder,
-                                   payload: picture.payload))
+                ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
+                                   width: picture.width, height: picture.height,
+                                   isPlaceholder: picture.isPlaceholder, payload: picture.payload))
                 published()
                 let now = Clock.monotonicNanos()
-                rate.record(now: now)
+                if !picture.isPlaceholder { rate.record(now: now) }
                 snapshotState.withLock {
                     $0.framesPublished += 1
                     $0.invalidFrames = source.invalidFrames
                     $0.skippedTicks = pacer.skippedTicks
-                    $0.measuredFPS = rate.fps
+                    $0.measuredFPS = picture.isPlaceholder ? 0 : rate.fps
                     $0.lastPublishMonotonic = now
+                    $0.source = source.status
                 }
             } catch {
                 let message = "\(error)"
@@ -95,6 +107,7 @@ public final class CaptureThread: Sendable {
                 }
                 // Log a failure once, not once per frame.
                 if first { logger.error("capture: \(message)") }
+                if source.pacing == .device { Clock.sleepUntilMonotonic(Clock.monotonicNanos() + 100_000_000) }
             }
         }
     }

@@ -52,7 +52,7 @@ public final class FileSource: FrameSource {
 
     deinit { file?.close() }
 
-    public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame {
+    public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
         // Try each entry at most once per call: a directory whose files all went bad is an error, not a spin.
         for _ in 0..<entries.count {
             let entry = entries[position]

@@ -6,12 +6,43 @@ public struct SourceFrame: Sendable {
     public var width: Int
     public var height: Int
     public var isPlaceholder: Bool
+    /// Capture time (CLOCK_REALTIME ns) when the source knows it better than "now" (a driver timestamp).
+    public var timestampNanos: UInt64?
 
-    public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false) {
+    public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil) {
         self.payload = payload
         self.width = width
         self.height = height
         self.isPlaceholder = isPlaceholder
+        self.timestampNanos = timestampNanos
+    }
+}
+
+/// Who sets the frame rate: the capture thread's clock (synthetic sources) or the device itself.
+public enum SourcePacing: Sendable {
+    case clock
+    case device
+}
+
+/// What a source is doing, for logs and state.
+public struct SourceStatus: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case streaming, opening
+        case noSignal = "no_signal"
+    }
+
+    public var state: State
+    /// Failed attempts to (re)open the device since it was last streaming.
+    public var retries: Int = 0
+    public var lastError: String?
+    /// What the device negotiated, e.g. "1280x720 MJPG 30 fps (passthrough)".
+    public var format: String?
+
+    public init(state: State, retries: Int = 0, lastError: String? = nil, format: String? = nil) {
+        self.state = state
+        self.retries = retries
+        self.lastError = lastError
+        self.format = format
     }
 }
 
@@ -20,13 +51,21 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// A source runs on the capture thread only. Synthetic sources are paced by the capture thread's
-/// monotonic clock; each call returns the picture for that tick.
+/// A source runs on the capture thread only. Clock-paced sources return the picture for each tick;
+/// device-paced sources block (briefly: at most ~100 ms per call, so stopping stays prompt) until the
+/// device delivers, and return nil when nothing arrived yet.
 public protocol FrameSource: AnyObject {
-    /// A short name for logs and state ("testpattern", "file:/path").
+    /// A short name for logs and state ("testpattern", "file:/path", "v4l2:/dev/video0").
     var name: String { get }
     /// Frames the source could not use (e.g. not a complete JPEG), since start.
     var invalidFrames: UInt64 { get }
+    var pacing: SourcePacing { get }
+    var status: SourceStatus { get }
     /// The picture for tick `index` (0, 1, 2, …), captured at `timestampNanos` (CLOCK_REALTIME).
-    func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame
+    func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame?
+}
+
+extension FrameSource {
+    public var pacing: SourcePacing { .clock }
+    public var status: SourceStatus { SourceStatus(state: .streaming) }
 }

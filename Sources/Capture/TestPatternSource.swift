@@ -43,7 +43,7 @@ public final class TestPatternSource: FrameSource {
         return Int((Double(index) / fps * pixelsPerSecond).truncatingRemainder(dividingBy: Double(width)))
     }
 
-    public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame {
+    public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
         render(index: index, timestampNanos: timestampNanos)
         do {
             let jpeg = try canvas.pixels.withUnsafeBytes { (raw) throws(JPEGError) in

@@ -29,6 +29,9 @@ public final class JPEGEncoder {
     public let subsampling: ChromaSubsampling
     private var scratch: UnsafeMutablePointer<UInt8>?
     private var scratchSize: UInt = 0
+    /// Planar Y, U, V for the YUYV path: allocated once per size, freed in deinit.
+    fileprivate var planeBuffer: UnsafeMutablePointer<UInt8>?
+    private var planeBufferSize = 0
 
     public init(quality: Int, subsampling: ChromaSubsampling = .s420) throws(JPEGError) {
         guard let handle = tjInitCompress() else { throw JPEGError("tjInitCompress", handle: nil) }
@@ -39,11 +42,34 @@ public final class JPEGEncoder {
 
     deinit {
         if let scratch { tjFree(scratch) }
+        planeBuffer?.deallocate()
         tjDestroy(handle)
     }
 
-    private func ensureScratch(width: Int, height: Int) throws(JPEGError) {
-        let needed = tjBufSize(Int32(width), Int32(height), subsampling.tj)
+    fileprivate func ensurePlanes(width: Int, height: Int) throws(JPEGError) {
+        let needed = width * height * 2
+        if needed > planeBufferSize {
+            planeBuffer?.deallocate()
+            planeBuffer = .allocate(capacity: needed)
+            planeBufferSize = needed
+        }
+    }
+
+    fileprivate func compressPlanes(y: UnsafeMutablePointer<UInt8>, u: UnsafeMutablePointer<UInt8>, v: UnsafeMutablePointer<UInt8>,
+                                    width: Int, height: Int) throws(JPEGError) -> [UInt8] {
+        try ensureScratch(width: width, height: height, subsampling: Int32(TJSAMP_422.rawValue))
+        var out: UnsafeMutablePointer<UInt8>? = scratch
+        var size: UInt = scratchSize
+        var planes: [UnsafePointer<UInt8>?] = [UnsafePointer(y), UnsafePointer(u), UnsafePointer(v)]
+        var strides: [Int32] = [Int32(width), Int32(width / 2), Int32(width / 2)]
+        let rc = tjCompressFromYUVPlanes(handle, &planes, Int32(width), &strides, Int32(height), Int32(TJSAMP_422.rawValue),
+                                         &out, &size, Int32(quality), TJFLAG_NOREALLOC | TJFLAG_FASTDCT)
+        guard rc == 0, let out else { throw JPEGError("tjCompressFromYUVPlanes", handle: handle) }
+        return Array(UnsafeBufferPointer(start: out, count: Int(size)))
+    }
+
+    private func ensureScratch(width: Int, height: Int, subsampling: Int32? = nil) throws(JPEGError) {
+        let needed = tjBufSize(Int32(width), Int32(height), subsampling ?? self.subsampling.tj)
         if needed > scratchSize {
             if let scratch { tjFree(scratch) }
             guard let buffer = tjAlloc(Int32(needed)) else { throw JPEGError("tjAlloc", handle: nil) }
@@ -63,6 +89,20 @@ public final class JPEGEncoder {
                              TJFLAG_NOREALLOC | TJFLAG_FASTDCT)
         guard rc == 0, let out else { throw JPEGError("tjCompress2", handle: handle) }
         return Array(UnsafeBufferPointer(start: out, count: Int(size)))
+    }
+}
+
+extension JPEGEncoder {
+    /// Compresses packed YUYV 4:2:2 as 4:2:2 JPEG: one split into planes, then libturbojpeg's planar
+    /// YUV compressor (no colour conversion, no RGB round trip).
+    public func encode(yuyv pixels: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int) throws(JPEGError) -> [UInt8] {
+        let stride = max(bytesPerLine, width * 2)
+        precondition(width % 2 == 0 && pixels.count >= stride * (height - 1) + width * 2, "YUYV buffer too small")
+        try ensurePlanes(width: width, height: height)
+        let planes = planeBuffer!
+        let y = planes, u = planes + width * height, v = u + width / 2 * height
+        ctj_yuyv_to_planes(pixels.bindMemory(to: UInt8.self).baseAddress, Int32(width), Int32(height), Int32(stride), y, u, v)
+        return try compressPlanes(y: y, u: u, v: v, width: width, height: height)
     }
 }
 

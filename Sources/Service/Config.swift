@@ -1,15 +1,19 @@
 // Config: every setting camd has, its default, its allowed values, and the one place that checks them.
 import CamdSystem
+import Capture
 
 /// What the capture thread reads from.
 public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
     case testPattern
     case file(path: String)
+    /// A V4L2 camera: /dev/videoN or a stable /dev/v4l/by-id/… path.
+    case v4l2(path: String)
 
     public var description: String {
         switch self {
         case .testPattern: return "testpattern"
         case .file(let path): return "file:\(path)"
+        case .v4l2(let path): return "v4l2:\(path)"
         }
     }
 }
@@ -25,7 +29,8 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)
     case bool(Bool)
     case list([ConfigValue])
-    /// Something TOML can express that no camd key takes (a table, a date).
+    case table([String: ConfigValue])
+    /// Something TOML can express that no camd key takes (a date).
     case other(String)
 
     /// A flag's text, typed the way TOML would read it.
@@ -43,6 +48,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         case .string(let v): return "\"\(v)\""
         case .bool(let v): return String(v)
         case .list(let values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
+        case .table(let values): return "{ " + values.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + " }"
         case .other(let v): return v
         }
     }
@@ -80,12 +86,18 @@ public struct Config: Sendable, Equatable {
     public var ringSize = 4
     public var logLevel: LogLevel = .info
     public var statsInterval: Double = 60
+    public var format: PixelFormatPreference = .auto
+    public var buffers = 4
+    public var deviceTimeout: Double = 2
+    public var deviceRetryMax: Double = 5
+    public var controls: [String: Int] = [:]
 
     public init() {}
 
     /// Every key, in the order config/camd.toml documents them.
     public static let keys = ["listen", "source", "width", "height", "fps", "quality", "max_clients",
-                              "client_timeout", "send_lowat", "send_buffer", "ring_size", "log_level", "stats_interval"]
+                              "client_timeout", "send_lowat", "send_buffer", "ring_size", "log_level", "stats_interval",
+                              "format", "buffers", "device_timeout", "device_retry_max", "controls"]
 
     /// Sets one key, checking the value exactly as the config file's documentation promises.
     public mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
@@ -105,7 +117,7 @@ public struct Config: Sendable, Equatable {
             }
             listen = addresses
         case "source":
-            guard case .string(let s) = value else { throw fail("must be a string: \"testpattern\" or \"file:PATH\"") }
+            guard case .string(let s) = value else { throw fail("must be a string: \"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\"") }
             if s == "testpattern" {
                 source = .testPattern
             } else if s.hasPrefix("file:") {
@@ -114,9 +126,12 @@ public struct Config: Sendable, Equatable {
                 guard Files.exists(path) else { throw fail("no such file or directory") }
                 source = .file(path: path)
             } else if s.hasPrefix("v4l2:") || s.hasPrefix("/dev/") {
-                throw fail("V4L2 cameras are not supported by this build yet; use \"testpattern\" or \"file:PATH\"")
+                let path = s.hasPrefix("v4l2:") ? String(s.dropFirst(5)) : s
+                guard path.hasPrefix("/") else { throw fail("v4l2: needs a device path, e.g. \"v4l2:/dev/video0\"") }
+                // A missing device is not an error: camd shows NO SIGNAL and waits for it to appear.
+                source = .v4l2(path: path)
             } else {
-                throw fail("unknown source; allowed: \"testpattern\", \"file:PATH\"")
+                throw fail("unknown source; allowed: \"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\"")
             }
         case "width": width = try integer(value, in: 16...7680, fail)
         case "height": height = try integer(value, in: 16...4320, fail)
@@ -138,6 +153,27 @@ public struct Config: Sendable, Equatable {
         case "stats_interval":
             let seconds = try number(value, in: 0...86400, fail)
             statsInterval = seconds
+        case "format":
+            guard case .string(let s) = value, let preference = PixelFormatPreference(rawValue: s) else {
+                throw fail("must be one of " + PixelFormatPreference.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            }
+            format = preference
+        case "buffers": buffers = try integer(value, in: 1...32, fail)
+        case "device_timeout": deviceTimeout = try number(value, in: 0.1...60, fail)
+        case "device_retry_max": deviceRetryMax = try number(value, in: 0.1...300, fail)
+        case "controls":
+            guard case .table(let entries) = value else {
+                throw fail("must be a table of control names and integers, e.g. { brightness = 128 }")
+            }
+            var parsed: [String: Int] = [:]
+            for (name, entry) in entries {
+                switch entry {
+                case .integer(let v): parsed[name] = v
+                case .bool(let b): parsed[name] = b ? 1 : 0
+                default: throw ConfigError(key: "controls.\(name)", value: entry.description, problem: "must be an integer")
+                }
+            }
+            controls = parsed
         default:
             throw ConfigError(key: key, value: "", problem: "unknown key (known keys: \(Self.keys.joined(separator: ", ")))")
         }
@@ -163,8 +199,17 @@ public struct Config: Sendable, Equatable {
 
     private func trim(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
 
+    public var isCamera: Bool {
+        if case .v4l2 = source { return true }
+        return false
+    }
+
     /// Checks that hold between keys.
     public func validate() throws(ConfigError) {
+        if !controls.isEmpty && !isCamera {
+            throw ConfigError(key: "controls", value: ConfigValue.table(controls.mapValues { .integer($0) }).description,
+                              problem: "camera controls need a v4l2 source")
+        }
         if case .testPattern = source, width % 2 != 0 || height % 2 != 0 {
             throw ConfigError(key: "width", value: "\(width)x\(height)", problem: "the test pattern needs an even width and height")
         }

@@ -59,6 +59,11 @@ public enum ConfigLoader {
         case .string: return .string(value.string!)
         case .bool: return .bool(value.bool!)
         case .array: return .list(value.array!.map { convert($0) })
+        case .table:
+            let table = value.table!
+            var entries: [String: ConfigValue] = [:]
+            for key in table.keys { entries[key] = convert(table[key]!) }
+            return .table(entries)
         default: return .other("\(value.type)")
         }
     }

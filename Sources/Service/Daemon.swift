@@ -45,7 +45,7 @@ public final class Daemon {
     }
 
     /// Builds the configured source (on this thread, so its errors come before start-up).
-    static func makeSource(_ config: Config) throws(SourceError) -> any FrameSource {
+    static func makeSource(_ config: Config, logger: Logger) throws(SourceError) -> any FrameSource {
         switch config.source {
         case .testPattern:
             do {
@@ -55,6 +55,18 @@ public final class Daemon {
             }
         case .file(let path):
             return try FileSource(path: path)
+        case .v4l2(let path):
+            var settings = V4L2Settings(path: path)
+            settings.format = config.format
+            settings.width = config.width
+            settings.height = config.height
+            settings.fps = config.fps
+            settings.quality = config.quality
+            settings.bufferCount = config.buffers
+            settings.deviceTimeout = config.deviceTimeout
+            settings.retryMax = config.deviceRetryMax
+            settings.controls = config.controls
+            do { return try V4L2Source(settings: settings, logger: logger) } catch { throw SourceError("\(path): \(error)") }
         }
     }
 
@@ -64,7 +76,7 @@ public final class Daemon {
         try reactor.watchSignals([SIGINT, SIGTERM, SIGHUP]) { [unowned self] signal in
             self.handle(signal: signal)
         }
-        let source = try Self.makeSource(config)
+        let source = try Self.makeSource(config, logger: logger)
         for address in config.listen {
             let bound = try server.listen(native: address)
             logger.info("native viewers: tcp://\(bound)")
@@ -108,7 +120,9 @@ public final class Daemon {
             lastSummary = now
             let capture = self.capture.snapshot
             let stats = server.stats
-            logger.info("summary: \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out")
+            let source = capture.source
+            let retry = source.state == .streaming ? "" : " (retry \(source.retries)\(source.lastError.map { ": " + $0 } ?? ""))"
+            logger.info("summary: source \(source.state.rawValue)\(retry), \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out")
         }
     }
 

@@ -25,11 +25,11 @@ struct Camd: ParsableCommand {
 
     @Option(help: ArgumentHelp("Native protocol listen address, repeatable (listen; default 0.0.0.0:9999).", valueName: "host:port"))
     var listen: [String] = []
-    @Option(help: ArgumentHelp("\"testpattern\" or \"file:PATH\" (source; default testpattern).", valueName: "source"))
+    @Option(help: ArgumentHelp("\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\" (source; default testpattern).", valueName: "source"))
     var source: String?
-    @Option(help: "Picture width for the test pattern (width; default 640).")
+    @Option(help: "Picture width: the test pattern's, or asked of the camera (width; default 640).")
     var width: String?
-    @Option(help: "Picture height for the test pattern (height; default 480).")
+    @Option(help: "Picture height: the test pattern's, or asked of the camera (height; default 480).")
     var height: String?
     @Option(help: "Frames per second, 0.1-240 (fps; default 30).")
     var fps: String?
@@ -50,8 +50,22 @@ struct Camd: ParsableCommand {
     @Option(help: "Seconds between summary log lines, 0 = never (stats_interval; default 60).")
     var statsInterval: String?
 
+    @Option(help: "Camera pixel format: auto, mjpeg or yuyv (format; default auto).")
+    var format: String?
+    @Option(help: "Camera capture buffers, 1-32 (buffers; default 4).")
+    var buffers: String?
+    @Option(help: "Seconds without a camera frame before it counts as lost (device_timeout; default 2).")
+    var deviceTimeout: String?
+    @Option(help: "Longest wait between reopen attempts, seconds (device_retry_max; default 5).")
+    var deviceRetryMax: String?
+    @Option(help: ArgumentHelp("A camera control set at open, repeatable (controls; e.g. --control brightness=128).", valueName: "name=value"))
+    var control: [String] = []
+
     @Flag(help: "Check the configuration, print it, and exit (0 if valid, 78 if not).")
     var checkConfig = false
+
+    @Option(help: ArgumentHelp("Print the formats, sizes, frame rates and controls a camera offers, and exit.", valueName: "device"))
+    var listFormats: String?
 
     /// Flags in the documented key order, so the first bad one reported is stable.
     var overrides: [(key: String, value: ConfigValue)] {
@@ -66,6 +80,18 @@ struct Camd: ParsableCommand {
         for (key, text) in numeric { if let text { list.append((key, ConfigValue(flag: text))) } }
         if let logLevel { list.append(("log_level", .string(logLevel))) }
         if let statsInterval { list.append(("stats_interval", ConfigValue(flag: statsInterval))) }
+        if let format { list.append(("format", .string(format))) }
+        for (key, text) in [("buffers", buffers), ("device_timeout", deviceTimeout), ("device_retry_max", deviceRetryMax)] {
+            if let text { list.append((key, ConfigValue(flag: text))) }
+        }
+        if !control.isEmpty {
+            var table: [String: ConfigValue] = [:]
+            for item in control {
+                let parts = item.split(separator: "=", maxSplits: 1)
+                table[String(parts[0])] = parts.count == 2 ? ConfigValue(flag: String(parts[1])) : .string("")
+            }
+            list.append(("controls", .table(table)))
+        }
         return list
     }
 
@@ -79,6 +105,14 @@ struct Camd: ParsableCommand {
     }
 
     func run() throws {
+        if let listFormats {
+            do {
+                print(try CameraListing.describe(path: listFormats), terminator: "")
+                return
+            } catch {
+                fail("\(error)", status: 1)
+            }
+        }
         let config: Config
         do {
             config = try loadConfig()

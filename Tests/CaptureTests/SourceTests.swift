@@ -22,7 +22,7 @@ private func temporaryPath(_ name: String) -> String {
 struct TestPatternTests {
     @Test func encodesAJPEGOfTheConfiguredSizeWithTheBarsInPlace() throws {
         let source = try TestPatternSource(width: 320, height: 240, fps: 30, quality: 90)
-        let frame = try source.nextFrame(index: 0, timestampNanos: 1_764_000_000_000_000_000)
+        let frame = try #require(try source.nextFrame(index: 0, timestampNanos: 1_764_000_000_000_000_000))
         #expect(frame.width == 320 && frame.height == 240)
         #expect(JPEGScanner.isCompleteImage(frame.payload))
         let decoded = try JPEGDecoder().decodeRGB(frame.payload)
@@ -38,8 +38,8 @@ struct TestPatternTests {
 
     @Test func picturesChangeFromFrameToFrame() throws {
         let source = try TestPatternSource(width: 320, height: 240, fps: 30, quality: 80)
-        let a = try source.nextFrame(index: 0, timestampNanos: 0).payload
-        let b = try source.nextFrame(index: 15, timestampNanos: 500_000_000).payload
+        let a = try #require(try source.nextFrame(index: 0, timestampNanos: 0)).payload
+        let b = try #require(try source.nextFrame(index: 15, timestampNanos: 500_000_000)).payload
         #expect(a != b)
         #expect(source.scrollOffset(index: 30 * 8) == 0, "bars wrap once every 8 seconds")
         #expect(source.scrollOffset(index: 30 * 4) == 160)
@@ -85,7 +85,7 @@ struct FileSourceTests {
         #expect(source.invalidFrames == 2)
         for round in 0..<2 {
             for (index, expected) in frames.enumerated() {
-                let frame = try source.nextFrame(index: UInt64(round * 3 + index), timestampNanos: 0)
+                let frame = try #require(try source.nextFrame(index: UInt64(round * 3 + index), timestampNanos: 0))
                 #expect(frame.payload == expected)
                 #expect(frame.width == 32 && frame.height == 16)
             }
@@ -103,7 +103,7 @@ struct FileSourceTests {
         _ = FileManager.default.createFile(atPath: dir + "/notes.txt", contents: Data("x".utf8))
         let source = try FileSource(path: dir)
         #expect(source.frameCount == 3)
-        let payloads = try (0..<4).map { try source.nextFrame(index: UInt64($0), timestampNanos: 0).payload }
+        let payloads = try (0..<4).map { try #require(try source.nextFrame(index: UInt64($0), timestampNanos: 0)).payload }
         #expect(payloads == [a, b, a, b])
         #expect(source.invalidFrames == 2)
     }

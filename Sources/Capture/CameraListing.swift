@@ -1,0 +1,25 @@
+// CameraListing: what `camd --list-formats DEVICE` prints, in the spirit of v4l2-ctl --list-formats-ext.
+
+public enum CameraListing {
+    public static func describe(path: String) throws(V4L2Error) -> String {
+        let device = try V4L2Device(path: path)
+        defer { device.close() }
+        var out = "\(path): \(device.card) (driver \(device.driver), bus \(device.busInfo))\n"
+        let formats = device.listFormats()
+        if formats.isEmpty { out += "  no capture formats listed\n" }
+        for (index, format) in formats.enumerated() {
+            let how = format.fourcc.isJPEG ? "passed through" : format.fourcc == .yuyv ? "encoded by camd" : "not used by camd"
+            out += "  [\(index)] '\(format.fourcc)' (\(format.description)) — \(how)\n"
+            for size in format.sizes {
+                let rates = size.fps.map { $0.formatted1Capture }.joined(separator: ", ")
+                out += "      \(size.width)x\(size.height)" + (rates.isEmpty ? "" : "  fps: \(rates)") + "\n"
+            }
+        }
+        let controls = device.controls().sorted { $0.key < $1.key }
+        if !controls.isEmpty {
+            out += "  controls:\n"
+            for (name, control) in controls { out += "      \(name) (\(control.minimum)…\(control.maximum))\n" }
+        }
+        return out
+    }
+}

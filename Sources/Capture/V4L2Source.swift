@@ -1,0 +1,187 @@
+// V4L2Source: a real camera as a frame source — MJPEG passed through (repaired if needed), YUYV
+// encoded; unplug, timeouts and absence handled by placeholders and reopening with backoff.
+import CamdSystem
+import JPEG
+import Logging
+
+public struct V4L2Settings: Sendable, Equatable {
+    public var path: String
+    public var format: PixelFormatPreference = .auto
+    public var width = 640
+    public var height = 480
+    public var fps: Double = 30
+    public var quality = 80
+    public var bufferCount = 4
+    /// Seconds without a frame before the camera counts as lost.
+    public var deviceTimeout: Double = 2
+    /// Longest wait between reopen attempts, in seconds.
+    public var retryMax: Double = 5
+    public var controls: [String: Int] = [:]
+
+    public init(path: String) { self.path = path }
+}
+
+public final class V4L2Source: FrameSource {
+    public let settings: V4L2Settings
+    public var name: String { "v4l2:\(settings.path)" }
+    public let pacing = SourcePacing.device
+    public private(set) var invalidFrames: UInt64 = 0
+    public private(set) var status = SourceStatus(state: .opening)
+    /// Frames whose Huffman tables camd inserted (cameras that omit DHT).
+    public private(set) var repairedFrames: UInt64 = 0
+
+    private let logger: Logger
+    private var device: V4L2Device?
+    private let encoder: JPEGEncoder
+    private let placeholder: Placeholder
+    private var nextAttempt: UInt64 = 0
+    private var backoff: Double = 0.25
+    private var lastFrameAt: UInt64 = 0
+    private var lastPlaceholderAt: UInt64?
+    private var lossLogged = false
+    private var placeholderSize: (width: Int, height: Int)
+
+    public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
+        self.settings = settings
+        self.logger = logger
+        encoder = try JPEGEncoder(quality: settings.quality, subsampling: .s422)
+        placeholder = try Placeholder(quality: settings.quality)
+        placeholderSize = (settings.width, settings.height)
+    }
+
+    deinit { device?.close() }
+
+    public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
+        let now = Clock.monotonicNanos()
+        if device == nil {
+            if now >= nextAttempt { open(now: now) }
+            if device == nil { return noSignalFrame(now: now) }
+        }
+        guard let device else { return nil }
+        let dequeued: DequeuedBuffer?
+        do {
+            dequeued = try device.dequeue(timeoutMilliseconds: 100)
+        } catch {
+            lose(error.message, now: now)
+            return nil
+        }
+        guard let buffer = dequeued else {
+            if Double(now - lastFrameAt) / 1e9 >= settings.deviceTimeout {
+                lose("no frame for \(settings.deviceTimeout.formatted1Capture) s (device_timeout)", now: now)
+            }
+            return nil
+        }
+        let picture = convert(buffer, from: device)
+        do {
+            try device.requeue(buffer)
+        } catch {
+            lose(error.message, now: now)
+        }
+        guard let picture else {
+            invalidFrames += 1
+            return nil
+        }
+        lastFrameAt = now
+        if status.state != .streaming {
+            // Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).
+            if lossLogged {
+                logger.notice("camera \(settings.path) recovered after \(status.retries) attempts: \(status.format ?? "")")
+                lossLogged = false
+            }
+            status.state = .streaming
+            status.retries = 0
+            status.lastError = nil
+            backoff = 0.25
+        }
+        return picture
+    }
+
+    /// MJPEG: validate and repair (one copy out of the driver's buffer). YUYV: encode.
+    private func convert(_ buffer: DequeuedBuffer, from device: V4L2Device) -> SourceFrame? {
+        guard let format = device.format, !buffer.flaggedError else { return nil }
+        let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
+        if format.pixelFormat.isJPEG {
+            let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
+            guard case .image(let bytes, let inserted) = outcome else { return nil }
+            if inserted { repairedFrames += 1 }
+            return SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp)
+        }
+        let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
+        guard buffer.bytesUsed >= needed else { return nil }
+        let jpeg: [UInt8]? = device.withBytes(of: buffer) { raw in
+            try? encoder.encode(yuyv: raw, width: format.width, height: format.height, bytesPerLine: format.bytesPerLine)
+        }
+        guard let jpeg else { return nil }
+        return SourceFrame(payload: jpeg, width: format.width, height: format.height, timestampNanos: timestamp)
+    }
+
+    private func open(now: UInt64) {
+        do throws(V4L2Error) {
+            let device = try V4L2Device(path: settings.path)
+            do throws(V4L2Error) {
+                let format = try device.negotiate(settings.format, width: settings.width, height: settings.height, fps: settings.fps)
+                let applied = try device.apply(controls: settings.controls)
+                try device.startStreaming(bufferCount: settings.bufferCount)
+                self.device = device
+                placeholderSize = (format.width, format.height)
+                let mode = format.pixelFormat.isJPEG ? "passthrough" : "encoded at quality \(settings.quality)"
+                status.format = "\(format) (\(mode))"
+                var adjusted = ""
+                if format.width != settings.width || format.height != settings.height || abs(format.fps - settings.fps) > 0.01 {
+                    adjusted = " (asked for \(settings.width)x\(settings.height) at \(settings.fps.formatted1Capture) fps)"
+                }
+                let message = "camera \(settings.path): \(device.card) (driver \(device.driver), bus \(device.busInfo)); \(format)\(adjusted), \(mode), \(device.bufferCount) buffers\(applied.isEmpty ? "" : ", controls " + applied.joined(separator: " "))"
+                // Once per camera, not once per reopen while it is failing.
+                if lossLogged { logger.debug("reopened \(message)") } else { logger.notice("opened \(message)") }
+                lastFrameAt = now
+            } catch {
+                device.close()
+                throw error
+            }
+        } catch {
+            status.retries += 1
+            status.state = .noSignal
+            status.lastError = error.message
+            if !lossLogged {
+                lossLogged = true
+                logger.error("camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)")
+            } else {
+                logger.debug("camera \(settings.path) retry \(status.retries) failed: \(error.message)")
+            }
+            nextAttempt = now + UInt64(backoff * 1e9)
+            backoff = min(backoff * 2, settings.retryMax)
+        }
+    }
+
+    private func lose(_ reason: String, now: UInt64) {
+        device?.close()
+        device = nil
+        // Retries count attempts since the camera last streamed: a reopened but silent camera adds one.
+        status.retries = status.state == .streaming ? 0 : status.retries + 1
+        status.state = .noSignal
+        status.lastError = reason
+        if !lossLogged {
+            lossLogged = true
+            logger.error("camera \(settings.path) lost: \(reason); showing NO SIGNAL and reopening")
+        }
+        nextAttempt = now + UInt64(backoff * 1e9)
+        backoff = min(backoff * 2, settings.retryMax)
+        if status.retries == 0 { lastPlaceholderAt = nil }
+    }
+
+    /// A placeholder about once a second while there is no camera; otherwise wait a little.
+    private func noSignalFrame(now: UInt64) -> SourceFrame? {
+        if let last = lastPlaceholderAt, now - last < 1_000_000_000 {
+            let wake = min(last + 1_000_000_000, max(nextAttempt, now + 10_000_000), now + 100_000_000)
+            Clock.sleepUntilMonotonic(wake)
+            return nil
+        }
+        lastPlaceholderAt = now
+        let timestamp = Clock.realtimeNanos()
+        guard let jpeg = try? placeholder.render(width: placeholderSize.width, height: placeholderSize.height,
+                                                 device: settings.path, timestampNanos: timestamp,
+                                                 reason: status.lastError) else { return nil }
+        return SourceFrame(payload: jpeg, width: placeholderSize.width, height: placeholderSize.height,
+                           isPlaceholder: true, timestampNanos: timestamp)
+    }
+}

@@ -1,0 +1,392 @@
+// FakeV4L2: emulates a UVC camera at the libv4l2 level (v4l2_open/ioctl/mmap/munmap/close), so that
+// camd's real capture code can be tested without a camera. Loaded with LD_PRELOAD into camd.
+//
+// Environment:
+//   FAKE_V4L2_DEVICE   path the fake answers for (default /dev/video-fake); other paths: ENOENT
+//   FAKE_V4L2_CONTROL  file whose first word is the mode, re-read on every open and DQBUF:
+//                        ok        frames flow
+//                        unplug    open fails with ENOENT, DQBUF with ENODEV (camera pulled out)
+//                        stall     the device stops delivering frames (timeouts)
+//                        truncate  MJPEG frames lose their second half (no EOI)
+//   FAKE_V4L2_JPEG     a JPEG file served as every MJPEG frame (typically without DHT, like UVC cameras)
+//   FAKE_V4L2_FORMATS  "MJPG,YUYV" (default) or "YUYV" or "MJPG"
+//   FAKE_V4L2_CAPS     "capture" (default), "output" (not a capture device), "nostream" (no streaming I/O)
+//   FAKE_V4L2_OPEN_ERRNO  make open fail with this errno (e.g. 13 = EACCES)
+//   FAKE_V4L2_LOG      file to which S_FMT, S_PARM and S_CTRL requests are appended
+// YUYV frames show four vertical bars: white, red, green, blue (BT.601 limited-range values).
+#include "FakeV4L2.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <linux/videodev2.h>
+
+#define MAX_BUFFERS 8
+#define OFFSET_STEP 0x1000000
+
+static int fake_fd = -1;
+static uint32_t cur_format, cur_width, cur_height, cur_fps = 30;
+static uint8_t *buffers[MAX_BUFFERS];
+static size_t buffer_length;
+static int queued[MAX_BUFFERS];
+static int buffer_count;
+static uint32_t sequence;
+static int streaming;
+static uint8_t *jpeg_data;
+static size_t jpeg_size;
+static uint32_t jpeg_width = 640, jpeg_height = 480;
+static int32_t ctrl_values[3] = {128, 32, 4600};
+
+static const char *env(const char *name, const char *fallback) {
+    const char *value = getenv(name);
+    return value && *value ? value : fallback;
+}
+
+static void log_line(const char *fmt, ...) {
+    const char *path = getenv("FAKE_V4L2_LOG");
+    if (!path) return;
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+    fclose(f);
+}
+
+static char mode_buf[32];
+static const char *mode(void) {
+    const char *path = getenv("FAKE_V4L2_CONTROL");
+    strcpy(mode_buf, "ok");
+    if (!path) return mode_buf;
+    FILE *f = fopen(path, "r");
+    if (!f) return mode_buf;
+    if (fscanf(f, "%31s", mode_buf) != 1) strcpy(mode_buf, "ok");
+    fclose(f);
+    return mode_buf;
+}
+
+static int has_format(uint32_t fourcc) {
+    const char *formats = env("FAKE_V4L2_FORMATS", "MJPG,YUYV");
+    if (fourcc == V4L2_PIX_FMT_MJPEG) return strstr(formats, "MJPG") != NULL;
+    if (fourcc == V4L2_PIX_FMT_YUYV) return strstr(formats, "YUYV") != NULL;
+    return 0;
+}
+
+static uint32_t format_at(unsigned index) {
+    uint32_t all[2] = {V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_YUYV};
+    unsigned seen = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!has_format(all[i])) continue;
+        if (seen == index) return all[i];
+        seen++;
+    }
+    return 0;
+}
+
+static void load_jpeg(void) {
+    if (jpeg_data) return;
+    const char *path = getenv("FAKE_V4L2_JPEG");
+    if (!path) return;
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    jpeg_data = malloc((size_t)size);
+    jpeg_size = fread(jpeg_data, 1, (size_t)size, f);
+    fclose(f);
+    // The picture size from the SOF marker.
+    for (size_t i = 2; i + 9 < jpeg_size;) {
+        if (jpeg_data[i] != 0xFF) break;
+        uint8_t marker = jpeg_data[i + 1];
+        size_t length = (size_t)jpeg_data[i + 2] << 8 | jpeg_data[i + 3];
+        if (marker >= 0xC0 && marker <= 0xC2) {
+            jpeg_height = (uint32_t)jpeg_data[i + 5] << 8 | jpeg_data[i + 6];
+            jpeg_width = (uint32_t)jpeg_data[i + 7] << 8 | jpeg_data[i + 8];
+            break;
+        }
+        i += 2 + length;
+    }
+}
+
+static const uint32_t yuyv_sizes[2][2] = {{640, 480}, {320, 240}};
+static const uint32_t rates[3] = {30, 15, 5};
+
+int v4l2_open(const char *file, int oflag, ...) {
+    (void)oflag;
+    const char *open_errno = getenv("FAKE_V4L2_OPEN_ERRNO");
+    if (strcmp(file, env("FAKE_V4L2_DEVICE", "/dev/video-fake")) != 0 || strcmp(mode(), "unplug") == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (open_errno) { errno = atoi(open_errno); return -1; }
+    if (fake_fd >= 0) { errno = EBUSY; return -1; }
+    load_jpeg();
+    fake_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    cur_format = format_at(0);
+    cur_width = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_width : 640;
+    cur_height = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_height : 480;
+    streaming = 0;
+    buffer_count = 0;
+    log_line("OPEN %s", file);
+    return fake_fd;
+}
+
+int v4l2_close(int fd) {
+    if (fd != fake_fd) return close(fd);
+    for (int i = 0; i < buffer_count; i++) munmap(buffers[i], buffer_length);
+    buffer_count = 0;
+    close(fake_fd);
+    fake_fd = -1;
+    log_line("CLOSE");
+    return 0;
+}
+
+void *v4l2_mmap(void *start, size_t length, int prot, int flags, int fd, int64_t offset) {
+    (void)start; (void)prot; (void)flags;
+    if (fd != fake_fd) { errno = EINVAL; return MAP_FAILED; }
+    int index = (int)(offset / OFFSET_STEP);
+    if (index < 0 || index >= buffer_count || length > buffer_length) { errno = EINVAL; return MAP_FAILED; }
+    return buffers[index];
+}
+
+int v4l2_munmap(void *start, size_t length) { (void)start; (void)length; return 0; }
+
+static size_t image_size(void) {
+    if (cur_format == V4L2_PIX_FMT_YUYV) return (size_t)cur_width * cur_height * 2;
+    return jpeg_size + 4096;
+}
+
+static void fill_yuyv(uint8_t *dst) {
+    // white, red, green, blue as Y U V
+    static const uint8_t bars[4][3] = {{235, 128, 128}, {81, 90, 240}, {145, 54, 34}, {41, 240, 110}};
+    for (uint32_t y = 0; y < cur_height; y++) {
+        uint8_t *row = dst + (size_t)y * cur_width * 2;
+        for (uint32_t x = 0; x < cur_width; x += 2) {
+            const uint8_t *c = bars[x * 4 / cur_width];
+            row[2 * x] = c[0]; row[2 * x + 1] = c[1]; row[2 * x + 2] = c[0]; row[2 * x + 3] = c[2];
+        }
+    }
+}
+
+static int fail(int err) { errno = err; return -1; }
+
+static int nearest_rate(uint32_t fps) {
+    uint32_t best = rates[0];
+    for (int i = 0; i < 3; i++) if (abs((int)rates[i] - (int)fps) < abs((int)best - (int)fps)) best = rates[i];
+    return (int)best;
+}
+
+int v4l2_ioctl(int fd, unsigned long request, ...) {
+    va_list ap;
+    va_start(ap, request);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (fd != fake_fd) return fail(ENOTTY);
+    if (strcmp(mode(), "unplug") == 0 && request != VIDIOC_STREAMOFF) return fail(ENODEV);
+
+    switch (request) {
+    case VIDIOC_QUERYCAP: {
+        struct v4l2_capability *cap = arg;
+        memset(cap, 0, sizeof *cap);
+        strcpy((char *)cap->driver, "fakev4l2");
+        strcpy((char *)cap->card, "Fake UVC Camera");
+        strcpy((char *)cap->bus_info, "usb-fake-1");
+        const char *caps = env("FAKE_V4L2_CAPS", "capture");
+        uint32_t c = V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING;
+        if (strcmp(caps, "output") == 0) c = V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_STREAMING;
+        if (strcmp(caps, "nostream") == 0) c = V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_READWRITE;
+        cap->capabilities = c | V4L2_CAP_DEVICE_CAPS;
+        cap->device_caps = c;
+        return 0;
+    }
+    case VIDIOC_ENUM_FMT: {
+        struct v4l2_fmtdesc *d = arg;
+        uint32_t f = format_at(d->index);
+        if (!f) return fail(EINVAL);
+        d->pixelformat = f;
+        d->flags = f == V4L2_PIX_FMT_MJPEG ? V4L2_FMT_FLAG_COMPRESSED : 0;
+        strcpy((char *)d->description, f == V4L2_PIX_FMT_MJPEG ? "Motion-JPEG" : "YUYV 4:2:2");
+        return 0;
+    }
+    case VIDIOC_ENUM_FRAMESIZES: {
+        struct v4l2_frmsizeenum *s = arg;
+        if (!has_format(s->pixel_format)) return fail(EINVAL);
+        s->type = V4L2_FRMSIZE_TYPE_DISCRETE;
+        if (s->pixel_format == V4L2_PIX_FMT_MJPEG) {
+            if (s->index > 0) return fail(EINVAL);
+            s->discrete.width = jpeg_width;
+            s->discrete.height = jpeg_height;
+        } else {
+            if (s->index > 1) return fail(EINVAL);
+            s->discrete.width = yuyv_sizes[s->index][0];
+            s->discrete.height = yuyv_sizes[s->index][1];
+        }
+        return 0;
+    }
+    case VIDIOC_ENUM_FRAMEINTERVALS: {
+        struct v4l2_frmivalenum *i = arg;
+        if (i->index > 2 || !has_format(i->pixel_format)) return fail(EINVAL);
+        i->type = V4L2_FRMIVAL_TYPE_DISCRETE;
+        i->discrete.numerator = 1;
+        i->discrete.denominator = rates[i->index];
+        return 0;
+    }
+    case VIDIOC_G_FMT:
+    case VIDIOC_S_FMT: {
+        struct v4l2_format *f = arg;
+        if (f->type != V4L2_BUF_TYPE_VIDEO_CAPTURE) return fail(EINVAL);
+        if (request == VIDIOC_S_FMT) {
+            if (streaming) return fail(EBUSY);
+            uint32_t want = f->fmt.pix.pixelformat;
+            log_line("S_FMT %c%c%c%c %ux%u", want & 0xFF, (want >> 8) & 0xFF, (want >> 16) & 0xFF, want >> 24,
+                     f->fmt.pix.width, f->fmt.pix.height);
+            cur_format = has_format(want) ? want : format_at(0);
+            if (cur_format == V4L2_PIX_FMT_MJPEG) {
+                cur_width = jpeg_width; cur_height = jpeg_height;
+            } else {
+                // The nearest offered size, as drivers do.
+                int best = 0;
+                long bestDiff = -1;
+                for (int k = 0; k < 2; k++) {
+                    long diff = labs((long)yuyv_sizes[k][0] * yuyv_sizes[k][1] - (long)f->fmt.pix.width * f->fmt.pix.height);
+                    if (bestDiff < 0 || diff < bestDiff) { best = k; bestDiff = diff; }
+                }
+                cur_width = yuyv_sizes[best][0]; cur_height = yuyv_sizes[best][1];
+            }
+        }
+        memset(&f->fmt.pix, 0, sizeof f->fmt.pix);
+        f->fmt.pix.pixelformat = cur_format;
+        f->fmt.pix.width = cur_width;
+        f->fmt.pix.height = cur_height;
+        f->fmt.pix.field = V4L2_FIELD_NONE;
+        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_YUYV ? cur_width * 2 : 0;
+        f->fmt.pix.sizeimage = (uint32_t)image_size();
+        return 0;
+    }
+    case VIDIOC_G_PARM:
+    case VIDIOC_S_PARM: {
+        struct v4l2_streamparm *p = arg;
+        if (request == VIDIOC_S_PARM) {
+            struct v4l2_fract t = p->parm.capture.timeperframe;
+            uint32_t fps = t.numerator ? (t.denominator + t.numerator / 2) / t.numerator : 30;
+            cur_fps = (uint32_t)nearest_rate(fps);
+            log_line("S_PARM %u -> %u", fps, cur_fps);
+        }
+        memset(&p->parm, 0, sizeof p->parm);
+        p->parm.capture.capability = V4L2_CAP_TIMEPERFRAME;
+        p->parm.capture.timeperframe.numerator = 1;
+        p->parm.capture.timeperframe.denominator = cur_fps;
+        return 0;
+    }
+    case VIDIOC_QUERYCTRL: {
+        struct v4l2_queryctrl *q = arg;
+        static const uint32_t ids[3] = {V4L2_CID_BRIGHTNESS, V4L2_CID_CONTRAST, V4L2_CID_WHITE_BALANCE_TEMPERATURE};
+        static const char *names[3] = {"Brightness", "Contrast", "White Balance Temperature"};
+        static const int32_t max[3] = {255, 255, 6500};
+        int next = (q->id & V4L2_CTRL_FLAG_NEXT_CTRL) != 0;
+        uint32_t id = q->id & ~V4L2_CTRL_FLAG_NEXT_CTRL;
+        for (int k = 0; k < 3; k++) {
+            if ((next && ids[k] > id) || (!next && ids[k] == id)) {
+                memset(q, 0, sizeof *q);
+                q->id = ids[k];
+                q->type = V4L2_CTRL_TYPE_INTEGER;
+                strcpy((char *)q->name, names[k]);
+                q->minimum = k == 2 ? 2800 : 0;
+                q->maximum = max[k];
+                q->step = 1;
+                q->default_value = ctrl_values[k];
+                return 0;
+            }
+        }
+        return fail(EINVAL);
+    }
+    case VIDIOC_S_CTRL: {
+        struct v4l2_control *c = arg;
+        log_line("S_CTRL %u %d", c->id, c->value);
+        if (c->id == V4L2_CID_BRIGHTNESS) ctrl_values[0] = c->value;
+        else if (c->id == V4L2_CID_CONTRAST) ctrl_values[1] = c->value;
+        else if (c->id == V4L2_CID_WHITE_BALANCE_TEMPERATURE) ctrl_values[2] = c->value;
+        else return fail(EINVAL);
+        return 0;
+    }
+    case VIDIOC_REQBUFS: {
+        struct v4l2_requestbuffers *r = arg;
+        if (r->memory != V4L2_MEMORY_MMAP) return fail(EINVAL);
+        for (int i = 0; i < buffer_count; i++) munmap(buffers[i], buffer_length);
+        buffer_count = r->count > MAX_BUFFERS ? MAX_BUFFERS : (int)r->count;
+        r->count = (uint32_t)buffer_count;
+        buffer_length = (image_size() + 4095) & ~(size_t)4095;
+        for (int i = 0; i < buffer_count; i++) {
+            buffers[i] = mmap(NULL, buffer_length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            queued[i] = 0;
+        }
+        return 0;
+    }
+    case VIDIOC_QUERYBUF:
+    case VIDIOC_QBUF: {
+        struct v4l2_buffer *b = arg;
+        if ((int)b->index >= buffer_count) return fail(EINVAL);
+        if (request == VIDIOC_QBUF) { queued[b->index] = 1; return 0; }
+        b->length = (uint32_t)buffer_length;
+        b->m.offset = b->index * OFFSET_STEP;
+        return 0;
+    }
+    case VIDIOC_STREAMON: {
+        struct itimerspec spec = {{0, 1000000000L / cur_fps}, {0, 1000000000L / cur_fps}};
+        timerfd_settime(fake_fd, 0, &spec, NULL);
+        streaming = 1;
+        return 0;
+    }
+    case VIDIOC_STREAMOFF: {
+        struct itimerspec off = {{0, 0}, {0, 0}};
+        timerfd_settime(fake_fd, 0, &off, NULL);
+        streaming = 0;
+        return 0;
+    }
+    case VIDIOC_DQBUF: {
+        struct v4l2_buffer *b = arg;
+        uint64_t ticks = 0;
+        if (read(fake_fd, &ticks, sizeof ticks) != sizeof ticks) return fail(EAGAIN);
+        const char *m = mode();
+        if (strcmp(m, "stall") == 0) return fail(EAGAIN);
+        int index = -1;
+        for (int i = 0; i < buffer_count; i++) if (queued[i]) { index = i; break; }
+        if (index < 0) return fail(EAGAIN);
+        queued[index] = 0;
+        uint8_t *dst = buffers[index];
+        uint32_t used;
+        if (cur_format == V4L2_PIX_FMT_YUYV) {
+            fill_yuyv(dst);
+            used = cur_width * cur_height * 2;
+        } else {
+            used = (uint32_t)jpeg_size;
+            memcpy(dst, jpeg_data, jpeg_size);
+            if (strcmp(m, "truncate") == 0) used /= 2;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        memset(b, 0, sizeof *b);
+        b->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+        b->memory = V4L2_MEMORY_MMAP;
+        b->index = (uint32_t)index;
+        b->bytesused = used;
+        b->flags = V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC | V4L2_BUF_FLAG_DONE;
+        b->timestamp.tv_sec = now.tv_sec;
+        b->timestamp.tv_usec = now.tv_nsec / 1000;
+        b->sequence = sequence++;
+        b->length = (uint32_t)buffer_length;
+        return 0;
+    }
+    default:
+        return fail(ENOTTY);
+    }
+}

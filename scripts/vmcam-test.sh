@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# camd against a real V4L2 driver: boots ../shared/vmcam's VM (Debian's kernel with the vivid virtual
+# camera), runs the built camd inside it on /dev/video0, and checks from the host that camview receives
+# frames that decode. Needs qemu-system-x86 (scripts/deps.sh installs it when ../shared/vmcam exists).
+# Exit: 0 passed (or skipped: no vmcam, or the VM itself could not start); 1 camd failed the check.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+vmcam=../shared/vmcam/vmcam.sh
+if [ ! -f "$vmcam" ]; then echo "vmcam: skipped (no ../shared/vmcam)"; exit 0; fi
+bin="$(swift build --show-bin-path)"
+port=19999
+out="$(mktemp -d)"
+echo "==> vmcam: booting a VM with vivid and running camd in it (about 30 s under TCG)"
+bash "$vmcam" run -t 150 -p "$port:9999" -- "$bin/camd" --source v4l2:/dev/video0 --width 320 --height 180 \
+    --fps 30 --stats-interval 5 > "$out/vm.log" 2>&1 &
+vm=$!
+trap 'kill -TERM $vm 2>/dev/null; wait $vm 2>/dev/null' EXIT
+
+ok=0
+for _ in $(seq 1 150); do
+    if ! kill -0 "$vm" 2>/dev/null; then break; fi
+    if "$bin/camview" "tcp://127.0.0.1:$port" --frames 30 --timeout 10 > "$out/camview.log" 2>&1; then ok=1; break; fi
+    sleep 1
+done
+if [ "$ok" != 1 ]; then
+    if grep -q "camd" "$out/vm.log"; then
+        echo "vmcam: FAILED: camd ran in the VM but camview received no frames"; cat "$out/vm.log" "$out/camview.log"
+        echo "0 passed, 1 failed"; exit 1
+    fi
+    echo "vmcam: skipped: the VM did not start camd (see below)"; tail -20 "$out/vm.log"; exit 0
+fi
+"$bin/camview" "tcp://127.0.0.1:$port" --snapshot "$out/vivid.jpg" --timeout 10 > /dev/null
+if djpeg "$out/vivid.jpg" > "$out/vivid.ppm" 2> "$out/djpeg.log" && head -c 16 "$out/vivid.ppm" | tr '\n' ' ' | grep -q "P6 320 180"; then
+    cat "$out/camview.log"
+    grep -E "opened camera|summary" "$out/vm.log" | head -3
+    echo "vmcam: camd in the VM streamed vivid's /dev/video0; the host decoded a 320x180 frame"
+    echo "1 passed, 0 failed"
+    exit 0
+fi
+echo "vmcam: FAILED: the snapshot did not decode to 320x180"; cat "$out/djpeg.log" "$out/vm.log"
+echo "0 passed, 1 failed"
+exit 1
