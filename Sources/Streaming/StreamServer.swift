@@ -63,6 +63,10 @@ final class Subscriber {
     var bytesIgnored = 0
     /// The viewer shut down its sending side; it may still be reading.
     var inputClosed = false
+    /// Waiting for the kernel to send what is left of the previous frame before starting the newest.
+    var draining = false
+    var drainUnsent = 0
+    var drainProgressAt: UInt64 = 0
 
     init(id: UInt64, socket: Descriptor, peer: String, proto: StreamProtocol, now: UInt64) {
         self.id = id
@@ -223,11 +227,41 @@ public final class StreamServer {
     public func frameAvailable() {
         guard let wire = currentWire() else { return }
         let now = Clock.monotonicNanos()
-        for subscriber in subscribers.values where subscriber.machine.isIdle {
-            if subscriber.machine.frameAvailable(wire, now: now) {
+        for subscriber in subscribers.values where subscriber.machine.isIdle && !subscriber.draining {
+            if mayStart(wire, subscriber, now: now), subscriber.machine.frameAvailable(wire, now: now) {
                 pump(subscriber, now: now)
             }
         }
+    }
+
+    /// Unsent bytes a new frame may queue behind. Above this the subscriber first waits for the kernel
+    /// to drain: a frame started behind a backlog reaches a slow viewer late (at 200 KB/s, 64 KiB is 0.3 s).
+    private var boundaryUnsent: Int {
+        settings.sendLowWatermark > 0 ? min(settings.sendLowWatermark, 16384) : 16384
+    }
+
+    /// Whether an idle subscriber may start `wire` now. If its socket still holds more than
+    /// `boundaryUnsent` bytes of the previous frame, it waits for EPOLLOUT (with TCP_NOTSENT_LOWAT
+    /// lowered to that boundary) and takes the newest frame then.
+    private func mayStart(_ wire: WireFrame, _ subscriber: Subscriber, now: UInt64) -> Bool {
+        guard wire.frame.sequence > subscriber.machine.lastSequence else { return false }
+        // Before the first frame there is nothing queued; skip the ioctl.
+        let unsent = subscriber.machine.framesSent == 0 ? 0 : Socket.unsentBytes(subscriber.socket)
+        if unsent > boundaryUnsent {
+            if !subscriber.draining {
+                subscriber.draining = true
+                subscriber.drainUnsent = unsent
+                subscriber.drainProgressAt = now
+                try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: boundaryUnsent)
+                setInterest(subscriber, [.read, .write])
+            }
+            return false
+        }
+        if subscriber.draining {
+            subscriber.draining = false
+            try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: settings.sendLowWatermark)
+        }
+        return true
     }
 
     /// Writes as much of the subscriber's frame as the socket takes; on completion moves to the newest frame.
@@ -247,12 +281,13 @@ public final class StreamServer {
                 setInterest(subscriber, [.read, .write])
                 return
             case .done(let count):
-                if subscriber.machine.wrote(count, now: now), let newest = currentWire() {
+                if subscriber.machine.wrote(count, now: now), let newest = currentWire(),
+                   mayStart(newest, subscriber, now: now) {
                     _ = subscriber.machine.frameAvailable(newest, now: now)
                 }
             }
         }
-        setInterest(subscriber, .read)
+        setInterest(subscriber, subscriber.draining ? [.read, .write] : .read)
     }
 
     private func setInterest(_ subscriber: Subscriber, _ interest: Interest) {
@@ -277,7 +312,18 @@ public final class StreamServer {
             guard subscribers[subscriber.id] != nil else { return }
         }
         if events.contains(.writable) {
-            pump(subscriber, now: Clock.monotonicNanos())
+            let now = Clock.monotonicNanos()
+            if subscriber.draining {
+                // Writable with the lowered watermark: the previous frame has (nearly) left.
+                if Socket.unsentBytes(subscriber.socket) <= boundaryUnsent {
+                    subscriber.draining = false
+                    try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: settings.sendLowWatermark)
+                }
+                if !subscriber.draining, let wire = currentWire(), subscriber.machine.isIdle {
+                    _ = subscriber.machine.frameAvailable(wire, now: now)
+                }
+            }
+            pump(subscriber, now: now)
         }
     }
 
@@ -314,8 +360,17 @@ public final class StreamServer {
     public func tick() {
         let now = Clock.monotonicNanos()
         resumeAccepting(now: now)
+        for subscriber in subscribers.values where subscriber.draining {
+            // Draining counts as progress while the kernel's unsent bytes go down.
+            let unsent = Socket.unsentBytes(subscriber.socket)
+            if unsent < subscriber.drainUnsent {
+                subscriber.drainUnsent = unsent
+                subscriber.drainProgressAt = now
+            }
+        }
         for subscriber in subscribers.values
-        where subscriber.machine.isStalled(now: now, timeout: settings.clientTimeoutNanos) {
+        where subscriber.machine.isStalled(now: now, timeout: settings.clientTimeoutNanos)
+            || (subscriber.draining && now - subscriber.drainProgressAt >= settings.clientTimeoutNanos) {
             closedTotals.timedOut += 1
             let seconds = Double(settings.clientTimeoutNanos) / 1e9
             drop(subscriber, reason: "timeout: accepted no data for \(seconds) s", level: .warning)
