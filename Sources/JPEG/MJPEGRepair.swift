@@ -48,6 +48,21 @@ public enum MJPEGRepair {
         bytes.withUnsafeBytes { repair($0) }
     }
 
+    /// The image without its DHT segments — what a camera that omits the tables sends (tests, benchmarks).
+    public static func removingHuffmanTables(_ jpeg: [UInt8]) -> [UInt8] {
+        guard jpeg.count >= 2 else { return jpeg }
+        var out = Array(jpeg[0..<2])
+        var i = 2
+        while i + 3 < jpeg.count {
+            let marker = jpeg[i + 1]
+            if marker == 0xDA { out += jpeg[i...]; break }
+            let end = min(jpeg.count, i + 2 + (Int(jpeg[i + 2]) << 8 | Int(jpeg[i + 3])))
+            if marker != 0xC4 { out += jpeg[i..<end] }
+            i = end
+        }
+        return out
+    }
+
     /// True when the image's header (before SOS) has a DHT segment.
     public static func hasHuffmanTables(_ bytes: [UInt8]) -> Bool {
         var i = 2

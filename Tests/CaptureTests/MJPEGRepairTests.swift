@@ -34,6 +34,7 @@ struct MJPEGRepairTests {
     @Test func tablesAreInsertedBeforeTheScanWhenMissing() throws {
         let original = try encoded()
         let (_, stripped) = splitTables(original)
+        #expect(MJPEGRepair.removingHuffmanTables(original) == stripped)
         #expect(!MJPEGRepair.hasHuffmanTables(stripped))
         guard case .image(let repaired, let inserted) = MJPEGRepair.repair(stripped) else { Issue.record("rejected"); return }
         #expect(inserted)

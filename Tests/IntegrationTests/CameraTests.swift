@@ -46,19 +46,7 @@ final class FakeCamera: @unchecked Sendable {
     var requests: String { (try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? "" }
 }
 
-/// Removes every DHT segment before SOS.
-func stripHuffmanTables(_ jpeg: [UInt8]) -> [UInt8] {
-    var out = Array(jpeg[0..<2])
-    var i = 2
-    while i + 3 < jpeg.count {
-        let marker = jpeg[i + 1]
-        if marker == 0xDA { out += jpeg[i...]; break }
-        let length = Int(jpeg[i + 2]) << 8 | Int(jpeg[i + 3])
-        if marker != 0xC4 { out += jpeg[i..<(i + 2 + length)] }
-        i += 2 + length
-    }
-    return out
-}
+func stripHuffmanTables(_ jpeg: [UInt8]) -> [UInt8] { MJPEGRepair.removingHuffmanTables(jpeg) }
 
 private func near(_ rgb: [UInt8], _ width: Int, x: Int, y: Int, _ expected: (Int, Int, Int), tolerance: Int = 28) -> Bool {
     let i = (y * width + x) * 3

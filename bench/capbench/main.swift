@@ -83,15 +83,7 @@ do {
         guard case .image(let bytes, _) = MJPEGRepair.repair(mjpeg) else { fail("repair rejected the frame") }
         return bytes.count
     }
-    var stripped = Array(mjpeg[0..<2])
-    var i = 2
-    while i + 3 < mjpeg.count {
-        let marker = mjpeg[i + 1]
-        if marker == 0xDA { stripped += mjpeg[i...]; break }
-        let length = Int(mjpeg[i + 2]) << 8 | Int(mjpeg[i + 3])
-        if marker != 0xC4 { stripped += mjpeg[i..<(i + 2 + length)] }
-        i += 2 + length
-    }
+    let stripped = MJPEGRepair.removingHuffmanTables(mjpeg)
     measure("passthrough (DHT inserted)") {
         guard case .image(let bytes, true) = MJPEGRepair.repair(stripped) else { fail("repair rejected the frame") }
         return bytes.count
