@@ -1,0 +1,68 @@
+// The HTTP request parser on ordinary and hostile inputs.
+import Streaming
+import Testing
+
+private func parse(_ text: String) -> HTTPRequestParser.Outcome {
+    HTTPRequestParser().parse(Array(text.utf8))
+}
+
+struct HTTPRequestParserTests {
+    @Test func parsesAnOrdinaryRequest() {
+        let text = "GET /stream?action=stream&x=1 HTTP/1.1\r\nHost: cam\r\nUser-Agent: curl/7.88\r\n\r\nGET /next"
+        guard case .request(let request, let consumed) = parse(text) else { Issue.record("not parsed"); return }
+        #expect(request.method == .get && request.path == "/stream" && request.query == "action=stream&x=1")
+        #expect(request.parameter("action") == "stream" && request.parameter("y") == nil)
+        #expect(request.headers["host"] == "cam" && request.headers["user-agent"] == "curl/7.88")
+        #expect(request.keepAlive)
+        #expect(consumed == text.utf8.count - "GET /next".utf8.count, "pipelined bytes are left for the next request")
+    }
+
+    @Test func keepAliveFollowsVersionAndConnectionHeader() {
+        guard case .request(let a, _) = parse("GET / HTTP/1.0\r\n\r\n"),
+              case .request(let b, _) = parse("HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n"),
+              case .request(let c, _) = parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") else {
+            Issue.record("not parsed"); return
+        }
+        #expect(!a.keepAlive && !b.keepAlive && c.keepAlive)
+        #expect(b.method == .head)
+    }
+
+    @Test func anIncompleteHeadAsksForMore() {
+        #expect(parse("GET /stream HTTP/1.1\r\nHost: x\r\n") == .incomplete)
+        #expect(parse("") == .incomplete)
+    }
+
+    @Test(arguments: [
+        ("POST /stream HTTP/1.1\r\n\r\n", 405),
+        ("DELETE / HTTP/1.1\r\n\r\n", 405),
+        ("get / HTTP/1.1\r\n\r\n", 400),
+        ("GET /stream\r\n\r\n", 400),
+        ("GET stream HTTP/1.1\r\n\r\n", 400),
+        ("GET / HTTP/2.0\r\n\r\n", 505),
+        ("GET / FOO/1.1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nNoColonHere\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\n: empty\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 400),
+        ("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("\r\n\r\n", 400),
+    ])
+    func rejectsMalformedRequestsWithTheRightStatus(text: String, status: Int) {
+        guard case .reject(let got, _) = parse(text) else { Issue.record("accepted: \(text.debugDescription)"); return }
+        #expect(got == status, "\(text.debugDescription)")
+    }
+
+    @Test func oversizedHeadsAre431WithoutWaitingForTheEnd() {
+        let huge = "GET / HTTP/1.1\r\nX-Long: " + String(repeating: "a", count: 9000)
+        guard case .reject(431, _) = parse(huge) else { Issue.record("not 431"); return }
+        let many = "GET / HTTP/1.1\r\n" + (0..<100).map { "X-\($0): y\r\n" }.joined() + "\r\n"
+        guard case .reject(431, _) = parse(many) else { Issue.record("not 431 for 100 headers"); return }
+    }
+
+    @Test func binaryGarbageIsRejected() {
+        var garbage: [UInt8] = (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        garbage += Array("\r\n\r\n".utf8)
+        guard case .reject(let status, _) = HTTPRequestParser().parse(garbage) else { Issue.record("accepted garbage"); return }
+        #expect(status == 400)
+    }
+}
