@@ -86,33 +86,33 @@ public enum Socket {
         return address
     }
 
-    /// Writes `header[headerOffset...]` then `payload[payloadOffset...]` with one writev.
-    /// Returns the bytes written, or `.wouldBlock`.
-    public static func writev(_ socket: Descriptor, header: [UInt8], headerOffset: Int,
-                              payload: [UInt8], payloadOffset: Int) throws(SystemError) -> IOResult<Int> {
+    /// Writes what is left of `parts` (header, payload, trailer) after skipping `offset` bytes, with one
+    /// gathered sendmsg. Returns the bytes written, or `.wouldBlock`.
+    public static func send(_ socket: Descriptor, _ first: [UInt8], _ second: [UInt8], _ third: [UInt8],
+                            offset: Int) throws(SystemError) -> IOResult<Int> {
         // Array.withUnsafeBytes rethrows untyped errors, so the result travels out as a Result.
-        let result: Result<IOResult<Int>, SystemError> = header.withUnsafeBytes { h in
-            payload.withUnsafeBytes { p in
-                withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors in
-                    var count = 0
-                    if headerOffset < h.count {
-                        vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress! + headerOffset),
-                                               iov_len: h.count - headerOffset)
-                        count += 1
-                    }
-                    if payloadOffset < p.count {
-                        vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: p.baseAddress! + payloadOffset),
-                                               iov_len: p.count - payloadOffset)
-                        count += 1
-                    }
-                    if count == 0 { return .success(.done(0)) }
-                    // sendmsg rather than writev for MSG_NOSIGNAL: a reset peer is an error, never SIGPIPE.
-                    var message = msghdr()
-                    message.msg_iov = vectors.baseAddress
-                    message.msg_iovlen = count
-                    let fd = socket.number
-                    return Result { () throws(SystemError) in
-                        try nonBlockingSyscall("sendmsg") { Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+        let result: Result<IOResult<Int>, SystemError> = first.withUnsafeBytes { a in
+            second.withUnsafeBytes { b in
+                third.withUnsafeBytes { c in
+                    withUnsafeTemporaryAllocation(of: iovec.self, capacity: 3) { vectors in
+                        var count = 0
+                        var skip = offset
+                        for part in [a, b, c] {
+                            if skip >= part.count { skip -= part.count; continue }
+                            vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: part.baseAddress! + skip),
+                                                   iov_len: part.count - skip)
+                            skip = 0
+                            count += 1
+                        }
+                        if count == 0 { return .success(.done(0)) }
+                        // sendmsg rather than writev for MSG_NOSIGNAL: a reset peer is an error, never SIGPIPE.
+                        var message = msghdr()
+                        message.msg_iov = vectors.baseAddress
+                        message.msg_iovlen = count
+                        let fd = socket.number
+                        return Result { () throws(SystemError) in
+                            try nonBlockingSyscall("sendmsg") { Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+                        }
                     }
                 }
             }

@@ -74,6 +74,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
 
 public struct Config: Sendable, Equatable {
     public var listen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:9999")]
+    public var httpListen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:8080")]
+    public var requestTimeout: Double = 5
     public var source: SourceSpec = .testPattern
     public var width = 640
     public var height = 480
@@ -95,7 +97,7 @@ public struct Config: Sendable, Equatable {
     public init() {}
 
     /// Every key, in the order config/camd.toml documents them.
-    public static let keys = ["listen", "source", "width", "height", "fps", "quality", "max_clients",
+    public static let keys = ["listen", "http_listen", "request_timeout", "source", "width", "height", "fps", "quality", "max_clients",
                               "client_timeout", "send_lowat", "send_buffer", "ring_size", "log_level", "stats_interval",
                               "format", "buffers", "device_timeout", "device_retry_max", "controls"]
 
@@ -103,10 +105,10 @@ public struct Config: Sendable, Equatable {
     public mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func fail(_ problem: String) -> ConfigError { ConfigError(key: key, value: value.description, problem: problem) }
         switch key {
-        case "listen":
+        case "listen", "http_listen":
             let texts: [ConfigValue]
             if case .list(let values) = value { texts = values } else { texts = [value] }
-            guard !texts.isEmpty else { throw fail("must name at least one HOST:PORT") }
+            guard !texts.isEmpty || key == "http_listen" else { throw fail("must name at least one HOST:PORT") }
             var addresses: [SocketAddress] = []
             for text in texts {
                 guard case .string(let s) = text else { throw fail("must be a \"HOST:PORT\" string or a list of them") }
@@ -115,7 +117,8 @@ public struct Config: Sendable, Equatable {
                     throw fail("\(why) (expected e.g. \"0.0.0.0:9999\" or \"[::]:9999\")")
                 }
             }
-            listen = addresses
+            if key == "listen" { listen = addresses } else { httpListen = addresses }
+        case "request_timeout": requestTimeout = try number(value, in: 0.1...600, fail)
         case "source":
             guard case .string(let s) = value else { throw fail("must be a string: \"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\"") }
             if s == "testpattern" {
@@ -218,6 +221,7 @@ public struct Config: Sendable, Equatable {
     /// A one-line summary for the start-up log.
     public var summary: String {
         "source=\(source) \(width)x\(height) fps=\(fps.formatted1) quality=\(quality) listen=\(listen.map(\.description).joined(separator: ",")) "
+            + "http_listen=\(httpListen.isEmpty ? "off" : httpListen.map(\.description).joined(separator: ",")) "
             + "max_clients=\(maxClients) client_timeout=\(clientTimeout.formatted1)s"
     }
 }

@@ -15,18 +15,23 @@ public struct StreamSettings: Sendable, Equatable {
     public var sendLowWatermark: Int
     /// SO_SNDBUF per viewer socket (0 = the kernel's autotuning).
     public var sendBuffer: Int
+    /// An HTTP request head must be complete within this long after the connection (or the previous
+    /// response) or the connection is closed (slowloris).
+    public var requestTimeoutNanos: UInt64
 
     public init(maxClients: Int = 512, clientTimeoutNanos: UInt64 = 10_000_000_000,
-                sendLowWatermark: Int = 65536, sendBuffer: Int = 0) {
+                sendLowWatermark: Int = 65536, sendBuffer: Int = 0, requestTimeoutNanos: UInt64 = 5_000_000_000) {
         self.maxClients = maxClients
         self.clientTimeoutNanos = clientTimeoutNanos
         self.sendLowWatermark = sendLowWatermark
         self.sendBuffer = sendBuffer
+        self.requestTimeoutNanos = requestTimeoutNanos
     }
 }
 
 public enum StreamProtocol: String, Sendable {
     case native
+    case http
 }
 
 /// One viewer, as the state and control socket report it.
@@ -68,6 +73,15 @@ final class Subscriber {
     var drainUnsent = 0
     var drainProgressAt: UInt64 = 0
 
+    /// HTTP only. `.frames`: subscribed to the stream (native viewers always are).
+    enum Phase { case frames, request, response }
+    var phase: Phase = .frames
+    /// Bytes of the request(s) read so far; bounded by HTTPRequestParser.maxHeadBytes.
+    var requestBuffer: [UInt8] = []
+    var requestStartedAt: UInt64 = 0
+    /// A one-off HTTP response in flight, and what follows it.
+    var response: HTTPResponseInFlight?
+
     init(id: UInt64, socket: Descriptor, peer: String, proto: StreamProtocol, now: UInt64) {
         self.id = id
         self.socket = socket
@@ -79,27 +93,30 @@ final class Subscriber {
 }
 
 public final class StreamServer {
-    private struct Listener {
+    struct Listener {
         let socket: Descriptor
         let registration: RegistrationID
         let address: SocketAddress
         let proto: StreamProtocol
     }
 
-    private let reactor: Reactor
-    private let ring: FrameRing
+    let reactor: Reactor
+    let ring: FrameRing
     public var settings: StreamSettings
-    private let logger: Logger
-    private var listeners: [Listener] = []
-    private var subscribers: [UInt64: Subscriber] = [:]
-    private var nextID: UInt64 = 1
-    private var currentNative: WireFrame?
-    private var acceptPausedUntil: UInt64?
-    private var closedTotals = StreamStats()
-    private var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
-    private var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
+    let logger: Logger
+    var listeners: [Listener] = []
+    var subscribers: [UInt64: Subscriber] = [:]
+    var nextID: UInt64 = 1
+    var currentNative: WireFrame?
+    var currentHTTP: WireFrame?
+    /// The JSON served at /state (set by the daemon).
+    public var stateProvider: () -> [UInt8] = { Array("{}".utf8) }
+    var acceptPausedUntil: UInt64?
+    var closedTotals = StreamStats()
+    var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
+    var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     /// One scratch buffer for reading (and discarding) what viewers send; freed in deinit.
-    private let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+    let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
     public init(reactor: Reactor, ring: FrameRing, settings: StreamSettings, logger: Logger) {
         self.reactor = reactor
@@ -115,6 +132,16 @@ public final class StreamServer {
     /// Binds a native-protocol listener; returns the bound address (useful with port 0).
     @discardableResult
     public func listen(native address: SocketAddress) throws(SystemError) -> SocketAddress {
+        try listen(address, proto: .native)
+    }
+
+    /// Binds an HTTP listener (/stream, /snapshot, /state, /).
+    @discardableResult
+    public func listen(http address: SocketAddress) throws(SystemError) -> SocketAddress {
+        try listen(address, proto: .http)
+    }
+
+    func listen(_ address: SocketAddress, proto: StreamProtocol) throws(SystemError) -> SocketAddress {
         let socket = try Socket.listen(on: address)
         let bound: SocketAddress
         let registration: RegistrationID
@@ -128,13 +155,14 @@ public final class StreamServer {
             socket.close()
             throw error
         }
-        listeners.append(Listener(socket: socket, registration: registration, address: bound, proto: .native))
+        listeners.append(Listener(socket: socket, registration: registration, address: bound, proto: proto))
         return bound
     }
 
     public var listenAddresses: [SocketAddress] { listeners.map(\.address) }
+    public var httpAddresses: [SocketAddress] { listeners.filter { $0.proto == .http }.map(\.address) }
 
-    private func acceptAll(listenerIndex: Int) {
+    func acceptAll(listenerIndex: Int) {
         let listener = listeners[listenerIndex]
         // Bounded per wake-up so one busy listener cannot starve the rest of the loop.
         for _ in 0..<128 {
@@ -158,7 +186,7 @@ public final class StreamServer {
         }
     }
 
-    private func pauseAccepting(_ error: SystemError) {
+    func pauseAccepting(_ error: SystemError) {
         guard acceptPausedUntil == nil else { return }
         let now = Clock.monotonicNanos()
         if let suppressed = acceptErrorLog.shouldLog(now: now) {
@@ -169,13 +197,13 @@ public final class StreamServer {
         for listener in listeners { try? reactor.reregister(listener.registration, interest: []) }
     }
 
-    private func resumeAccepting(now: UInt64) {
+    func resumeAccepting(now: UInt64) {
         guard let until = acceptPausedUntil, now >= until else { return }
         acceptPausedUntil = nil
         for listener in listeners { try? reactor.reregister(listener.registration, interest: .read) }
     }
 
-    private func admit(_ socket: Descriptor, peer: String, proto: StreamProtocol) {
+    func admit(_ socket: Descriptor, peer: String, proto: StreamProtocol) {
         if subscribers.count >= settings.maxClients {
             socket.close()
             closedTotals.refused += 1
@@ -204,30 +232,48 @@ public final class StreamServer {
         }
         subscribers[subscriber.id] = subscriber
         closedTotals.accepted += 1
+        if proto == .http {
+            // HTTP speaks second: wait for the request (within request_timeout).
+            subscriber.phase = .request
+            subscriber.requestStartedAt = now
+            logger.debug("http connection \(subscriber.id) from \(peer)")
+            return
+        }
         logger.info("viewer \(subscriber.id) connected: \(peer) (\(proto.rawValue)), \(subscribers.count) connected")
-        // The server speaks first: send the newest frame at once.
-        if let wire = currentWire(), subscriber.machine.frameAvailable(wire, now: now) {
+        // The native protocol's server speaks first: send the newest frame at once.
+        if let wire = currentWire(subscriber.proto), subscriber.machine.frameAvailable(wire, now: now) {
             pump(subscriber, now: now)
         }
     }
 
     // MARK: Fan-out
 
-    /// The latest frame in its native wire form, rebuilt only when the ring has a newer frame.
-    private func currentWire() -> WireFrame? {
+    /// The latest frame in a protocol's wire form, rebuilt only when the ring has a newer frame: one
+    /// header (and trailer) per frame per protocol, shared by all its subscribers.
+    func currentWire(_ proto: StreamProtocol) -> WireFrame? {
         guard let frame = ring.latest else { return nil }
-        if currentNative?.frame !== frame {
-            currentNative = WireFrame(frame: frame, header: NativeFrameHeader(frame: frame).encoded())
+        switch proto {
+        case .native:
+            if currentNative?.frame !== frame {
+                currentNative = WireFrame(frame: frame, header: NativeFrameHeader(frame: frame).encoded())
+            }
+            return currentNative
+        case .http:
+            if currentHTTP?.frame !== frame {
+                currentHTTP = WireFrame(frame: frame, header: HTTPMessages.partHeader(frame), trailer: HTTPMessages.crlf)
+            }
+            return currentHTTP
         }
-        return currentNative
     }
 
     /// The capture thread published a frame: every idle subscriber starts sending it; busy ones will
     /// pick up the newest when they finish the frame they are on.
     public func frameAvailable() {
-        guard let wire = currentWire() else { return }
+        guard ring.latest != nil else { return }
         let now = Clock.monotonicNanos()
-        for subscriber in subscribers.values where subscriber.machine.isIdle && !subscriber.draining {
+        for subscriber in subscribers.values
+        where subscriber.phase == .frames && subscriber.machine.isIdle && !subscriber.draining {
+            guard let wire = currentWire(subscriber.proto) else { continue }
             if mayStart(wire, subscriber, now: now), subscriber.machine.frameAvailable(wire, now: now) {
                 pump(subscriber, now: now)
             }
@@ -236,14 +282,14 @@ public final class StreamServer {
 
     /// Unsent bytes a new frame may queue behind. Above this the subscriber first waits for the kernel
     /// to drain: a frame started behind a backlog reaches a slow viewer late (at 200 KB/s, 64 KiB is 0.3 s).
-    private var boundaryUnsent: Int {
+    var boundaryUnsent: Int {
         settings.sendLowWatermark > 0 ? min(settings.sendLowWatermark, 16384) : 16384
     }
 
     /// Whether an idle subscriber may start `wire` now. If its socket still holds more than
     /// `boundaryUnsent` bytes of the previous frame, it waits for EPOLLOUT (with TCP_NOTSENT_LOWAT
     /// lowered to that boundary) and takes the newest frame then.
-    private func mayStart(_ wire: WireFrame, _ subscriber: Subscriber, now: UInt64) -> Bool {
+    func mayStart(_ wire: WireFrame, _ subscriber: Subscriber, now: UInt64) -> Bool {
         guard wire.frame.sequence > subscriber.machine.lastSequence else { return false }
         // Before the first frame there is nothing queued; skip the ioctl.
         let unsent = subscriber.machine.framesSent == 0 ? 0 : Socket.unsentBytes(subscriber.socket)
@@ -265,13 +311,12 @@ public final class StreamServer {
     }
 
     /// Writes as much of the subscriber's frame as the socket takes; on completion moves to the newest frame.
-    private func pump(_ subscriber: Subscriber, now: UInt64) {
+    func pump(_ subscriber: Subscriber, now: UInt64) {
         while case .sending(let wire, let sent) = subscriber.machine.state {
-            let headerCount = wire.header.count
             let result: IOResult<Int>
             do {
-                result = try Socket.writev(subscriber.socket, header: wire.header, headerOffset: min(sent, headerCount),
-                                           payload: wire.frame.payload, payloadOffset: max(0, sent - headerCount))
+                result = try Socket.send(subscriber.socket, wire.header, wire.sendsPayload ? wire.frame.payload : [],
+                                         wire.trailer, offset: sent)
             } catch {
                 drop(subscriber, reason: error.errno == EPIPE || error.errno == ECONNRESET ? "connection reset" : "\(error)")
                 return
@@ -281,7 +326,7 @@ public final class StreamServer {
                 setInterest(subscriber, [.read, .write])
                 return
             case .done(let count):
-                if subscriber.machine.wrote(count, now: now), let newest = currentWire(),
+                if subscriber.machine.wrote(count, now: now), let newest = currentWire(subscriber.proto),
                    mayStart(newest, subscriber, now: now) {
                     _ = subscriber.machine.frameAvailable(newest, now: now)
                 }
@@ -290,7 +335,7 @@ public final class StreamServer {
         setInterest(subscriber, subscriber.draining ? [.read, .write] : .read)
     }
 
-    private func setInterest(_ subscriber: Subscriber, _ interest: Interest) {
+    func setInterest(_ subscriber: Subscriber, _ interest: Interest) {
         // A viewer that half-closed has nothing more to read: watching for input would spin.
         let wanted = subscriber.inputClosed ? interest.subtracting(.read) : interest
         guard wanted != subscriber.interest, let registration = subscriber.registration else { return }
@@ -302,14 +347,22 @@ public final class StreamServer {
         }
     }
 
-    private func handle(_ events: Events, for subscriber: Subscriber) {
+    func handle(_ events: Events, for subscriber: Subscriber) {
         if events.contains(.error) || (events.contains(.hangup) && !events.contains(.readable)) {
             drop(subscriber, reason: "connection closed")
             return
         }
         if events.contains(.readable) {
-            readAndDiscard(subscriber)
+            if subscriber.proto == .http && subscriber.phase != .frames {
+                readRequest(subscriber)
+            } else {
+                readAndDiscard(subscriber)
+            }
             guard subscribers[subscriber.id] != nil else { return }
+        }
+        if events.contains(.writable) && subscriber.response != nil {
+            pumpResponse(subscriber, now: Clock.monotonicNanos())
+            return
         }
         if events.contains(.writable) {
             let now = Clock.monotonicNanos()
@@ -319,7 +372,7 @@ public final class StreamServer {
                     subscriber.draining = false
                     try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: settings.sendLowWatermark)
                 }
-                if !subscriber.draining, let wire = currentWire(), subscriber.machine.isIdle {
+                if !subscriber.draining, let wire = currentWire(subscriber.proto), subscriber.machine.isIdle {
                     _ = subscriber.machine.frameAvailable(wire, now: now)
                 }
             }
@@ -329,7 +382,7 @@ public final class StreamServer {
 
     /// Native viewers have nothing to say: what they send is read and ignored, so garbage costs only
     /// the time to read it. End of input is a half-close; the viewer may still be reading.
-    private func readAndDiscard(_ subscriber: Subscriber) {
+    func readAndDiscard(_ subscriber: Subscriber) {
         for _ in 0..<16 {
             let result: IOResult<Int>
             do {
@@ -347,7 +400,7 @@ public final class StreamServer {
                 return
             case .done(let count):
                 if subscriber.bytesIgnored == 0 {
-                    logger.notice("viewer \(subscriber.id) (\(subscriber.peer)) sent data on the native stream; ignoring it")
+                    logger.notice("viewer \(subscriber.id) (\(subscriber.peer)) sent data on the \(subscriber.proto.rawValue) stream; ignoring it")
                 }
                 subscriber.bytesIgnored += count
             }
@@ -360,6 +413,7 @@ public final class StreamServer {
     public func tick() {
         let now = Clock.monotonicNanos()
         resumeAccepting(now: now)
+        expireHTTPRequests(now: now)
         for subscriber in subscribers.values where subscriber.draining {
             // Draining counts as progress while the kernel's unsent bytes go down.
             let unsent = Socket.unsentBytes(subscriber.socket)
@@ -377,7 +431,7 @@ public final class StreamServer {
         }
     }
 
-    private func drop(_ subscriber: Subscriber, reason: String, level: Logger.Level = .info) {
+    func drop(_ subscriber: Subscriber, reason: String, level: Logger.Level = .info) {
         guard subscribers.removeValue(forKey: subscriber.id) != nil else { return }
         if let registration = subscriber.registration { reactor.deregister(registration) }
         subscriber.socket.close()
@@ -434,8 +488,8 @@ public final class StreamServer {
 /// Logs the first event, then at most once per interval, reporting how many were suppressed.
 struct RateLimitedLog {
     let intervalNanos: UInt64
-    private var lastLogged: UInt64?
-    private var suppressed = 0
+    var lastLogged: UInt64?
+    var suppressed = 0
 
     init(intervalNanos: UInt64) { self.intervalNanos = intervalNanos }
 

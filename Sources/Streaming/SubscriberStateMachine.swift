@@ -2,16 +2,21 @@
 // and a viewer that accepts no bytes for too long is stalled.
 import Frames
 
-/// A frame ready for one protocol's wire: the shared frame plus that protocol's header bytes for it.
-/// Built once per frame per protocol and shared by every subscriber of that protocol.
+/// A frame ready for one protocol's wire: the shared frame between that protocol's header and trailer
+/// bytes for it. Built once per frame per protocol and shared by every subscriber of that protocol.
+/// `sendsPayload` is false for HTTP HEAD responses.
 public final class WireFrame {
     public let frame: Frame
     public let header: [UInt8]
-    public var totalLength: Int { header.count + frame.payload.count }
+    public let trailer: [UInt8]
+    public let sendsPayload: Bool
+    public var totalLength: Int { header.count + (sendsPayload ? frame.payload.count : 0) + trailer.count }
 
-    public init(frame: Frame, header: [UInt8]) {
+    public init(frame: Frame, header: [UInt8], trailer: [UInt8] = [], sendsPayload: Bool = true) {
         self.frame = frame
         self.header = header
+        self.trailer = trailer
+        self.sendsPayload = sendsPayload
     }
 }
 

@@ -25,6 +25,10 @@ struct Camd: ParsableCommand {
 
     @Option(help: ArgumentHelp("Native protocol listen address, repeatable (listen; default 0.0.0.0:9999).", valueName: "host:port"))
     var listen: [String] = []
+    @Option(help: ArgumentHelp("HTTP listen address, repeatable (http_listen; default 0.0.0.0:8080; \"off\" disables).", valueName: "host:port"))
+    var httpListen: [String] = []
+    @Option(help: "Seconds an HTTP client has to send its request head (request_timeout; default 5).")
+    var requestTimeout: String?
     @Option(help: ArgumentHelp("\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\" (source; default testpattern).", valueName: "source"))
     var source: String?
     @Option(help: "Picture width: the test pattern's, or asked of the camera (width; default 640).")
@@ -71,6 +75,10 @@ struct Camd: ParsableCommand {
     var overrides: [(key: String, value: ConfigValue)] {
         var list: [(String, ConfigValue)] = []
         if !listen.isEmpty { list.append(("listen", .list(listen.map { .string($0) }))) }
+        if !httpListen.isEmpty {
+            list.append(("http_listen", .list(httpListen == ["off"] ? [] : httpListen.map { .string($0) })))
+        }
+        if let requestTimeout { list.append(("request_timeout", ConfigValue(flag: requestTimeout))) }
         if let source { list.append(("source", .string(source))) }
         let numeric: [(String, String?)] = [
             ("width", width), ("height", height), ("fps", fps), ("quality", quality), ("max_clients", maxClients),

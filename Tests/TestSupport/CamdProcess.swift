@@ -37,6 +37,7 @@ public final class CamdProcess: @unchecked Sendable {
     public let process = Process()
     public let logPath: String
     public private(set) var port: UInt16 = 0
+    public private(set) var httpPort: UInt16 = 0
 
     /// Starts camd with `arguments` (plus a loopback listener on a free port unless one is given)
     /// and waits until it listens.
@@ -49,6 +50,7 @@ public final class CamdProcess: @unchecked Sendable {
         if wrapper.isEmpty { args.removeFirst() }
         process.executableURL = URL(fileURLWithPath: wrapper.first ?? Binaries.path("camd"))
         if listen { args += ["--listen", "127.0.0.1:0"] }
+        if listen && !args.contains("--http-listen") { args += ["--http-listen", "127.0.0.1:0"] }
         if !args.contains("--stats-interval") { args += ["--stats-interval", "0"] }
         process.arguments = Array(args)
         if let environment { process.environment = environment }
@@ -63,6 +65,11 @@ public final class CamdProcess: @unchecked Sendable {
             }
             let address = line.components(separatedBy: "tcp://").last!.trimmingCharacters(in: .whitespaces)
             port = UInt16(address.split(separator: ":").last!)!
+            if let http = try waitForLog(containing: "http viewers: http://", timeout: 5),
+               let rest = http.components(separatedBy: "http://").dropFirst().first,
+               let portText = rest.split(separator: "/").first?.split(separator: ":").last {
+                httpPort = UInt16(portText) ?? 0
+            }
         }
     }
 
