@@ -13,6 +13,8 @@ bin="$(swift build -c release --show-bin-path)"
 cat <<BANNER
 
 camd is starting on the test pattern (moving colour bars, frame number and time; no camera needed).
+Open http://127.0.0.1:8080/ in a browser (live page), or point VLC/ffplay/OpenCV at
+http://127.0.0.1:8080/stream; snapshot: http://127.0.0.1:8080/snapshot; state: http://127.0.0.1:8080/state.
 Native stream: tcp://127.0.0.1:9999 (docs/PROTOCOL.md). In another terminal:
 
   $bin/camview tcp://127.0.0.1:9999 --stats            # live fps, latency, drops
