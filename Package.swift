@@ -25,8 +25,8 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
-        // Linux syscalls Glibc does not expose to Swift (epoll, eventfd, timerfd, signalfd, accept4).
-        .target(name: "CCamdLinux", cSettings: [.define("_GNU_SOURCE")]),
+        // Linux syscalls Glibc does not expose to Swift (epoll, eventfd, timerfd, signalfd, accept4), and crypt(3).
+        .target(name: "CCamdLinux", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("crypt")]),
 
         // fd ownership, errno, syscall retry, sockets.
         .target(name: "CamdSystem", dependencies: ["CCamdLinux"], swiftSettings: strict),
@@ -50,7 +50,7 @@ let package = Package(
                                                 .product(name: "TOMLKit", package: "TOMLKit")],
                 swiftSettings: strict),
 
-        .executableTarget(name: "camd", dependencies: ["Service",
+        .executableTarget(name: "camd", dependencies: ["Service", "CamdSystem",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         .executableTarget(name: "camview", dependencies: ["Streaming", "CamdSystem", "JPEG",
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames"], swiftSettings: strict),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "camd", "camview"], swiftSettings: strict),
     ],

@@ -16,8 +16,8 @@ camd_apt_install() {
     fi
 }
 
-# Build dependencies: libturbojpeg (JPEG), libv4l2 (cameras), libsystemd (notify/journal), pkg-config.
-camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev pkg-config
+# Build dependencies: libturbojpeg (JPEG), libv4l2 (cameras), libsystemd (notify/journal), libcrypt (http_auth), pkg-config.
+camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev libcrypt-dev pkg-config
 
 if [ "${1:-}" = "test" ]; then
     # Real outside clients used by the tests: Python + OpenCV for examples/camd_client.py, djpeg;

@@ -1,6 +1,8 @@
 // See CCamdLinux.h for why each of these exists.
 #include "CCamdLinux.h"
+#include <crypt.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,4 +118,46 @@ void ccamd_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = 0;
     pthread_setname_np(pthread_self(), truncated);
+}
+
+int ccamd_crypt_matches(const char *password, const char *hash) {
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (!data) return 0;
+    const char *result = crypt_rn(password, hash, data, sizeof *data);
+    int match = 0;
+    size_t length = strlen(hash);
+    if (result && result[0] != '*' && strlen(result) == length) {
+        unsigned char diff = 0;
+        for (size_t i = 0; i < length; i++) diff |= (unsigned char)(result[i] ^ hash[i]);
+        match = diff == 0;
+    }
+    explicit_bzero(data, sizeof *data);
+    free(data);
+    return match;
+}
+
+int ccamd_crypt_supported(const char *hash) {
+    if (hash[0] != '$') return 0;
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (!data) return 0;
+    const char *result = crypt_rn("", hash, data, sizeof *data);
+    int ok = result && result[0] != '*';
+    free(data);
+    return ok;
+}
+
+int ccamd_crypt_hash(const char *password, char *out, int out_size) {
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    if (!crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof salt)) return -1;
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (!data) return -1;
+    const char *result = crypt_rn(password, salt, data, sizeof *data);
+    int rc = -1;
+    if (result && result[0] != '*' && (int)strlen(result) < out_size) {
+        strcpy(out, result);
+        rc = 0;
+    }
+    explicit_bzero(data, sizeof *data);
+    free(data);
+    return rc;
 }

@@ -1,6 +1,7 @@
 // Config: every setting camd has, its default, its allowed values, and the one place that checks them.
 import CamdSystem
 import Capture
+import Streaming
 
 /// What the capture thread reads from.
 public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
@@ -76,6 +77,10 @@ public struct Config: Sendable, Equatable {
     public var listen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:9999")]
     public var httpListen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:8080")]
     public var requestTimeout: Double = 5
+    /// "user:crypt-hash" for HTTP Basic, or "" (off).
+    public var httpAuth = ""
+    /// An access token for ?token= / Authorization: Bearer, or "" (off).
+    public var httpToken = ""
     public var source: SourceSpec = .testPattern
     public var width = 640
     public var height = 480
@@ -97,7 +102,7 @@ public struct Config: Sendable, Equatable {
     public init() {}
 
     /// Every key, in the order config/camd.toml documents them.
-    public static let keys = ["listen", "http_listen", "request_timeout", "source", "width", "height", "fps", "quality", "max_clients",
+    public static let keys = ["listen", "http_listen", "request_timeout", "http_auth", "http_token", "source", "width", "height", "fps", "quality", "max_clients",
                               "client_timeout", "send_lowat", "send_buffer", "ring_size", "log_level", "stats_interval",
                               "format", "buffers", "device_timeout", "device_retry_max", "controls"]
 
@@ -119,6 +124,28 @@ public struct Config: Sendable, Equatable {
             }
             if key == "listen" { listen = addresses } else { httpListen = addresses }
         case "request_timeout": requestTimeout = try number(value, in: 0.1...600, fail)
+        case "http_auth":
+            // Secrets never appear in an error message or a log line.
+            func reject(_ problem: String) -> ConfigError { ConfigError(key: key, value: "", problem: problem) }
+            guard case .string(let s) = value else { throw reject("must be a string \"user:password-hash\" or \"\" (off)") }
+            if s.isEmpty { httpAuth = ""; break }
+            guard let colon = s.firstIndex(of: ":"), colon != s.startIndex else {
+                throw reject("must be \"user:password-hash\" (make the hash with camd --hash-password)")
+            }
+            let hash = String(s[s.index(after: colon)...])
+            guard hash.hasPrefix("$"), PasswordHash.isSupported(hash) else {
+                throw reject("the part after \"user:\" must be a crypt(3) hash such as \"$6$…\" or \"$y$…\" "
+                    + "(make one with camd --hash-password), not a plain password")
+            }
+            httpAuth = s
+        case "http_token":
+            func reject(_ problem: String) -> ConfigError { ConfigError(key: key, value: "", problem: problem) }
+            guard case .string(let s) = value else { throw reject("must be a string of letters, digits, '-', '_', '.', '~' or \"\" (off)") }
+            guard s.isEmpty || s.count >= 16 else { throw reject("must be at least 16 characters (e.g. openssl rand -hex 16)") }
+            guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) }) else {
+                throw reject("may contain only letters, digits, '-', '_', '.' and '~' (it travels in a URL)")
+            }
+            httpToken = s
         case "source":
             guard case .string(let s) = value else { throw fail("must be a string: \"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\"") }
             if s == "testpattern" {
@@ -202,6 +229,16 @@ public struct Config: Sendable, Equatable {
 
     private func trim(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
 
+    /// http_auth and http_token as the HTTP server applies them.
+    public var httpAccess: HTTPAccessPolicy {
+        var policy = HTTPAccessPolicy()
+        if let colon = httpAuth.firstIndex(of: ":") {
+            policy.basic = (String(httpAuth[..<colon]), String(httpAuth[httpAuth.index(after: colon)...]))
+        }
+        if !httpToken.isEmpty { policy.token = httpToken }
+        return policy
+    }
+
     public var isCamera: Bool {
         if case .v4l2 = source { return true }
         return false
@@ -218,11 +255,18 @@ public struct Config: Sendable, Equatable {
         }
     }
 
+    /// "open", "basic", "token" or "basic+token" (never the secrets).
+    public var accessSummary: String {
+        let parts = [httpAuth.isEmpty ? nil : "basic", httpToken.isEmpty ? nil : "token"].compactMap { $0 }
+        return parts.isEmpty ? "open" : parts.joined(separator: "+")
+    }
+
     /// A one-line summary for the start-up log.
     public var summary: String {
         "source=\(source) \(width)x\(height) fps=\(fps.formatted1) quality=\(quality) listen=\(listen.map(\.description).joined(separator: ",")) "
             + "http_listen=\(httpListen.isEmpty ? "off" : httpListen.map(\.description).joined(separator: ",")) "
             + "max_clients=\(maxClients) client_timeout=\(clientTimeout.formatted1)s"
+            + " http_access=\(accessSummary)"
     }
 }
 

@@ -74,7 +74,7 @@ public final class Daemon {
     static func streamSettings(_ config: Config) -> StreamSettings {
         StreamSettings(maxClients: config.maxClients, clientTimeoutNanos: UInt64(config.clientTimeout * 1e9),
                        sendLowWatermark: config.sendLowWatermark, sendBuffer: config.sendBuffer,
-                       requestTimeoutNanos: UInt64(config.requestTimeout * 1e9))
+                       requestTimeoutNanos: UInt64(config.requestTimeout * 1e9), access: config.httpAccess)
     }
 
     /// Builds the configured source (on this thread, so its errors come before start-up).

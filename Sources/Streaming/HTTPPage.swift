@@ -17,9 +17,13 @@ enum HTTPPage {
     <header><b>camd</b><span id="source">…</span><span id="size"></span><span id="fps"></span><span id="clients"></span></header>
     <main><img id="live" src="stream" alt="live camera stream"></main>
     <script>
+    // With http_token, the page is opened as /?token=…; its own requests carry the token on.
+    const token = new URLSearchParams(location.search).get('token');
+    const suffix = token ? '?token=' + encodeURIComponent(token) : '';
+    if (token) document.getElementById('live').src = 'stream' + suffix;
     async function refresh() {
       try {
-        const s = await (await fetch('state', {cache: 'no-store'})).json();
+        const s = await (await fetch('state' + suffix, {cache: 'no-store'})).json();
         document.getElementById('source').textContent = s.source + ' (' + s.source_state + ')';
         document.getElementById('source').className = s.source_state === 'streaming' ? '' : 'bad';
         document.getElementById('size').textContent = s.width + '×' + s.height + ' ' + s.format;

@@ -121,6 +121,7 @@ extension StreamServer {
 
     private func route(_ request: HTTPRequest, _ subscriber: Subscriber, now: UInt64) {
         let head = request.method == .head
+        guard authorize(request, subscriber, now: now) else { return }
         let action = request.path == "/" ? request.parameter("action") : nil
         switch (request.path, action) {
         case ("/stream", _), ("/", "stream"):
@@ -150,6 +151,31 @@ extension StreamServer {
             respond(subscriber, status: 404, type: "text/plain; charset=utf-8", body: Array("404 not found: \(request.path)\n".utf8),
                     keepAlive: request.keepAlive, now: now, bodyless: head)
         }
+    }
+
+    /// Applies http_auth / http_token; answers 401 and returns false when the request may not proceed.
+    private func authorize(_ request: HTTPRequest, _ subscriber: Subscriber, now: UInt64) -> Bool {
+        if accessControl.policy != settings.access { accessControl = HTTPAccessControl(policy: settings.access) }
+        let decision = accessControl.check(request, now: now)
+        if decision == .allowed { return true }
+        switch decision {
+        case .denied(let who):
+            if let suppressed = accessFailureLog.shouldLog(now: now) {
+                let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
+                logger.warning("http \(subscriber.peer): authentication failed (\(who)) for \(request.method.rawValue) \(request.path)\(more)")
+            }
+        case .throttled:
+            if let suppressed = accessFailureLog.shouldLog(now: now) {
+                let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
+                let limit = HTTPAccessControl.verificationsPerSecond
+                logger.warning("http \(subscriber.peer): credentials refused unchecked (over \(limit) new ones per second)\(more)")
+            }
+        case .missing, .allowed:
+            logger.debug("http \(subscriber.peer): no credentials for \(request.path)")
+        }
+        respond(subscriber, status: 401, type: "text/plain; charset=utf-8", body: Array("401 unauthorized\n".utf8),
+                keepAlive: request.keepAlive, extra: accessControl.challenge, now: now, bodyless: request.method == .head)
+        return false
     }
 
     private func respond(_ subscriber: Subscriber, status: Int, type: String, body: [UInt8], keepAlive: Bool,

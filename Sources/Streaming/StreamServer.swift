@@ -18,14 +18,18 @@ public struct StreamSettings: Sendable, Equatable {
     /// An HTTP request head must be complete within this long after the connection (or the previous
     /// response) or the connection is closed (slowloris).
     public var requestTimeoutNanos: UInt64
+    /// Who may use the HTTP endpoints (open by default). The native protocol has no authentication.
+    public var access: HTTPAccessPolicy
 
     public init(maxClients: Int = 512, clientTimeoutNanos: UInt64 = 10_000_000_000,
-                sendLowWatermark: Int = 65536, sendBuffer: Int = 0, requestTimeoutNanos: UInt64 = 5_000_000_000) {
+                sendLowWatermark: Int = 65536, sendBuffer: Int = 0, requestTimeoutNanos: UInt64 = 5_000_000_000,
+                access: HTTPAccessPolicy = .open) {
         self.maxClients = maxClients
         self.clientTimeoutNanos = clientTimeoutNanos
         self.sendLowWatermark = sendLowWatermark
         self.sendBuffer = sendBuffer
         self.requestTimeoutNanos = requestTimeoutNanos
+        self.access = access
     }
 }
 
@@ -115,6 +119,8 @@ public final class StreamServer {
     var closedTotals = StreamStats()
     var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
+    var accessControl = HTTPAccessControl(policy: .open)
+    var accessFailureLog = RateLimitedLog(intervalNanos: 1_000_000_000)
     /// One scratch buffer for reading (and discarding) what viewers send; freed in deinit.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 

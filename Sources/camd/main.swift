@@ -3,6 +3,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import CamdSystem
 import Capture
 import Logging
 import Service
@@ -68,6 +69,9 @@ struct Camd: ParsableCommand {
     @Flag(help: "Check the configuration, print it, and exit (0 if valid, 78 if not).")
     var checkConfig = false
 
+    @Flag(help: "Read a password from standard input, print a crypt(3) hash of it for http_auth, and exit.")
+    var hashPassword = false
+
     @Option(help: ArgumentHelp("Print the formats, sizes, frame rates and controls a camera offers, and exit.", valueName: "device"))
     var listFormats: String?
 
@@ -113,6 +117,10 @@ struct Camd: ParsableCommand {
     }
 
     func run() throws {
+        if hashPassword {
+            printPasswordHash()
+            return
+        }
         if let listFormats {
             do {
                 print(try CameraListing.describe(path: listFormats), terminator: "")
@@ -145,6 +153,28 @@ struct Camd: ParsableCommand {
         } catch {
             fail("\(error)", status: 1)
         }
+    }
+
+    /// `camd --hash-password`: asks without echo on a terminal, else reads one line from a pipe.
+    func printPasswordHash() {
+        let interactive = isatty(0) == 1
+        var saved = termios()
+        if interactive {
+            let prompt = Array("password: ".utf8)
+            _ = prompt.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            tcgetattr(0, &saved)
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(0, TCSAFLUSH, &quiet)
+        }
+        let line = readLine(strippingNewline: true)
+        if interactive {
+            tcsetattr(0, TCSAFLUSH, &saved)
+            _ = write(2, "\n", 1)
+        }
+        guard let password = line, !password.isEmpty else { fail("no password given on standard input", status: 64) }
+        guard let hash = PasswordHash.make(password) else { fail("crypt(3) could not hash the password", status: 1) }
+        print(hash)
     }
 
     func fail(_ message: String, status: Int32) -> Never {

@@ -9,21 +9,6 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Sends raw bytes to camd's HTTP port and returns everything it answers until it closes (or `wait` s pass).
-private func exchange(port: UInt16, _ request: [UInt8], wait: Double = 3) throws -> String {
-    let client = try NativeTestClient(port: port, timeout: wait)
-    try client.send(request)
-    var answer: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    let deadline = Date().addingTimeInterval(wait)
-    while Date() < deadline {
-        let n = buffer.withUnsafeMutableBytes { recv(client.socket.number, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        answer += buffer[0..<n]
-    }
-    return String(decoding: answer, as: UTF8.self)
-}
-
 private var clientsAvailable: Bool { which("curl") != nil && which("ffprobe") != nil && which("ffmpeg") != nil }
 
 extension CamdIntegrationTests {
@@ -87,7 +72,7 @@ extension CamdIntegrationTests {
         let native = try NativeTestClient(port: camd.port)
         _ = try native.readFrame()
         usleep(1_200_000)   // let the measured frame rate settle
-        let state = try exchange(port: camd.httpPort, Array("GET /state HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
+        let state = try httpExchange(port: camd.httpPort, Array("GET /state HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
         #expect(state.hasPrefix("HTTP/1.1 200 OK") && state.contains("Content-Type: application/json"))
         let body = Data(state.components(separatedBy: "\r\n\r\n")[1].utf8)
         let json = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
@@ -96,13 +81,13 @@ extension CamdIntegrationTests {
         #expect(json["clients_native"] as? Int == 1 && (json["fps"] as? Double ?? 0) > 20)
         for key in ["uptime_seconds", "frames_dropped", "sequence", "frames_sent", "target_fps"] { #expect(json[key] != nil, "\(key)") }
 
-        let head = try exchange(port: camd.httpPort, Array("HEAD /snapshot HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
+        let head = try httpExchange(port: camd.httpPort, Array("HEAD /snapshot HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
         #expect(head.hasPrefix("HTTP/1.1 200 OK") && head.contains("Content-Length: ") && head.hasSuffix("\r\n\r\n"), "\(head)")
-        let page = try exchange(port: camd.httpPort, Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        let page = try httpExchange(port: camd.httpPort, Array("GET / HTTP/1.0\r\n\r\n".utf8))
         #expect(page.contains("text/html") && page.contains("<img id=\"live\" src=\"stream\"") && page.contains("fetch('state'"))
         #expect(!page.contains("http://") && !page.contains("https://"), "the page uses no external assets")
         // Keep-alive and pipelining: two requests in one write, two answers on one connection.
-        let two = try exchange(port: camd.httpPort, Array("GET /state HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
+        let two = try httpExchange(port: camd.httpPort, Array("GET /state HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
         #expect(two.components(separatedBy: "HTTP/1.1 200 OK").count == 2 && two.contains("HTTP/1.1 404 Not Found"), "\(two)")
         #expect(camd.stop() == 0)
     }
@@ -123,7 +108,7 @@ extension CamdIntegrationTests {
             ("HTTP/1.1 505 HTTP Version Not Supported", Array("GET / HTTP/3.0\r\n\r\n".utf8)),
         ]
         for (status, request) in cases {
-            let answer = try exchange(port: camd.httpPort, request)
+            let answer = try httpExchange(port: camd.httpPort, request)
             #expect(answer.hasPrefix(status), "expected \(status), got \(answer.prefix(80))")
             if status.contains("405") { #expect(answer.contains("Allow: GET, HEAD")) }
         }

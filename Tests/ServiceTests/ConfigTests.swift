@@ -60,6 +60,11 @@ struct ConfigTests {
         ("source = \"webcam\"", "source", "allowed: \"testpattern\", \"file:PATH\""),
         ("source = \"file:/no/such/clip.mjpeg\"", "source", "no such file"),
         ("colour = \"blue\"", "colour", "unknown key"),
+        ("http_auth = \"admin:secret\"", "http_auth", "crypt(3) hash"),
+        ("http_auth = \"admin\"", "http_auth", "user:password-hash"),
+        ("http_auth = \":$6$abc$def\"", "http_auth", "user:password-hash"),
+        ("http_token = \"short\"", "http_token", "at least 16"),
+        ("http_token = \"has spaces in it, sixteen+\"", "http_token", "only letters"),
         ("fps = ", "TOML syntax", "line 1"),
     ])
     func eachBadValueIsRejectedNamingItsKey(line: String, key: String, problem: String) {
@@ -70,6 +75,18 @@ struct ConfigTests {
             let text = "\(error)"
             return error.key == key && text.hasPrefix(key) && text.contains(problem) && !text.contains("\n")
         }
+    }
+
+    @Test func httpSecretsAreAcceptedButNeverEchoed() throws {
+        let hash = try #require(PasswordHash.make("hunter2"))
+        let config = try ConfigLoader.parse("http_auth = \"admin:\(hash)\"\nhttp_token = \"abcdefghijklmnop\"")
+        #expect(config.httpAccess.basic?.user == "admin" && config.httpAccess.basic?.hash == hash)
+        #expect(config.httpAccess.token == "abcdefghijklmnop")
+        #expect(config.summary.contains("http_access=basic+token") && !config.summary.contains(hash))
+        #expect(PasswordHash.matches("hunter2", hash: hash) && !PasswordHash.matches("hunter3", hash: hash))
+        #expect {
+            try ConfigLoader.parse("http_auth = \"admin:plaintext-password\"")
+        } throws: { error in !"\(error)".contains("plaintext-password") }
     }
 
     @Test func flagValuesAreTypedLikeTOML() {

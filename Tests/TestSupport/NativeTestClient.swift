@@ -80,6 +80,19 @@ public final class NativeTestClient {
         return false
     }
 
+    /// Everything the server sends until it closes or `wait` seconds pass, as text (for HTTP exchanges).
+    public func receiveAll(wait: Double = 3) -> String {
+        var answer: [UInt8] = []
+        let deadline = Clock.monotonicNanos() + UInt64(wait * 1e9)
+        while Clock.monotonicNanos() < deadline {
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(socket.number, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            answer += buffer[0..<n]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+
     public func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
@@ -88,6 +101,17 @@ public final class NativeTestClient {
             sent += n
         }
     }
+}
+
+/// Sends raw bytes to an HTTP port and returns everything the server answers until it closes (or `wait` s pass).
+public func httpExchange(port: UInt16, _ request: String, wait: Double = 3) throws -> String {
+    try httpExchange(port: port, Array(request.utf8), wait: wait)
+}
+
+public func httpExchange(port: UInt16, _ request: [UInt8], wait: Double = 3) throws -> String {
+    let client = try NativeTestClient(port: port, timeout: wait)
+    try client.send(request)
+    return client.receiveAll(wait: wait)
 }
 
 /// What one pooled viewer saw.

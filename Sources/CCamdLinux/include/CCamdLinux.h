@@ -50,3 +50,11 @@ int ccamd_queued_bytes(int fd);
 
 /// Names the calling thread (pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc lacks).
 void ccamd_set_thread_name(const char *name);
+
+/// 1 if crypt(3) of `password` with the settings in `hash` reproduces `hash`, else 0 (libxcrypt's
+/// crypt_rn with its 32 KiB state on the heap, so the reactor's stack stays small; constant-time compare).
+int ccamd_crypt_matches(const char *password, const char *hash);
+/// 1 if `hash` names a method this libcrypt supports ($y$, $6$, $5$, $2b$, …), else 0.
+int ccamd_crypt_supported(const char *hash);
+/// Writes a new "$6$…" (SHA-512) hash of `password` with a random salt into `out`; 0 on success.
+int ccamd_crypt_hash(const char *password, char *out, int out_size);
