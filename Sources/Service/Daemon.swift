@@ -30,6 +30,7 @@ struct DaemonState: Encodable {
     var frames_captured: UInt64
     var frames_invalid: UInt64
     var clients: Int
+    var viewers: Int
     var clients_native: Int
     var clients_http: Int
     var clients_accepted: UInt64
@@ -190,6 +191,7 @@ public final class Daemon {
             frames_captured: capture.framesPublished,
             frames_invalid: capture.invalidFrames,
             clients: stats.clients,
+            viewers: server.clients.filter(\.isViewer).count,
             clients_native: server.clients.filter { $0.proto == .native }.count,
             clients_http: server.clients.filter { $0.proto == .http }.count,
             clients_accepted: stats.accepted,

@@ -28,7 +28,7 @@ enum HTTPPage {
         document.getElementById('source').className = s.source_state === 'streaming' ? '' : 'bad';
         document.getElementById('size').textContent = s.width + '×' + s.height + ' ' + s.format;
         document.getElementById('fps').textContent = s.fps.toFixed(1) + ' fps';
-        document.getElementById('clients').textContent = s.clients + ' viewer' + (s.clients === 1 ? '' : 's');
+        document.getElementById('clients').textContent = s.viewers + ' viewer' + (s.viewers === 1 ? '' : 's');
       } catch (e) {
         document.getElementById('source').textContent = 'camd not reachable';
         document.getElementById('source').className = 'bad';

@@ -47,6 +47,8 @@ public struct ClientInfo: Sendable, Equatable {
     public var framesSent: UInt64
     public var framesDropped: UInt64
     public var bytesSent: UInt64
+    /// Receiving the stream (native, or HTTP /stream); false for an HTTP connection between requests.
+    public var isViewer: Bool
 }
 
 /// Totals since start, including viewers that have left.
@@ -465,7 +467,7 @@ public final class StreamServer {
         return subscribers.values.sorted { $0.id < $1.id }.map {
             ClientInfo(id: $0.id, peer: $0.peer, proto: $0.proto, connectedNanos: now - $0.connectedAt,
                        framesSent: $0.machine.framesSent, framesDropped: $0.machine.framesDropped,
-                       bytesSent: $0.machine.bytesSent)
+                       bytesSent: $0.machine.bytesSent, isViewer: $0.phase == .frames)
         }
     }
 
