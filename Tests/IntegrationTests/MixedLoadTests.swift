@@ -1,0 +1,58 @@
+// 200 HTTP stream viewers and 200 native viewers at once (camload, the benchmark's load generator,
+// as the clients), with a stalled HTTP viewer among them.
+import Foundation
+import Testing
+import TestSupport
+
+/// Starts camload against `port` in the background; its JSON result is read after it exits.
+private func startLoad(port: UInt16, multipart: Bool, clients: Int, pid: Int32) throws -> (Process, String) {
+    let out = NSTemporaryDirectory() + "camload-\(UUID().uuidString).json"
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Binaries.path("camload"))
+    process.arguments = ["--target", "127.0.0.1:\(port)", "--clients", "\(clients)", "--warmup", "2", "--duration", "4",
+                         "--pid", "\(pid)", "--json"] + (multipart ? ["--protocol", "multipart", "--path", "/stream"] : [])
+    process.standardOutput = FileHandle(forWritingAtPath: out)
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return (process, out)
+}
+
+private func result(_ load: (Process, String)) throws -> [String: Any] {
+    let deadline = Date().addingTimeInterval(30)
+    while load.0.isRunning && Date() < deadline { usleep(50_000) }
+    if load.0.isRunning { load.0.terminate() }
+    defer { try? FileManager.default.removeItem(atPath: load.1) }
+    let data = try Data(contentsOf: URL(fileURLWithPath: load.1))
+    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "camload printed no JSON")
+}
+
+extension CamdIntegrationTests {
+    @Test func twoHundredHTTPAndTwoHundredNativeViewersAllGetTheFrameRate() throws {
+        let camd = try CamdProcess(["--fps", "30", "--width", "320", "--height", "240", "--max-clients", "450",
+                                    "--client-timeout", "3"])
+        let stalled = try NativeTestClient(port: camd.httpPort, receiveBuffer: 4096)
+        try stalled.send(Array("GET /stream HTTP/1.1\r\n\r\n".utf8))
+        let native = try startLoad(port: camd.port, multipart: false, clients: 200, pid: camd.pid)
+        let http = try startLoad(port: camd.httpPort, multipart: true, clients: 200, pid: camd.pid)
+        // Mid-run, /state counts them (the stalled viewer may still be there or already dropped).
+        usleep(3_500_000)
+        let state = try httpExchange(port: camd.httpPort, "GET /state HTTP/1.1\r\nConnection: close\r\n\r\n")
+        let body = Data((state.components(separatedBy: "\r\n\r\n").dropFirst().first ?? "").utf8)
+        let json = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any], "\(state)")
+        #expect(json["clients_native"] as? Int == 200, "\(json)")
+        #expect((json["viewers"] as? Int ?? 0) >= 400, "\(json)")
+
+        for (name, load) in [("native", native), ("http", http)] {
+            let r = try result(load)
+            let median = r["fast_fps_median"] as? Double ?? 0, p5 = r["fast_fps_p5"] as? Double ?? 0
+            #expect(median >= 29 && p5 >= 27, "\(name): fps median \(median), p5 \(p5)")
+            #expect(r["failed"] as? Int == 0 && r["disconnected"] as? Int == 0 && r["idle"] as? Int == 0, "\(name): \(r)")
+            #expect(r["resyncs"] as? Int == 0, "\(name): every part parsed by Content-Length")
+        }
+        // The stalled HTTP viewer was dropped after client_timeout, the others kept their rate meanwhile.
+        #expect(try camd.waitForLog(containing: "timeout: accepted no data for 3.0 s", timeout: 3) != nil)
+        #expect(stalled.drainUntilClosed(timeout: 3))
+        #expect(camd.stop() == 0)
+    }
+}
