@@ -7,6 +7,7 @@
 #      and 100 native + 10 slow clients (200 KB/s each); then 100 fast clients without and with 10 slow
 #      ones, alternated 3 times against one camd (the with/without comparison), and 100 + 10 slow with
 #      --send-lowat 16384 (not a target: shows where slow clients' latency goes)
+#   3b. the same camd's HTTP /stream (multipart) at N = 100, 500: camload speaking HTTP
 #   4. GStreamer as the peer (the same files, multipartmux ! tcpserversink, paced at 30 fps) at N = 100, 500
 #   5. iperf3 on loopback as the ceiling
 #   6. prints a markdown table and the issue's targets, met or missed
@@ -16,7 +17,7 @@
 #
 # Environment (all optional): DURATION (measured seconds, 15), WARMUP (settling seconds after the last
 # connect, 3), CONNECT_RATE (new connections per second, 200), PORT_BASE (19990: camd, +1 GStreamer,
-# +2 iperf3), OUT (results directory, bench/out/<date-time>), FRAMES (150).
+# +2 iperf3, +3 camd HTTP), OUT (results directory, bench/out/<date-time>), FRAMES (150).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ PORT_BASE=${PORT_BASE:-19990}
 CAMD_PORT=$PORT_BASE
 GST_PORT=$((PORT_BASE + 1))
 IPERF_PORT=$((PORT_BASE + 2))
+CAMD_HTTP_PORT=$((PORT_BASE + 3))
 FRAMES=${FRAMES:-150}
 FPS=30
 DATA=$ROOT/bench/data
@@ -110,8 +112,8 @@ report() {
     {
         echo "| scenario | server | clients | fast fps median / p5 | slow fps median (KB/s each) | MB/s | latency p50 / p99 ms | slow latency p50 / p99 ms (bound; waited p50 / p99) | dropped | failed / disc. / idle | server CPU % | CPU ms / frame | peak RSS MB | camload CPU % |"
         echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        for name in camd-1 camd-100 camd-500 camd-1000 camd-100+10slow camd-100+10slow-lowat16k gst-100 gst-500; do
-            case $name in *lowat16k) server="camd --send-lowat 16384";; camd-*) server=camd;; *) server="GStreamer tcpserversink";; esac
+        for name in camd-1 camd-100 camd-500 camd-1000 camd-100+10slow camd-100+10slow-lowat16k camd-http-100 camd-http-500 gst-100 gst-500; do
+            case $name in *lowat16k) server="camd --send-lowat 16384";; camd-http-*) server="camd HTTP /stream";; camd-*) server=camd;; *) server="GStreamer tcpserversink";; esac
             fast=$(val "$name" fast_clients); slow=$(val "$name" slow_clients)
             clients=$fast; [ "$slow" != "0" ] && [ "$slow" != "-" ] && clients="$fast + $slow slow"
             slowcol="-"; slowlat="-"; dropped=$(val "$name" dropped)
@@ -173,7 +175,12 @@ report() {
             c=$(num "camd-$n" cpu_ms_per_frame); g=$(num "gst-$n" cpu_ms_per_frame)
             echo "- CPU per delivered frame at N = $n, camd ≤ GStreamer: $(verdict "$(ok "$c > 0 && $g > 0 && $c <= $g")") (camd $c ms, GStreamer $g ms)"
         done
-        for name in camd-1 camd-100 camd-500 camd-1000 camd-100+10slow ab-without-1 ab-with-1; do
+        for n in 100 500; do
+            c=$(num "camd-$n" cpu_ms_per_frame); h=$(num "camd-http-$n" cpu_ms_per_frame); g=$(num "gst-$n" cpu_ms_per_frame)
+            echo "- HTTP CPU per delivered frame at N = $n within 10 % of native: $(verdict "$(ok "$c > 0 && $h > 0 && $h <= 1.10 * $c")") (HTTP $h ms, native $c ms, GStreamer $g ms)"
+            echo "- HTTP N = $n fast fps median ≥ 29 and p5 ≥ 27: $(verdict "$(ok "$(num "camd-http-$n" fast_fps_median) >= 29 && $(num "camd-http-$n" fast_fps_p5) >= 27")") (median $(num "camd-http-$n" fast_fps_median), p5 $(num "camd-http-$n" fast_fps_p5))"
+        done
+        for name in camd-1 camd-100 camd-500 camd-1000 camd-100+10slow camd-http-500 ab-without-1 ab-with-1; do
             clients=$(( $(num "$name" fast_clients) + $(num "$name" slow_clients) ))
             rss=$(num "$name" server_peak_rss_mb)
             limit=$(awk -v n="$clients" 'BEGIN { printf "%.1f", 40 + 0.016 * n }')
@@ -247,17 +254,18 @@ run_load() {
 }
 
 CAMD_CMD=("$BIN/camd" --source "file:$DATA" --fps "$FPS" --max-clients 2000 --listen "127.0.0.1:$CAMD_PORT"
-          --stats-interval 0 --log-level warning)
+          --http-listen "127.0.0.1:$CAMD_HTTP_PORT" --stats-interval 0 --log-level warning)
 
-# run_camd NAME FAST SLOW [more camd flags]
+# run_camd NAME FAST SLOW [more camd flags]; PROTO=multipart loads the HTTP /stream instead.
 run_camd() {
-    local name=$1 fast=$2 slow=$3
+    local name=$1 fast=$2 slow=$3 proto=${PROTO:-native} port=$CAMD_PORT
+    [ "$proto" = multipart ] && port=$CAMD_HTTP_PORT
     shift 3
     "${CAMD_CMD[@]}" "$@" 2>"$OUT/$name.server.log" &
     local pid=$!
     PIDS+=("$pid")
-    wait_listen "$CAMD_PORT" "$pid" || { cat "$OUT/$name.server.log" >&2; die "camd did not start listening on $CAMD_PORT"; }
-    run_load "$name" "$CAMD_PORT" "$pid" native "$fast" "$slow"
+    wait_listen "$port" "$pid" || { cat "$OUT/$name.server.log" >&2; die "camd did not start listening on $port"; }
+    run_load "$name" "$port" "$pid" "$proto" "$fast" "$slow"
     kill -0 "$pid" 2>/dev/null || log "$name: camd is no longer running (see $OUT/$name.server.log)"
     stop_server "$pid"
 }
@@ -280,6 +288,9 @@ done
 stop_server "$AB_PID"
 # Not a target: the slow-client run with a smaller unsent cap per socket, to show where their latency goes.
 run_camd camd-100+10slow-lowat16k 100 10 --send-lowat 16384
+# HTTP viewers: the same fan-out, a multipart part header instead of the 32-byte native one.
+PROTO=multipart run_camd camd-http-100 100 0
+PROTO=multipart run_camd camd-http-500 500 0
 
 # --- 4. GStreamer ----------------------------------------------------------------------------------
 # multifilesrc stamps no timestamps and sends a BYTES segment, so nothing downstream can pace it (with
