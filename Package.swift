@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "camd", targets: ["camd"]),
         .executable(name: "camview", targets: ["camview"]),
+        .executable(name: "camctl", targets: ["camctl"]),
         .executable(name: "camload", targets: ["camload"]),
         // Tests only: a fake UVC camera at the libv4l2 level, LD_PRELOADed into the real camd.
         .library(name: "FakeV4L2", type: .dynamic, targets: ["FakeV4L2"]),
@@ -44,8 +45,11 @@ let package = Package(
         .target(name: "Streaming", dependencies: ["Frames", "Reactor", "CamdSystem",
                                                   .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // The operator's control socket: commands, peer checks, one JSON line per reply.
+        .target(name: "Control", dependencies: ["Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Configuration, logging and wiring of the daemon.
-        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Reactor", "CamdSystem", "CSystemd",
+        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "TOMLKit", package: "TOMLKit")],
                 swiftSettings: strict),
@@ -55,6 +59,9 @@ let package = Package(
                           swiftSettings: strict),
         .executableTarget(name: "camview", dependencies: ["Streaming", "CamdSystem", "JPEG",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: strict),
+        .executableTarget(name: "camctl", dependencies: ["Control", "CamdSystem",
+                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         // The benchmark's load generator (see bench/README and docs/BENCHMARKS.md).
         .executableTarget(name: "camload", dependencies: ["Streaming", "Reactor", "CamdSystem",
@@ -71,8 +78,9 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "camd", "camview"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -161,3 +161,19 @@ int ccamd_crypt_hash(const char *password, char *out, int out_size) {
     free(data);
     return rc;
 }
+
+int ccamd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+int ccamd_peer_groups(int fd, uint32_t *groups, int max) {
+    socklen_t length = (socklen_t)(max * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) < 0) return -1;
+    return (int)(length / sizeof(gid_t));
+}

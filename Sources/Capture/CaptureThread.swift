@@ -19,14 +19,40 @@ public struct CaptureSnapshot: Sendable, Equatable {
     public var source = SourceStatus(state: .opening)
 }
 
+/// Settings the capture thread picks up while running (control socket `set`, reload).
+public struct CaptureAdjustment: Sendable, Equatable {
+    public var fps: Double
+    public var quality: Int
+    public init(fps: Double, quality: Int) {
+        self.fps = fps
+        self.quality = quality
+    }
+}
+
 public final class CaptureThread: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let snapshotState = Mutex(CaptureSnapshot())
     private let thread = Mutex<OSThread?>(nil)
+    /// Monotonic time of the loop's last pass (a frame, an empty poll, a placeholder): the watchdog's
+    /// evidence that the thread is not stuck. Every pass takes at most ~100 ms plus one frame's work.
+    private let heartbeat = Atomic<UInt64>(0)
+    private let pendingAdjustment = Mutex<CaptureAdjustment?>(nil)
+    private let adjustmentWaiting = Atomic<Bool>(false)
 
     public init() {}
 
     public var snapshot: CaptureSnapshot { snapshotState.withLock { $0 } }
+
+    /// When the capture loop last went round (0 = not started).
+    public var lastHeartbeat: UInt64 { heartbeat.load(ordering: .relaxed) }
+
+    /// Applies a new frame rate (clock-paced sources) and JPEG quality from the next frame on.
+    public func adjust(_ adjustment: CaptureAdjustment) {
+        pendingAdjustment.withLock { $0 = adjustment }
+        adjustmentWaiting.store(true, ordering: .releasing)
+    }
+
+    public var isRunning: Bool { thread.withLock { $0 != nil } }
 
     /// Starts capturing from the source that `makeSource` builds on the new thread (so a source never
     /// crosses threads). Each frame is published into `ring`, then `published` is called (it signals
@@ -34,6 +60,8 @@ public final class CaptureThread: Sendable {
     public func start(fps: Double, ring: FrameRing, logger: Logger,
                       makeSource: @escaping @Sendable () throws -> any FrameSource,
                       published: @escaping @Sendable () -> Void) throws(SystemError) {
+        // A capture thread can be restarted (source change on reload) after stop().
+        stopping.store(false, ordering: .releasing)
         let handle = try OSThread.spawn(name: "camd-capture") { [self] in
             run(fps: fps, ring: ring, logger: logger, makeSource: makeSource, published: published)
         }
@@ -65,6 +93,15 @@ public final class CaptureThread: Sendable {
         var rate = RateMeter()
         var index: UInt64 = 0
         while !shouldStop {
+            heartbeat.store(Clock.monotonicNanos(), ordering: .relaxed)
+            if adjustmentWaiting.exchange(false, ordering: .acquiring),
+               let adjustment = pendingAdjustment.withLock({ a -> CaptureAdjustment? in defer { a = nil }; return a }) {
+                source.setQuality(adjustment.quality)
+                if adjustment.fps != pacer.fps {
+                    pacer = Pacer(fps: adjustment.fps, start: Clock.monotonicNanos())
+                    index = 0
+                }
+            }
             if source.pacing == .clock {
                 let (tick, deadline) = pacer.next(now: Clock.monotonicNanos())
                 index = tick

@@ -63,9 +63,12 @@ public protocol FrameSource: AnyObject {
     var status: SourceStatus { get }
     /// The picture for tick `index` (0, 1, 2, …), captured at `timestampNanos` (CLOCK_REALTIME).
     func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame?
+    /// The JPEG quality for frames the source encodes from now on (no-op for sources that pass JPEGs through).
+    func setQuality(_ quality: Int)
 }
 
 extension FrameSource {
+    public func setQuality(_ quality: Int) {}
     public var pacing: SourcePacing { .clock }
     public var status: SourceStatus { SourceStatus(state: .streaming) }
 }

@@ -21,6 +21,8 @@ public final class TestPatternSource: FrameSource {
     private let barsHeight: Int
     private let textScale: Int
 
+    public func setQuality(_ quality: Int) { encoder.quality = quality }
+
     public init(width: Int, height: Int, fps: Double, quality: Int) throws(JPEGError) {
         self.width = width
         self.height = height

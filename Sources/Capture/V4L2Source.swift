@@ -22,7 +22,7 @@ public struct V4L2Settings: Sendable, Equatable {
 }
 
 public final class V4L2Source: FrameSource {
-    public let settings: V4L2Settings
+    public private(set) var settings: V4L2Settings
     public var name: String { "v4l2:\(settings.path)" }
     public let pacing = SourcePacing.device
     public private(set) var invalidFrames: UInt64 = 0
@@ -50,6 +50,12 @@ public final class V4L2Source: FrameSource {
     }
 
     deinit { device?.close() }
+
+    /// YUYV frames are encoded at the new quality from the next frame on; MJPEG is passed through anyway.
+    public func setQuality(_ quality: Int) {
+        encoder.quality = quality
+        settings.quality = quality
+    }
 
     public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
         let now = Clock.monotonicNanos()
@@ -85,7 +91,8 @@ public final class V4L2Source: FrameSource {
         if status.state != .streaming {
             // Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).
             if lossLogged {
-                logger.notice("camera \(settings.path) recovered after \(status.retries) attempts: \(status.format ?? "")")
+                logger.notice("camera \(settings.path) recovered after \(status.retries) attempts: \(status.format ?? "")",
+                              metadata: ["camd_event": "device_recovered", "camd_device": "\(settings.path)"])
                 lossLogged = false
             }
             status.state = .streaming
@@ -132,7 +139,9 @@ public final class V4L2Source: FrameSource {
                 }
                 let message = "camera \(settings.path): \(device.card) (driver \(device.driver), bus \(device.busInfo)); \(format)\(adjusted), \(mode), \(device.bufferCount) buffers\(applied.isEmpty ? "" : ", controls " + applied.joined(separator: " "))"
                 // Once per camera, not once per reopen while it is failing.
-                if lossLogged { logger.debug("reopened \(message)") } else { logger.notice("opened \(message)") }
+                if lossLogged { logger.debug("reopened \(message)") } else {
+                    logger.notice("opened \(message)", metadata: ["camd_event": "device_opened", "camd_device": "\(settings.path)"])
+                }
                 lastFrameAt = now
             } catch {
                 device.close()
@@ -144,7 +153,8 @@ public final class V4L2Source: FrameSource {
             status.lastError = error.message
             if !lossLogged {
                 lossLogged = true
-                logger.error("camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)")
+                logger.error("camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)",
+                             metadata: ["camd_event": "device_unavailable", "camd_device": "\(settings.path)"])
             } else {
                 logger.debug("camera \(settings.path) retry \(status.retries) failed: \(error.message)")
             }
@@ -162,7 +172,8 @@ public final class V4L2Source: FrameSource {
         status.lastError = reason
         if !lossLogged {
             lossLogged = true
-            logger.error("camera \(settings.path) lost: \(reason); showing NO SIGNAL and reopening")
+            logger.error("camera \(settings.path) lost: \(reason); showing NO SIGNAL and reopening",
+                         metadata: ["camd_event": "device_lost", "camd_device": "\(settings.path)"])
         }
         nextAttempt = now + UInt64(backoff * 1e9)
         backoff = min(backoff * 2, settings.retryMax)

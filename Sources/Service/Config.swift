@@ -98,13 +98,17 @@ public struct Config: Sendable, Equatable {
     public var deviceTimeout: Double = 2
     public var deviceRetryMax: Double = 5
     public var controls: [String: Int] = [:]
+    /// The operator's Unix socket ("" = none).
+    public var controlSocket = "/run/camd/control"
+    /// Group whose members may use the control socket besides root and camd's user ("" = none).
+    public var controlGroup = ""
 
     public init() {}
 
     /// Every key, in the order config/camd.toml documents them.
     public static let keys = ["listen", "http_listen", "request_timeout", "http_auth", "http_token", "source", "width", "height", "fps", "quality", "max_clients",
                               "client_timeout", "send_lowat", "send_buffer", "ring_size", "log_level", "stats_interval",
-                              "format", "buffers", "device_timeout", "device_retry_max", "controls"]
+                              "format", "buffers", "device_timeout", "device_retry_max", "controls", "control_socket", "control_group"]
 
     /// Sets one key, checking the value exactly as the config file's documentation promises.
     public mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
@@ -204,6 +208,15 @@ public struct Config: Sendable, Equatable {
                 }
             }
             controls = parsed
+        case "control_socket":
+            guard case .string(let path) = value else { throw fail("must be a path string, or \"\" for no control socket") }
+            guard path.isEmpty || path.hasPrefix("/") else { throw fail("must be an absolute path (e.g. \"/run/camd/control\")") }
+            guard path.utf8.count <= UnixSocket.maxPathBytes else { throw fail("is longer than \(UnixSocket.maxPathBytes) bytes (a Unix socket path limit)") }
+            controlSocket = path
+        case "control_group":
+            guard case .string(let name) = value else { throw fail("must be a group name string, or \"\" for none") }
+            guard name.isEmpty || UnixSocket.groupID(named: name) != nil else { throw fail("no such group") }
+            controlGroup = name
         default:
             throw ConfigError(key: key, value: "", problem: "unknown key (known keys: \(Self.keys.joined(separator: ", ")))")
         }

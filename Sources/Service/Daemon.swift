@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Capture
 import CamdSystem
+import Control
 import Frames
 import Logging
 import Reactor
@@ -52,20 +53,31 @@ final class Handover<Value>: @unchecked Sendable {
 }
 
 public final class Daemon {
-    public let config: Config
+    public private(set) var config: Config
     private let logger: Logger
     private let reactor: Reactor
     private let ring: FrameRing
     private let server: StreamServer
     private let capture = CaptureThread()
+    private let notifier = SystemdNotifier()
+    private var control: ControlServer?
+    /// Re-reads the config file with the same command-line flags on top (reload); nil: no file to re-read.
+    private let reloadConfig: (() throws(ConfigError) -> Config)?
+    private var wakeup: Wakeup?
+    /// Protocols whose listeners systemd passed in: camd does not bind or rebind those itself.
+    private var activated: Set<StreamProtocol> = []
+    /// Configured address → the address actually bound (they differ for port 0), per protocol.
+    private var bound: [StreamProtocol: [(configured: SocketAddress, actual: SocketAddress)]] = [:]
     private var lastSummary: UInt64 = 0
+    private var lastStatus: UInt64 = 0
     private var exitStatus: Int32 = 0
     private var startedAt: UInt64 = 0
 
     /// Everything that can fail at start fails here, before any thread starts.
-    public init(config: Config, logger: Logger) throws {
+    public init(config: Config, logger: Logger, reloadConfig: (() throws(ConfigError) -> Config)? = nil) throws {
         self.config = config
         self.logger = logger
+        self.reloadConfig = reloadConfig
         ProcessSignals.ignoreSIGPIPE()
         reactor = try Reactor()
         ring = FrameRing(capacity: config.ringSize)
@@ -111,42 +123,328 @@ public final class Daemon {
             self.handle(signal: signal)
         }
         let source = try Self.makeSource(config, logger: logger)
-        for address in config.listen {
-            let bound = try server.listen(native: address)
-            logger.info("native viewers: tcp://\(bound)")
-        }
-        for address in config.httpListen {
-            let bound = try server.listen(http: address)
-            logger.info("http viewers: http://\(bound)/ (stream: /stream, snapshot: /snapshot, state: /state)")
-        }
+        try bindListeners()
         startedAt = Clock.monotonicNanos()
         server.stateProvider = { [unowned self] in self.stateJSON() }
-        let wakeup = try reactor.makeWakeup { [unowned self] in self.server.frameAvailable() }
+        openControlSocket()
+        let wakeup = try reactor.makeWakeup { [unowned self] in
+            self.server.frameAvailable()
+            // READY=1 once listeners are bound and the first frame (or NO SIGNAL placeholder) is out.
+            if !self.notifier.isReady, self.ring.latest != nil { self.notifier.ready(status: self.statusLine()) }
+        }
+        self.wakeup = wakeup
         try reactor.addTimer(intervalNanos: 100_000_000) { [unowned self] in self.tick() }
 
-        logger.info("camd \(CamdVersion.string) starting: \(config.summary)")
-        let handover = Handover(source)
-        let ring = self.ring
-        try capture.start(fps: config.fps, ring: ring, logger: logger, makeSource: { handover.take() },
-                          published: { wakeup.signal() })
+        logger.info("camd \(CamdVersion.string) starting: \(config.summary)",
+                    metadata: ["camd_event": "start", "camd_source": "\(config.source)"])
+        try startCapture(source)
         lastSummary = Clock.monotonicNanos()
         try reactor.run()
 
-        // Tear down in reverse: stop producing, then close viewers and listeners.
+        // Tear down in reverse: stop producing, then close the operator's socket, viewers and listeners.
         capture.stop()
+        control?.close()
         let stats = server.stats
         server.close()
-        logger.info("camd stopped: \(stats.accepted) viewers served, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped")
+        logger.info("camd stopped: \(stats.accepted) viewers served, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped",
+                    metadata: ["camd_event": "stop"])
         return exitStatus
     }
+
+    private func startCapture(_ source: any FrameSource) throws(SystemError) {
+        let handover = Handover(source)
+        let wakeup = self.wakeup
+        try capture.start(fps: config.fps, ring: ring, logger: logger, makeSource: { handover.take() },
+                          published: { wakeup?.signal() })
+    }
+
+    // MARK: Listeners
+
+    /// Takes the sockets systemd passed (socket activation) and binds the configured addresses for every
+    /// protocol systemd passed none for.
+    private func bindListeners() throws {
+        for (socket, name) in SystemdNotifier.passedListeners() {
+            let proto: StreamProtocol
+            switch name {
+            case "native": proto = .native
+            case "http": proto = .http
+            default:
+                // Unnamed: match the port against the configured addresses.
+                let address = try? Socket.localAddress(socket)
+                if let address, config.listen.contains(where: { $0.port == address.port }) { proto = .native }
+                else if let address, config.httpListen.contains(where: { $0.port == address.port }) { proto = .http }
+                else {
+                    let text = "ignoring a socket passed by systemd named \"\(name)\" (\(address.map { "\($0)" } ?? "?")): "
+                        + "name it native or http with FileDescriptorName="
+                    logger.warning("\(text)")
+                    socket.close()
+                    continue
+                }
+            }
+            let address = try server.adopt(socket, proto: proto)
+            activated.insert(proto)
+            logListener(proto, address, note: " (from systemd)")
+        }
+        for (proto, addresses) in [(StreamProtocol.native, config.listen), (.http, config.httpListen)] where !activated.contains(proto) {
+            for address in addresses {
+                let actual = try server.listen(address, proto: proto)
+                bound[proto, default: []].append((address, actual))
+                logListener(proto, actual, note: "")
+            }
+        }
+    }
+
+    private func logListener(_ proto: StreamProtocol, _ address: SocketAddress, note: String) {
+        switch proto {
+        case .native: logger.info("native viewers: tcp://\(address)\(note)")
+        case .http: logger.info("http viewers: http://\(address)/ (stream: /stream, snapshot: /snapshot, state: /state)\(note)")
+        }
+    }
+
+    /// Re-binds one protocol's listeners to `wanted`: new addresses first (a failure keeps the old set),
+    /// then the ones no longer configured are closed. Connected viewers are not touched.
+    private func rebind(_ proto: StreamProtocol, to wanted: [SocketAddress]) throws(SystemError) -> [String] {
+        var current = bound[proto] ?? []
+        var added: [(SocketAddress, SocketAddress)] = []
+        for address in wanted where !current.contains(where: { $0.configured == address }) {
+            do throws(SystemError) {
+                added.append((address, try server.listen(address, proto: proto)))
+            } catch {
+                server.closeListeners(proto, keeping: server.addresses(proto).filter { a in !added.contains { $0.1 == a } })
+                throw error
+            }
+        }
+        let removed = current.filter { !wanted.contains($0.configured) }
+        server.closeListeners(proto, keeping: server.addresses(proto).filter { a in !removed.contains { $0.actual == a } })
+        current.removeAll { entry in removed.contains { $0.configured == entry.configured } }
+        current += added.map { (configured: $0.0, actual: $0.1) }
+        bound[proto] = current
+        for (_, actual) in added { logListener(proto, actual, note: "") }
+        return added.map { "\(proto.rawValue) listening on \($0.1)" } + removed.map { "\(proto.rawValue) no longer listening on \($0.actual)" }
+    }
+
+    // MARK: Control socket
+
+    private func openControlSocket() {
+        guard !config.controlSocket.isEmpty else { return }
+        let path = config.controlSocket
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !directory.isEmpty && !Files.exists(directory) && mkdir(directory, 0o755) != 0 {
+            let text = "control socket disabled: cannot create \(directory): \(String(cString: strerror(errno))) "
+                + "(set control_socket to a writable path, or \"\" to turn it off)"
+            logger.warning("\(text)")
+            return
+        }
+        let gid = config.controlGroup.isEmpty ? nil : UnixSocket.groupID(named: config.controlGroup)
+        do {
+            control = try ControlServer(path: path, access: ControlAccess(gid: gid, groupName: config.controlGroup.isEmpty ? nil : config.controlGroup),
+                                        reactor: reactor, logger: logger) { [unowned self] command, peer in
+                self.answer(command, from: peer)
+            }
+            logger.info("control socket: \(path) (mode 0660\(config.controlGroup.isEmpty ? "" : ", group \(config.controlGroup)"))")
+        } catch {
+            logger.warning("control socket disabled: \(error)")
+        }
+    }
+
+    struct ClientRow: Encodable {
+        var id: UInt64
+        var peer: String
+        var `protocol`: String
+        var streaming: Bool
+        var connected_seconds: Double
+        var frames_sent: UInt64
+        var frames_dropped: UInt64
+        var bytes_sent: UInt64
+    }
+
+    struct ClientsReply: Encodable { var clients: [ClientRow] }
+    struct ChangeReply: Encodable {
+        var ok = true
+        var changes: [String]
+        var restart_needed: [String]
+    }
+    struct SetReply: Encodable {
+        var ok = true
+        var key: String
+        var value: String
+        var previous: String
+    }
+    struct KickReply: Encodable {
+        var ok = true
+        var kicked: UInt64
+    }
+    struct HelpReply: Encodable { var commands: [String: String] }
+
+    /// One reply line for one control command.
+    private func answer(_ command: ControlCommand, from peer: PeerCredentials) -> [UInt8] {
+        switch command {
+        case .status:
+            return stateJSON() + [0x0A]
+        case .clients:
+            let rows = server.clients.map {
+                ClientRow(id: $0.id, peer: $0.peer, protocol: $0.proto.rawValue, streaming: $0.isViewer,
+                          connected_seconds: (Double($0.connectedNanos / 1_000_000) / 1000), frames_sent: $0.framesSent,
+                          frames_dropped: $0.framesDropped, bytes_sent: $0.bytesSent)
+            }
+            return ControlServer.jsonLine(ClientsReply(clients: rows))
+        case .kick(let id):
+            guard server.kick(id, reason: "kicked by control (\(peer))") else {
+                return ControlServer.errorLine("no client with id \(id) (see clients)")
+            }
+            return ControlServer.jsonLine(KickReply(kicked: id))
+        case .set(let key, let value):
+            var candidate = config
+            do throws(ConfigError) {
+                try candidate.set(key, ConfigValue(flag: value))
+                try candidate.validate()
+            } catch {
+                return ControlServer.errorLine("\(error)")
+            }
+            let previous = currentValue(key)
+            switch apply(candidate) {
+            case .success:
+                logger.notice("control: \(key) set to \(value) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(key)"])
+                return ControlServer.jsonLine(SetReply(key: key, value: currentValue(key), previous: previous))
+            case .failure(let error):
+                return ControlServer.errorLine(error.description)
+            }
+        case .reload:
+            switch reload(trigger: "control socket") {
+            case .success(let outcome): return ControlServer.jsonLine(ChangeReply(changes: outcome.changes, restart_needed: outcome.restartNeeded))
+            case .failure(let error): return ControlServer.errorLine(error.description)
+            }
+        case .help:
+            return ControlServer.jsonLine(HelpReply(commands: ControlCommand.usage))
+        }
+    }
+
+    private func currentValue(_ key: String) -> String {
+        switch key {
+        case "fps": return config.fps.formatted1
+        case "quality": return "\(config.quality)"
+        case "client_timeout": return config.clientTimeout.formatted1
+        case "max_clients": return "\(config.maxClients)"
+        default: return ""
+        }
+    }
+
+    // MARK: Reload and live changes
+
+    struct ApplyOutcome {
+        var changes: [String] = []
+        var restartNeeded: [String] = []
+    }
+
+    struct ApplyError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// SIGHUP or `reload`: re-reads the config file; an invalid file changes nothing.
+    private func reload(trigger: String) -> Result<ApplyOutcome, ApplyError> {
+        guard let reloadConfig else {
+            logger.warning("reload (\(trigger)): no config file to re-read (camd was started without one)")
+            return .failure(ApplyError(description: "no config file to re-read: camd was started without --config or /etc/camd/camd.toml"))
+        }
+        notifier.reloading()
+        defer { notifier.reloaded(status: statusLine()) }
+        let new: Config
+        do {
+            new = try reloadConfig()
+        } catch {
+            logger.error("reload (\(trigger)) rejected, keeping the running configuration: \(error)",
+                         metadata: ["camd_event": "reload_failed"])
+            return .failure(ApplyError(description: "config error: \(error); the running configuration is unchanged"))
+        }
+        let result = apply(new)
+        switch result {
+        case .success(let outcome):
+            let what = outcome.changes.isEmpty ? "no changes" : outcome.changes.joined(separator: "; ")
+            let later = outcome.restartNeeded.isEmpty ? "" : "; at the next start: " + outcome.restartNeeded.joined(separator: ", ")
+            logger.notice("reload (\(trigger)): \(what)\(later)", metadata: ["camd_event": "reload"])
+        case .failure(let error):
+            logger.error("reload (\(trigger)) failed, keeping the running configuration: \(error)",
+                         metadata: ["camd_event": "reload_failed"])
+        }
+        return result
+    }
+
+    /// Moves the running daemon to `new`: live settings at once, capture restarted only when the source
+    /// must be reopened, listeners re-bound only when their addresses changed. Viewers stay connected.
+    /// On failure nothing has changed.
+    private func apply(_ new: Config) -> Result<ApplyOutcome, ApplyError> {
+        let old = config
+        var outcome = ApplyOutcome()
+        // Build a new source first: if it cannot be built, nothing else changes either.
+        let sourceKeysChanged = old.source != new.source || old.width != new.width || old.height != new.height
+            || old.format != new.format || old.buffers != new.buffers || old.deviceTimeout != new.deviceTimeout
+            || old.deviceRetryMax != new.deviceRetryMax || old.controls != new.controls
+        // A camera's rate is negotiated with the driver (S_PARM): it needs a reopen; the clock adjusts live.
+        let restartCapture = sourceKeysChanged || (new.isCamera && old.fps != new.fps)
+        var newSource: (any FrameSource)?
+        if restartCapture {
+            do { newSource = try Self.makeSource(new, logger: logger) } catch {
+                return .failure(ApplyError(description: "source = \"\(new.source)\": \(error)"))
+            }
+        }
+        // Listeners next: they can fail (address in use) and are undone on failure.
+        for (proto, oldAddresses, newAddresses) in [(StreamProtocol.native, old.listen, new.listen), (.http, old.httpListen, new.httpListen)]
+        where oldAddresses != newAddresses {
+            if activated.contains(proto) {
+                outcome.restartNeeded.append("\(proto == .native ? "listen" : "http_listen") (its sockets come from systemd)")
+                continue
+            }
+            do {
+                outcome.changes += try rebind(proto, to: newAddresses)
+            } catch {
+                return .failure(ApplyError(description: "\(proto == .native ? "listen" : "http_listen"): \(error)"))
+            }
+        }
+        config = new
+        server.settings = Self.streamSettings(new)
+        for (key, before, after) in [("max_clients", "\(old.maxClients)", "\(new.maxClients)"),
+                                     ("client_timeout", old.clientTimeout.formatted1, new.clientTimeout.formatted1),
+                                     ("request_timeout", old.requestTimeout.formatted1, new.requestTimeout.formatted1),
+                                     ("send_lowat", "\(old.sendLowWatermark)", "\(new.sendLowWatermark)"),
+                                     ("send_buffer", "\(old.sendBuffer)", "\(new.sendBuffer)"),
+                                     ("stats_interval", old.statsInterval.formatted1, new.statsInterval.formatted1),
+                                     ("http_access", old.accessSummary, new.accessSummary)] where before != after {
+            outcome.changes.append("\(key) \(before) → \(after)")
+        }
+        if old.httpAuth != new.httpAuth || old.httpToken != new.httpToken, old.accessSummary == new.accessSummary {
+            outcome.changes.append("http credentials changed")
+        }
+        if let newSource {
+            capture.stop()
+            do {
+                try startCapture(newSource)
+            } catch {
+                logger.error("capture could not be restarted: \(error)")
+            }
+            outcome.changes.append("capture restarted: source=\(new.source) \(new.width)x\(new.height) fps=\(new.fps.formatted1)")
+        } else if old.fps != new.fps || old.quality != new.quality {
+            capture.adjust(CaptureAdjustment(fps: new.fps, quality: new.quality))
+            if old.fps != new.fps { outcome.changes.append("fps \(old.fps.formatted1) → \(new.fps.formatted1)") }
+            if old.quality != new.quality { outcome.changes.append("quality \(old.quality) → \(new.quality)") }
+        }
+        for (key, changed) in [("log_level", old.logLevel != new.logLevel), ("ring_size", old.ringSize != new.ringSize),
+                               ("control_socket", old.controlSocket != new.controlSocket),
+                               ("control_group", old.controlGroup != new.controlGroup)] where changed {
+            outcome.restartNeeded.append(key)
+        }
+        return .success(outcome)
+    }
+
+    // MARK: Signals and the periodic tick
 
     private func handle(signal: Int32) {
         switch signal {
         case SIGTERM, SIGINT:
+            notifier.stopping()
             logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); stopping with \(server.clientCount) viewers connected")
             reactor.stop()
         case SIGHUP:
-            logger.notice("SIGHUP: configuration reload is not implemented yet; keeping the running configuration")
+            _ = reload(trigger: "SIGHUP")
         default:
             break
         }
@@ -154,15 +452,60 @@ public final class Daemon {
 
     private func tick() {
         server.tick()
-        guard config.statsInterval > 0 else { return }
         let now = Clock.monotonicNanos()
+        if let stopped = notifier.watchdogTick(now: now, captureHeartbeat: capture.lastHeartbeat) {
+            if stopped {
+                logger.critical("capture thread has not run for over half the watchdog interval; withholding watchdog pings so systemd restarts camd",
+                                metadata: ["camd_event": "watchdog_withheld"])
+            } else {
+                logger.notice("capture thread running again; watchdog pings resumed", metadata: ["camd_event": "watchdog_resumed"])
+            }
+        }
+        if notifier.isReady, now - lastStatus >= 1_000_000_000 {
+            lastStatus = now
+            notifier.status(statusLine())
+        }
+        guard config.statsInterval > 0 else { return }
         if now - lastSummary >= UInt64(config.statsInterval * 1e9) {
             lastSummary = now
             let capture = self.capture.snapshot
             let stats = server.stats
             let source = capture.source
             let retry = source.state == .streaming ? "" : " (retry \(source.retries)\(source.lastError.map { ": " + $0 } ?? ""))"
-            logger.info("summary: source \(source.state.rawValue)\(retry), \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out")
+            logger.info("summary: source \(source.state.rawValue)\(retry), \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out",
+                        metadata: ["camd_event": "summary"])
+        }
+    }
+
+    /// STATUS= for systemctl status: "streaming 1280x720 MJPEG 30.0 fps, 3 viewers" or
+    /// "no signal from /dev/video0 (retry 4)".
+    func statusLine() -> String {
+        let snapshot = capture.snapshot
+        let device: String
+        switch config.source {
+        case .v4l2(let path): device = path
+        case .file(let path): device = path
+        case .testPattern: device = "test pattern"
+        }
+        switch snapshot.source.state {
+        case .opening:
+            return "opening \(device)"
+        case .noSignal:
+            let why = snapshot.source.lastError.map { ": \($0)" } ?? ""
+            return "no signal from \(device) (retry \(snapshot.source.retries))\(why)"
+        case .streaming:
+            let latest = ring.latest
+            let kind: String
+            switch config.source {
+            case .v4l2:
+                let negotiated = snapshot.source.format?.split(separator: " ").dropFirst().first.map(String.init) ?? "camera"
+                kind = negotiated == "MJPG" ? "MJPEG" : negotiated
+            case .file: kind = "file replay"
+            case .testPattern: kind = "test pattern"
+            }
+            let viewers = server.clients.filter(\.isViewer).count
+            return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "
+                + "\(String(format1: snapshot.measuredFPS)) fps, \(viewers) viewer\(viewers == 1 ? "" : "s")"
         }
     }
 

@@ -128,7 +128,7 @@ extension StreamServer {
             if head {
                 respond(subscriber, head: HTTPMessages.streamHead, body: [], then: .close, now: now)
             } else {
-                logger.info("viewer \(subscriber.id) connected: \(subscriber.peer) (http /stream), \(subscribers.count) connected")
+                logConnect(subscriber, what: "http /stream")
                 respond(subscriber, head: HTTPMessages.streamHead, body: [], then: .stream, now: now)
             }
         case ("/snapshot", _), ("/", "snapshot"):
@@ -162,7 +162,8 @@ extension StreamServer {
         case .denied(let who):
             if let suppressed = accessFailureLog.shouldLog(now: now) {
                 let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
-                logger.warning("http \(subscriber.peer): authentication failed (\(who)) for \(request.method.rawValue) \(request.path)\(more)")
+                logger.warning("http \(subscriber.peer): authentication failed (\(who)) for \(request.method.rawValue) \(request.path)\(more)",
+                               metadata: ["camd_event": "auth_failed", "camd_client": "\(subscriber.peer)"])
             }
         case .throttled:
             if let suppressed = accessFailureLog.shouldLog(now: now) {
@@ -238,7 +239,7 @@ extension StreamServer {
                 drop(subscriber, reason: "no complete request within request_timeout", level: subscriber.requestBuffer.isEmpty ? .debug : .info)
             } else if let response = subscriber.response, now - response.progressAt >= settings.clientTimeoutNanos {
                 closedTotals.timedOut += 1
-                drop(subscriber, reason: "timeout: response accepted no data", level: .warning)
+                drop(subscriber, reason: "timeout: response accepted no data", level: .warning, event: "client_drop")
             }
         }
     }

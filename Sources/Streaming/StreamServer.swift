@@ -149,15 +149,20 @@ public final class StreamServer {
         try listen(address, proto: .http)
     }
 
-    func listen(_ address: SocketAddress, proto: StreamProtocol) throws(SystemError) -> SocketAddress {
-        let socket = try Socket.listen(on: address)
+    @discardableResult
+    public func listen(_ address: SocketAddress, proto: StreamProtocol) throws(SystemError) -> SocketAddress {
+        try adopt(Socket.listen(on: address), proto: proto)
+    }
+
+    /// Serves `proto` on a socket that is already listening (one systemd passed in); returns its address.
+    @discardableResult
+    public func adopt(_ socket: Descriptor, proto: StreamProtocol) throws(SystemError) -> SocketAddress {
         let bound: SocketAddress
         let registration: RegistrationID
         do {
             bound = try Socket.localAddress(socket)
-            let index = listeners.count
-            registration = try reactor.register(socket, interest: .read) { [unowned self] _ in
-                self.acceptAll(listenerIndex: index)
+            registration = try reactor.register(socket, interest: acceptPausedUntil == nil ? .read : []) { [unowned self, unowned socket] _ in
+                self.acceptAll(socket, proto: proto)
             }
         } catch {
             socket.close()
@@ -167,16 +172,30 @@ public final class StreamServer {
         return bound
     }
 
+    /// Stops listening on the listeners of `proto` whose address is not in `keep` (reload); returns them.
+    @discardableResult
+    public func closeListeners(_ proto: StreamProtocol, keeping keep: [SocketAddress]) -> [SocketAddress] {
+        var closed: [SocketAddress] = []
+        listeners.removeAll { listener in
+            guard listener.proto == proto, !keep.contains(listener.address) else { return false }
+            reactor.deregister(listener.registration)
+            listener.socket.close()
+            closed.append(listener.address)
+            return true
+        }
+        return closed
+    }
+
     public var listenAddresses: [SocketAddress] { listeners.map(\.address) }
     public var httpAddresses: [SocketAddress] { listeners.filter { $0.proto == .http }.map(\.address) }
+    public func addresses(_ proto: StreamProtocol) -> [SocketAddress] { listeners.filter { $0.proto == proto }.map(\.address) }
 
-    func acceptAll(listenerIndex: Int) {
-        let listener = listeners[listenerIndex]
+    func acceptAll(_ listener: Descriptor, proto: StreamProtocol) {
         // Bounded per wake-up so one busy listener cannot starve the rest of the loop.
         for _ in 0..<128 {
             let result: IOResult<(Descriptor, SocketAddress?)>
             do {
-                result = try Socket.accept(listener.socket)
+                result = try Socket.accept(listener)
             } catch {
                 switch error.errno {
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
@@ -190,7 +209,7 @@ public final class StreamServer {
                 }
             }
             guard case .done(let (socket, address)) = result else { return }
-            admit(socket, peer: address.map { "\($0)" } ?? "unknown", proto: listener.proto)
+            admit(socket, peer: address.map { "\($0)" } ?? "unknown", proto: proto)
         }
     }
 
@@ -217,7 +236,8 @@ public final class StreamServer {
             closedTotals.refused += 1
             if let suppressed = refusalLog.shouldLog(now: Clock.monotonicNanos()) {
                 let more = suppressed > 0 ? " (\(suppressed) more refused since the last message)" : ""
-                logger.warning("refused \(proto.rawValue) viewer \(peer): max_clients (\(settings.maxClients)) reached\(more)")
+                logger.warning("refused \(proto.rawValue) viewer \(peer): max_clients (\(settings.maxClients)) reached\(more)",
+                               metadata: ["camd_event": "client_refused", "camd_client": "\(peer)"])
             }
             return
         }
@@ -247,7 +267,7 @@ public final class StreamServer {
             logger.debug("http connection \(subscriber.id) from \(peer)")
             return
         }
-        logger.info("viewer \(subscriber.id) connected: \(peer) (\(proto.rawValue)), \(subscribers.count) connected")
+        logConnect(subscriber, what: proto.rawValue)
         // The native protocol's server speaks first: send the newest frame at once.
         if let wire = currentWire(subscriber.proto), subscriber.machine.frameAvailable(wire, now: now) {
             pump(subscriber, now: now)
@@ -435,11 +455,19 @@ public final class StreamServer {
             || (subscriber.draining && now - subscriber.drainProgressAt >= settings.clientTimeoutNanos) {
             closedTotals.timedOut += 1
             let seconds = Double(settings.clientTimeoutNanos) / 1e9
-            drop(subscriber, reason: "timeout: accepted no data for \(seconds) s", level: .warning)
+            drop(subscriber, reason: "timeout: accepted no data for \(seconds) s", level: .warning, event: "client_drop")
         }
     }
 
-    func drop(_ subscriber: Subscriber, reason: String, level: Logger.Level = .info) {
+    func logConnect(_ subscriber: Subscriber, what: String) {
+        logger.info("viewer \(subscriber.id) connected: \(subscriber.peer) (\(what)), \(subscribers.count) connected",
+                    metadata: ["camd_event": "client_connect", "camd_client": "\(subscriber.peer)",
+                               "camd_client_id": "\(subscriber.id)", "camd_protocol": "\(subscriber.proto.rawValue)"])
+    }
+
+    /// Closes a subscriber and logs it. `event` is client_disconnect when the viewer left, client_drop when
+    /// camd disconnected it (timeout, kick).
+    func drop(_ subscriber: Subscriber, reason: String, level: Logger.Level = .info, event: String = "client_disconnect") {
         guard subscribers.removeValue(forKey: subscriber.id) != nil else { return }
         if let registration = subscriber.registration { reactor.deregister(registration) }
         subscriber.socket.close()
@@ -449,14 +477,18 @@ public final class StreamServer {
         closedTotals.bytesSent += machine.bytesSent
         let seconds = Double(Clock.monotonicNanos() - subscriber.connectedAt) / 1e9
         let duration = String(format1: seconds)
-        logger.log(level: level, "viewer \(subscriber.id) disconnected: \(subscriber.peer) (\(subscriber.proto.rawValue)), \(reason); \(duration) s, \(machine.framesSent) frames sent, \(machine.framesDropped) dropped")
+        logger.log(level: level, "viewer \(subscriber.id) disconnected: \(subscriber.peer) (\(subscriber.proto.rawValue)), \(reason); \(duration) s, \(machine.framesSent) frames sent, \(machine.framesDropped) dropped",
+                   metadata: ["camd_event": "\(event)", "camd_client": "\(subscriber.peer)", "camd_client_id": "\(subscriber.id)",
+                              "camd_protocol": "\(subscriber.proto.rawValue)", "camd_duration_s": "\(duration)",
+                              "camd_frames_sent": "\(machine.framesSent)", "camd_frames_dropped": "\(machine.framesDropped)",
+                              "camd_reason": "\(reason)"])
     }
 
     /// Disconnects one viewer by id; false if there is none.
     @discardableResult
     public func kick(_ id: UInt64, reason: String) -> Bool {
         guard let subscriber = subscribers[id] else { return false }
-        drop(subscriber, reason: reason, level: .notice)
+        drop(subscriber, reason: reason, level: .notice, event: "client_drop")
         return true
     }
 
@@ -515,7 +547,7 @@ struct RateLimitedLog {
 
 extension String {
     /// One decimal place, without Foundation.
-    init(format1 value: Double) {
+    public init(format1 value: Double) {
         let tenths = Int((value * 10).rounded())
         self = "\(tenths / 10).\(abs(tenths % 10))"
     }

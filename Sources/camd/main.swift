@@ -66,6 +66,11 @@ struct Camd: ParsableCommand {
     @Option(help: ArgumentHelp("A camera control set at open, repeatable (controls; e.g. --control brightness=128).", valueName: "name=value"))
     var control: [String] = []
 
+    @Option(help: ArgumentHelp("The control socket's path, \"\" for none (control_socket; default /run/camd/control).", valueName: "path"))
+    var controlSocket: String?
+    @Option(help: ArgumentHelp("Group that may use the control socket (control_group; default none).", valueName: "group"))
+    var controlGroup: String?
+
     @Flag(help: "Check the configuration, print it, and exit (0 if valid, 78 if not).")
     var checkConfig = false
 
@@ -104,15 +109,19 @@ struct Camd: ParsableCommand {
             }
             list.append(("controls", .table(table)))
         }
+        if let controlSocket { list.append(("control_socket", .string(controlSocket))) }
+        if let controlGroup { list.append(("control_group", .string(controlGroup))) }
         return list
     }
 
+    /// The config file camd reads (and re-reads on reload), if any.
+    var configFile: String? {
+        if let configPath { return configPath }
+        return access(ConfigLoader.defaultPath, F_OK) == 0 ? ConfigLoader.defaultPath : nil
+    }
+
     func loadConfig() throws(ConfigError) -> Config {
-        if let configPath {
-            return try ConfigLoader.load(path: configPath, overrides: overrides)
-        } else if access(ConfigLoader.defaultPath, F_OK) == 0 {
-            return try ConfigLoader.load(path: ConfigLoader.defaultPath, overrides: overrides)
-        }
+        if let configFile { return try ConfigLoader.load(path: configFile, overrides: overrides) }
         return try ConfigLoader.build([:], overrides: overrides)
     }
 
@@ -143,7 +152,15 @@ struct Camd: ParsableCommand {
         LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
         let logger = Logger(label: "camd")
         do {
-            let daemon = try Daemon(config: config, logger: logger)
+            // Reload re-reads the same file with the same flags on top, so flags keep winning.
+            let reload: (() throws(ConfigError) -> Config)?
+            if let file = configFile {
+                let flags = overrides
+                reload = { () throws(ConfigError) -> Config in try ConfigLoader.load(path: file, overrides: flags) }
+            } else {
+                reload = nil
+            }
+            let daemon = try Daemon(config: config, logger: logger, reloadConfig: reload)
             let status = try daemon.run()
             throw ExitCode(status)
         } catch let error as SourceError {

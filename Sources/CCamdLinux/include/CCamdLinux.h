@@ -58,3 +58,8 @@ int ccamd_crypt_matches(const char *password, const char *hash);
 int ccamd_crypt_supported(const char *hash);
 /// Writes a new "$6$…" (SHA-512) hash of `password` with a random salt into `out`; 0 on success.
 int ccamd_crypt_hash(const char *password, char *out, int out_size);
+
+/// SO_PEERCRED of a connected Unix socket (struct ucred needs _GNU_SOURCE, which Swift's Glibc lacks).
+int ccamd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
+/// SO_PEERGROUPS: the peer's supplementary groups; returns how many were stored (at most max), or -1.
+int ccamd_peer_groups(int fd, uint32_t *groups, int max);

@@ -1,0 +1,64 @@
+// ControlCommand: one line of the control socket's protocol, parsed (sans-IO).
+
+public enum ControlCommand: Equatable, Sendable {
+    case status
+    case clients
+    case kick(id: UInt64)
+    /// A live setting: validated by the daemon exactly like the config key of the same name.
+    case set(key: String, value: String)
+    case reload
+    case help
+
+    /// Keys `set` can change without a restart or reload.
+    public static let settableKeys = ["fps", "quality", "client_timeout", "max_clients"]
+
+    /// A line longer than this is refused (and the connection closed): no client can grow camd's memory.
+    public static let maxLineBytes = 4096
+
+    public static let usage: [String: String] = [
+        "status": "what camd is doing: source, format, fps, viewers, uptime",
+        "clients": "the connected viewers: id, address, protocol, duration, frames sent and dropped",
+        "kick <id>": "disconnect one viewer",
+        "set <key> <value>": "change \(settableKeys.joined(separator: ", ")) now (validated like the config file)",
+        "reload": "re-read the config file (as SIGHUP does)",
+        "help": "this list",
+    ]
+
+    /// Parses one command line (without its newline). Errors are the text of the `{"error": …}` reply.
+    public static func parse(_ line: String) -> Result<ControlCommand, ControlCommandError> {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+        guard let verb = words.first?.lowercased() else { return .failure(ControlCommandError("empty command; try help")) }
+        let arguments = Array(words.dropFirst())
+        func noArguments(_ command: ControlCommand) -> Result<ControlCommand, ControlCommandError> {
+            arguments.isEmpty ? .success(command) : .failure(ControlCommandError("\(verb) takes no arguments"))
+        }
+        switch verb {
+        case "status": return noArguments(.status)
+        case "clients": return noArguments(.clients)
+        case "reload": return noArguments(.reload)
+        case "help": return noArguments(.help)
+        case "kick":
+            guard arguments.count == 1, let id = UInt64(arguments[0]) else {
+                return .failure(ControlCommandError("usage: kick <id> (ids are in the clients list)"))
+            }
+            return .success(.kick(id: id))
+        case "set":
+            guard arguments.count == 2 else {
+                return .failure(ControlCommandError("usage: set <key> <value>, key one of \(settableKeys.joined(separator: ", "))"))
+            }
+            let key = arguments[0].lowercased()
+            guard settableKeys.contains(key) else {
+                return .failure(ControlCommandError("\(key) cannot be set live; settable: \(settableKeys.joined(separator: ", ")) "
+                    + "(edit the config file and reload for the others)"))
+            }
+            return .success(.set(key: key, value: arguments[1]))
+        default:
+            return .failure(ControlCommandError("unknown command \"\(verb)\"; commands: status, clients, kick, set, reload, help"))
+        }
+    }
+}
+
+public struct ControlCommandError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,48 @@
+// The control protocol's command lines, including the ones an operator gets wrong.
+import CamdSystem
+@testable import Control
+import Testing
+
+struct ControlCommandTests {
+    @Test(arguments: [
+        ("status", ControlCommand.status), ("clients", .clients), ("reload", .reload), ("help", .help),
+        ("  STATUS \r", .status), ("kick 17", .kick(id: 17)), ("set fps 12.5", .set(key: "fps", value: "12.5")),
+        ("set MAX_CLIENTS 10", .set(key: "max_clients", value: "10")), ("set quality\t90", .set(key: "quality", value: "90")),
+    ])
+    func validLinesParse(line: String, expected: ControlCommand) {
+        #expect(try ControlCommand.parse(line).get() == expected)
+    }
+
+    @Test(arguments: [
+        ("", "empty command"),
+        ("launch", "unknown command \"launch\""),
+        ("kick", "usage: kick <id>"),
+        ("kick seven", "usage: kick <id>"),
+        ("kick -1", "usage: kick <id>"),
+        ("set fps", "usage: set <key> <value>"),
+        ("set source v4l2:/dev/video1", "source cannot be set live"),
+        ("status now", "status takes no arguments"),
+    ])
+    func badLinesSayWhatIsWrong(line: String, message: String) {
+        guard case .failure(let error) = ControlCommand.parse(line) else {
+            Issue.record("\(line) parsed")
+            return
+        }
+        #expect(error.description.contains(message), "\(error)")
+    }
+
+    @Test func errorRepliesAreOneJSONLineWithTheMessageEscaped() {
+        let line = String(decoding: ControlServer.errorLine("bad \"quote\"\nnext"), as: UTF8.self)
+        #expect(line == "{\"error\":\"bad \\\"quote\\\"\\nnext\"}\n")
+    }
+
+    @Test func accessAllowsRootOwnUserAndGroupMembersOnly() {
+        let access = ControlAccess(gid: 500, groupName: "camd")
+        #expect(access.allows(PeerCredentials(pid: 1, uid: 0, gid: 0, groups: []), ownUID: 999))
+        #expect(access.allows(PeerCredentials(pid: 1, uid: 999, gid: 999, groups: []), ownUID: 999))
+        #expect(access.allows(PeerCredentials(pid: 1, uid: 1000, gid: 500, groups: []), ownUID: 999))
+        #expect(access.allows(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [27, 500]), ownUID: 999))
+        #expect(!access.allows(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [27]), ownUID: 999))
+        #expect(!ControlAccess(gid: nil, groupName: nil).allows(PeerCredentials(pid: 1, uid: 1000, gid: 500, groups: []), ownUID: 999))
+    }
+}
