@@ -342,12 +342,12 @@ public final class Daemon {
 
     /// SIGHUP or `reload`: re-reads the config file; an invalid file changes nothing.
     private func reload(trigger: String) -> Result<ApplyOutcome, ApplyError> {
+        notifier.reloading()
+        defer { notifier.reloaded(status: statusLine()) }
         guard let reloadConfig else {
             logger.warning("reload (\(trigger)): no config file to re-read (camd was started without one)")
             return .failure(ApplyError(description: "no config file to re-read: camd was started without --config or /etc/camd/camd.toml"))
         }
-        notifier.reloading()
-        defer { notifier.reloaded(status: statusLine()) }
         let new: Config
         do {
             new = try reloadConfig()

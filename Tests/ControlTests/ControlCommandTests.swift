@@ -9,7 +9,7 @@ struct ControlCommandTests {
         ("  STATUS \r", .status), ("kick 17", .kick(id: 17)), ("set fps 12.5", .set(key: "fps", value: "12.5")),
         ("set MAX_CLIENTS 10", .set(key: "max_clients", value: "10")), ("set quality\t90", .set(key: "quality", value: "90")),
     ])
-    func validLinesParse(line: String, expected: ControlCommand) {
+    func validLinesParse(line: String, expected: ControlCommand) throws {
         #expect(try ControlCommand.parse(line).get() == expected)
     }
 

@@ -7,6 +7,7 @@
 //                        ok        frames flow
 //                        unplug    open fails with ENOENT, DQBUF with ENODEV (camera pulled out)
 //                        stall     the device stops delivering frames (timeouts)
+//                        hang      DQBUF blocks inside the ioctl until the mode changes (a stuck driver)
 //                        truncate  MJPEG frames lose their second half (no EOI)
 //   FAKE_V4L2_JPEG     a JPEG file served as every MJPEG frame (typically without DHT, like UVC cameras)
 //   FAKE_V4L2_FORMATS  "MJPG,YUYV" (default) or "YUYV" or "MJPG"
@@ -358,6 +359,12 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         if (read(fake_fd, &ticks, sizeof ticks) != sizeof ticks) return fail(EAGAIN);
         const char *m = mode();
         if (strcmp(m, "stall") == 0) return fail(EAGAIN);
+        // A driver stuck inside the ioctl: the capture thread blocks here until the mode changes.
+        while (strcmp(m, "hang") == 0) {
+            struct timespec pause = {0, 20000000};
+            nanosleep(&pause, NULL);
+            m = mode();
+        }
         int index = -1;
         for (int i = 0; i < buffer_count; i++) if (queued[i]) { index = i; break; }
         if (index < 0) return fail(EAGAIN);

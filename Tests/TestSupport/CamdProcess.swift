@@ -38,6 +38,8 @@ public final class CamdProcess: @unchecked Sendable {
     public let logPath: String
     public private(set) var port: UInt16 = 0
     public private(set) var httpPort: UInt16 = 0
+    /// The control socket (a fresh path per process unless the arguments name one).
+    public let controlSocket: String
 
     /// Starts camd with `arguments` (plus a loopback listener on a free port unless one is given)
     /// and waits until it listens.
@@ -52,6 +54,12 @@ public final class CamdProcess: @unchecked Sendable {
         if listen { args += ["--listen", "127.0.0.1:0"] }
         if listen && !args.contains("--http-listen") { args += ["--http-listen", "127.0.0.1:0"] }
         if !args.contains("--stats-interval") { args += ["--stats-interval", "0"] }
+        if let index = args.firstIndex(of: "--control-socket"), index + 1 < args.endIndex {
+            controlSocket = args[index + 1]
+        } else {
+            controlSocket = NSTemporaryDirectory() + "camd-control-\(UUID().uuidString.prefix(8))"
+            args += ["--control-socket", controlSocket]
+        }
         process.arguments = Array(args)
         if let environment { process.environment = environment }
         let log = FileHandle(forWritingAtPath: logPath)!
@@ -123,6 +131,7 @@ public final class CamdProcess: @unchecked Sendable {
     deinit {
         terminate()
         try? FileManager.default.removeItem(atPath: logPath)
+        try? FileManager.default.removeItem(atPath: controlSocket)
     }
 }
 
@@ -145,7 +154,7 @@ public struct CommandResult: Sendable {
 }
 
 public func runCommand(_ path: String, _ arguments: [String], timeout: Double = 30,
-                       environment: [String: String]? = nil) throws -> CommandResult {
+                       environment: [String: String]? = nil, input: String? = nil) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -159,7 +168,13 @@ public func runCommand(_ path: String, _ arguments: [String], timeout: Double = 
     }
     process.standardOutput = FileHandle(forWritingAtPath: out + ".out")
     process.standardError = FileHandle(forWritingAtPath: out + ".err")
-    process.standardInput = FileHandle.nullDevice
+    if let input {
+        _ = FileManager.default.createFile(atPath: out + ".in", contents: Data(input.utf8))
+        process.standardInput = FileHandle(forReadingAtPath: out + ".in")
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    defer { try? FileManager.default.removeItem(atPath: out + ".in") }
     try process.run()
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { usleep(10_000) }

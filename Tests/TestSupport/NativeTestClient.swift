@@ -161,3 +161,10 @@ public func runViewers(count: Int, port: UInt16, seconds: Double, warmup: Double
     group.wait()
     return results.withLock { $0 }
 }
+
+/// A loopback TCP port nobody listens on right now (bound to port 0, read back, closed).
+public func freePort() throws -> UInt16 {
+    let socket = try Socket.listen(on: try SocketAddress(parsing: "127.0.0.1:0"))
+    defer { socket.close() }
+    return try Socket.localAddress(socket).port
+}
