@@ -21,17 +21,28 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = Self.timestamp(Clock.realtimeNanos()) + " " + label + " " + event.level.rawValue + ": "
-        // One event is one line: newlines inside a message are escaped.
-        line += "\(event.message)".replacingNewlines()
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+        Self.write(Self.line(time: Clock.realtimeNanos(), label: label, level: event.level,
+                             message: "\(event.message)", metadata: merged))
+    }
+
+    /// "2026-11-25 12:00:00.000 camd info: message key=value\n". Metadata whose key starts with `camd_` is left out:
+    /// the message already says it in words; those keys exist for the journal (JournalLogHandler), where they are fields.
+    static func line(time nanos: UInt64, label: String, level: Logger.Level, message: String,
+                     metadata: Logger.Metadata) -> String {
+        var line = timestamp(nanos) + " " + label + " " + level.rawValue + ": "
+        // One event is one line: newlines inside a message are escaped.
+        line += message.replacingNewlines()
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("camd_") {
             line += " \(key)=\(value)".replacingNewlines()
         }
-        line += "\n"
-        // One write(2) per line, so lines from the capture and reactor threads never interleave.
+        return line + "\n"
+    }
+
+    /// One write(2) per line, so lines from the capture and reactor threads never interleave.
+    static func write(_ line: String) {
         var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     /// "2026-11-25 12:34:56.789"

@@ -149,7 +149,11 @@ struct Camd: ParsableCommand {
             return
         }
         let level = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        // Structured journal entries when systemd connected stderr to the journal, else one plain line per event.
+        let journal = JournalStream.isStandardError
+        LoggingSystem.bootstrap { label -> any LogHandler in
+            journal ? JournalLogHandler(label: label, level: level) : StderrLogHandler(label: label, level: level)
+        }
         let logger = Logger(label: "camd")
         do {
             // Reload re-reads the same file with the same flags on top, so flags keep winning.
