@@ -149,9 +149,11 @@ extension CamdIntegrationTests {
         let connected = try #require(try camdEntry(containing: "connected: 127.0.0.1:"))
         #expect(connected["PRIORITY"] == "6")
         #expect(connected["CODE_FILE"]?.hasSuffix("StreamServer.swift") == true)
-        // The daemon's log calls gain camd_ metadata separately; once they carry it, it must arrive as fields.
-        if let event = connected["CAMD_EVENT"] { #expect(event == "client_connect") }
+        #expect(connected["CAMD_EVENT"] == "client_connect")
+        #expect(connected["CAMD_CLIENT"]?.hasPrefix("127.0.0.1:") == true && connected["CAMD_PROTOCOL"] == "native")
         viewer.close()
+        let left = try #require(try camdEntry(containing: "disconnected: 127.0.0.1:"))
+        #expect(left["CAMD_EVENT"] == "client_disconnect" && left["CAMD_FRAMES_SENT"].flatMap { Int($0) } ?? 0 >= 1, "\(left)")
 
         #expect(camd.stop() == 0)
         #expect(try camdEntry(containing: "camd stopped:") != nil)
