@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 
-echo "==> building camd and camview (release)"
+echo "==> building camd, camctl and camview (release)"
 swift build -c release --product camd
+swift build -c release --product camctl
 swift build -c release --product camview
 bin="$(swift build -c release --show-bin-path)"
 
@@ -20,6 +21,8 @@ Native stream: tcp://127.0.0.1:9999 (docs/PROTOCOL.md). In another terminal:
   $bin/camview tcp://127.0.0.1:9999 --stats            # live fps, latency, drops
   $bin/camview tcp://127.0.0.1:9999 --snapshot now.jpg # one frame to look at
   python3 examples/camd_client.py 127.0.0.1 9999 10    # OpenCV client (pip install opencv-python-headless)
+  $bin/camctl status                                   # what camd is doing (control socket /run/camd/control)
+  $bin/camctl set fps 10                               # change it live; kill -HUP reloads config/camd.toml
 
 BANNER
 exec "$bin/camd" --config config/camd.toml "$@"
