@@ -115,8 +115,11 @@ if [ -e "$DESTDIR$confdir/camd.toml" ]; then
     echo "    kept the existing $DESTDIR$confdir/camd.toml"
 else
     install -D -m 0640 config/camd.toml "$DESTDIR$confdir/camd.toml"
+    # The service's own group may use camctl (usermod -aG camd alice); the repo's default is "" because
+    # a group must exist, and on a development machine there is none.
+    sed -i 's/^control_group = ""$/control_group = "camd"/' "$DESTDIR$confdir/camd.toml"
     if [ -z "$DESTDIR" ]; then chgrp camd "$confdir/camd.toml"; fi
-    echo "    installed $DESTDIR$confdir/camd.toml (the defaults: test pattern on :9999 and :8080)"
+    echo "    installed $DESTDIR$confdir/camd.toml (the defaults, control_group = \"camd\": test pattern on :9999 and :8080)"
 fi
 
 if systemd_running; then

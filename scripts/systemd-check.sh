@@ -92,9 +92,12 @@ done
 fresh="$tmp/fresh"
 DESTDIR="$fresh" scripts/install.sh --bin-dir "$bin_dir" > "$tmp/install-fresh.log" 2>&1 \
     || { fail "install.sh into an empty DESTDIR failed:"; cat "$tmp/install-fresh.log"; }
-cmp -s "$fresh/etc/camd/camd.toml" config/camd.toml && [ "$(stat -c %a "$fresh/etc/camd/camd.toml")" = 640 ] \
-    && ok "no config yet: config/camd.toml installed as /etc/camd/camd.toml (0640)" \
-    || fail "/etc/camd/camd.toml not installed, or not 0640"
+# The installed config is the repo's, except that the service's group may use the control socket.
+sed 's/^control_group = ""$/control_group = "camd"/' config/camd.toml | cmp -s "$fresh/etc/camd/camd.toml" - \
+    && grep -q '^control_group = "camd"$' "$fresh/etc/camd/camd.toml" \
+    && [ "$(stat -c %a "$fresh/etc/camd/camd.toml")" = 640 ] \
+    && ok "no config yet: config/camd.toml installed as /etc/camd/camd.toml (0640, control_group = \"camd\")" \
+    || fail "/etc/camd/camd.toml not installed as config/camd.toml with control_group = \"camd\", or not 0640"
 
 opt="$tmp/opt"
 DESTDIR="$opt" PREFIX=/opt/camd scripts/install.sh --bin-dir "$bin_dir" > "$tmp/install-opt.log" 2>&1 \
