@@ -53,21 +53,21 @@ final class Handover<Value>: @unchecked Sendable {
 }
 
 public final class Daemon {
-    public private(set) var config: Config
-    private let logger: Logger
-    private let reactor: Reactor
-    private let ring: FrameRing
-    private let server: StreamServer
-    private let capture = CaptureThread()
-    private let notifier = SystemdNotifier()
+    public internal(set) var config: Config
+    let logger: Logger
+    let reactor: Reactor
+    let ring: FrameRing
+    let server: StreamServer
+    let capture = CaptureThread()
+    let notifier = SystemdNotifier()
     private var control: ControlServer?
     /// Re-reads the config file with the same command-line flags on top (reload); nil: no file to re-read.
-    private let reloadConfig: (() throws(ConfigError) -> Config)?
+    let reloadConfig: (() throws(ConfigError) -> Config)?
     private var wakeup: Wakeup?
     /// Protocols whose listeners systemd passed in: camd does not bind or rebind those itself.
-    private var activated: Set<StreamProtocol> = []
+    var activated: Set<StreamProtocol> = []
     /// Configured address → the address actually bound (they differ for port 0), per protocol.
-    private var bound: [StreamProtocol: [(configured: SocketAddress, actual: SocketAddress)]] = [:]
+    var bound: [StreamProtocol: [(configured: SocketAddress, actual: SocketAddress)]] = [:]
     private var lastSummary: UInt64 = 0
     private var lastStatus: UInt64 = 0
     private var exitStatus: Int32 = 0
@@ -151,7 +151,7 @@ public final class Daemon {
         return exitStatus
     }
 
-    private func startCapture(_ source: any FrameSource) throws(SystemError) {
+    func startCapture(_ source: any FrameSource) throws(SystemError) {
         let handover = Handover(source)
         let wakeup = self.wakeup
         try capture.start(fps: config.fps, ring: ring, logger: logger, makeSource: { handover.take() },
@@ -203,7 +203,7 @@ public final class Daemon {
 
     /// Re-binds one protocol's listeners to `wanted`: new addresses first (a failure keeps the old set),
     /// then the ones no longer configured are closed. Connected viewers are not touched.
-    private func rebind(_ proto: StreamProtocol, to wanted: [SocketAddress]) throws(SystemError) -> [String] {
+    func rebind(_ proto: StreamProtocol, to wanted: [SocketAddress]) throws(SystemError) -> [String] {
         var current = bound[proto] ?? []
         var added: [(SocketAddress, SocketAddress)] = []
         for address in wanted where !current.contains(where: { $0.configured == address }) {
@@ -245,194 +245,6 @@ public final class Daemon {
         } catch {
             logger.warning("control socket disabled: \(error)")
         }
-    }
-
-    struct ClientRow: Encodable {
-        var id: UInt64
-        var peer: String
-        var `protocol`: String
-        var streaming: Bool
-        var connected_seconds: Double
-        var frames_sent: UInt64
-        var frames_dropped: UInt64
-        var bytes_sent: UInt64
-    }
-
-    struct ClientsReply: Encodable { var clients: [ClientRow] }
-    struct ChangeReply: Encodable {
-        var ok = true
-        var changes: [String]
-        var restart_needed: [String]
-    }
-    struct SetReply: Encodable {
-        var ok = true
-        var key: String
-        var value: String
-        var previous: String
-    }
-    struct KickReply: Encodable {
-        var ok = true
-        var kicked: UInt64
-    }
-    struct HelpReply: Encodable { var commands: [String: String] }
-
-    /// One reply line for one control command.
-    private func answer(_ command: ControlCommand, from peer: PeerCredentials) -> [UInt8] {
-        switch command {
-        case .status:
-            return stateJSON() + [0x0A]
-        case .clients:
-            let rows = server.clients.map {
-                ClientRow(id: $0.id, peer: $0.peer, protocol: $0.proto.rawValue, streaming: $0.isViewer,
-                          connected_seconds: (Double($0.connectedNanos / 1_000_000) / 1000), frames_sent: $0.framesSent,
-                          frames_dropped: $0.framesDropped, bytes_sent: $0.bytesSent)
-            }
-            return ControlServer.jsonLine(ClientsReply(clients: rows))
-        case .kick(let id):
-            guard server.kick(id, reason: "kicked by control (\(peer))") else {
-                return ControlServer.errorLine("no client with id \(id) (see clients)")
-            }
-            return ControlServer.jsonLine(KickReply(kicked: id))
-        case .set(let key, let value):
-            var candidate = config
-            do throws(ConfigError) {
-                try candidate.set(key, ConfigValue(flag: value))
-                try candidate.validate()
-            } catch {
-                return ControlServer.errorLine("\(error)")
-            }
-            let previous = currentValue(key)
-            switch apply(candidate) {
-            case .success:
-                logger.notice("control: \(key) set to \(value) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(key)"])
-                return ControlServer.jsonLine(SetReply(key: key, value: currentValue(key), previous: previous))
-            case .failure(let error):
-                return ControlServer.errorLine(error.description)
-            }
-        case .reload:
-            switch reload(trigger: "control socket") {
-            case .success(let outcome): return ControlServer.jsonLine(ChangeReply(changes: outcome.changes, restart_needed: outcome.restartNeeded))
-            case .failure(let error): return ControlServer.errorLine(error.description)
-            }
-        case .help:
-            return ControlServer.jsonLine(HelpReply(commands: ControlCommand.usage))
-        }
-    }
-
-    private func currentValue(_ key: String) -> String {
-        switch key {
-        case "fps": return config.fps.formatted1
-        case "quality": return "\(config.quality)"
-        case "client_timeout": return config.clientTimeout.formatted1
-        case "max_clients": return "\(config.maxClients)"
-        default: return ""
-        }
-    }
-
-    // MARK: Reload and live changes
-
-    struct ApplyOutcome {
-        var changes: [String] = []
-        var restartNeeded: [String] = []
-    }
-
-    struct ApplyError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// SIGHUP or `reload`: re-reads the config file; an invalid file changes nothing.
-    private func reload(trigger: String) -> Result<ApplyOutcome, ApplyError> {
-        notifier.reloading()
-        defer { notifier.reloaded(status: statusLine()) }
-        guard let reloadConfig else {
-            logger.warning("reload (\(trigger)): no config file to re-read (camd was started without one)")
-            return .failure(ApplyError(description: "no config file to re-read: camd was started without --config or /etc/camd/camd.toml"))
-        }
-        let new: Config
-        do {
-            new = try reloadConfig()
-        } catch {
-            logger.error("reload (\(trigger)) rejected, keeping the running configuration: \(error)",
-                         metadata: ["camd_event": "reload_failed"])
-            return .failure(ApplyError(description: "config error: \(error); the running configuration is unchanged"))
-        }
-        let result = apply(new)
-        switch result {
-        case .success(let outcome):
-            let what = outcome.changes.isEmpty ? "no changes" : outcome.changes.joined(separator: "; ")
-            let later = outcome.restartNeeded.isEmpty ? "" : "; at the next start: " + outcome.restartNeeded.joined(separator: ", ")
-            logger.notice("reload (\(trigger)): \(what)\(later)", metadata: ["camd_event": "reload"])
-        case .failure(let error):
-            logger.error("reload (\(trigger)) failed, keeping the running configuration: \(error)",
-                         metadata: ["camd_event": "reload_failed"])
-        }
-        return result
-    }
-
-    /// Moves the running daemon to `new`: live settings at once, capture restarted only when the source
-    /// must be reopened, listeners re-bound only when their addresses changed. Viewers stay connected.
-    /// On failure nothing has changed.
-    private func apply(_ new: Config) -> Result<ApplyOutcome, ApplyError> {
-        let old = config
-        var outcome = ApplyOutcome()
-        // Build a new source first: if it cannot be built, nothing else changes either.
-        let sourceKeysChanged = old.source != new.source || old.width != new.width || old.height != new.height
-            || old.format != new.format || old.buffers != new.buffers || old.deviceTimeout != new.deviceTimeout
-            || old.deviceRetryMax != new.deviceRetryMax || old.controls != new.controls
-        // A camera's rate is negotiated with the driver (S_PARM): it needs a reopen; the clock adjusts live.
-        let restartCapture = sourceKeysChanged || (new.isCamera && old.fps != new.fps)
-        var newSource: (any FrameSource)?
-        if restartCapture {
-            do { newSource = try Self.makeSource(new, logger: logger) } catch {
-                return .failure(ApplyError(description: "source = \"\(new.source)\": \(error)"))
-            }
-        }
-        // Listeners next: they can fail (address in use) and are undone on failure.
-        for (proto, oldAddresses, newAddresses) in [(StreamProtocol.native, old.listen, new.listen), (.http, old.httpListen, new.httpListen)]
-        where oldAddresses != newAddresses {
-            if activated.contains(proto) {
-                outcome.restartNeeded.append("\(proto == .native ? "listen" : "http_listen") (its sockets come from systemd)")
-                continue
-            }
-            do {
-                outcome.changes += try rebind(proto, to: newAddresses)
-            } catch {
-                return .failure(ApplyError(description: "\(proto == .native ? "listen" : "http_listen"): \(error)"))
-            }
-        }
-        config = new
-        server.settings = Self.streamSettings(new)
-        for (key, before, after) in [("max_clients", "\(old.maxClients)", "\(new.maxClients)"),
-                                     ("client_timeout", old.clientTimeout.formatted1, new.clientTimeout.formatted1),
-                                     ("request_timeout", old.requestTimeout.formatted1, new.requestTimeout.formatted1),
-                                     ("send_lowat", "\(old.sendLowWatermark)", "\(new.sendLowWatermark)"),
-                                     ("send_buffer", "\(old.sendBuffer)", "\(new.sendBuffer)"),
-                                     ("stats_interval", old.statsInterval.formatted1, new.statsInterval.formatted1),
-                                     ("http_access", old.accessSummary, new.accessSummary)] where before != after {
-            outcome.changes.append("\(key) \(before) → \(after)")
-        }
-        if old.httpAuth != new.httpAuth || old.httpToken != new.httpToken, old.accessSummary == new.accessSummary {
-            outcome.changes.append("http credentials changed")
-        }
-        if let newSource {
-            capture.stop()
-            do {
-                try startCapture(newSource)
-            } catch {
-                logger.error("capture could not be restarted: \(error)")
-            }
-            outcome.changes.append("capture restarted: source=\(new.source) \(new.width)x\(new.height) fps=\(new.fps.formatted1)")
-        } else if old.fps != new.fps || old.quality != new.quality {
-            capture.adjust(CaptureAdjustment(fps: new.fps, quality: new.quality))
-            if old.fps != new.fps { outcome.changes.append("fps \(old.fps.formatted1) → \(new.fps.formatted1)") }
-            if old.quality != new.quality { outcome.changes.append("quality \(old.quality) → \(new.quality)") }
-        }
-        for (key, changed) in [("log_level", old.logLevel != new.logLevel), ("ring_size", old.ringSize != new.ringSize),
-                               ("control_socket", old.controlSocket != new.controlSocket),
-                               ("control_group", old.controlGroup != new.controlGroup)] where changed {
-            outcome.restartNeeded.append(key)
-        }
-        return .success(outcome)
     }
 
     // MARK: Signals and the periodic tick

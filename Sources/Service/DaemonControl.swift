@@ -1,0 +1,93 @@
+// DaemonControl: the daemon's answers to control-socket commands (status, clients, kick, set, reload, help).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Capture
+import CamdSystem
+import Control
+import Logging
+import Streaming
+
+extension Daemon {
+    struct ClientRow: Encodable {
+        var id: UInt64
+        var peer: String
+        var `protocol`: String
+        var streaming: Bool
+        var connected_seconds: Double
+        var frames_sent: UInt64
+        var frames_dropped: UInt64
+        var bytes_sent: UInt64
+    }
+
+    struct ClientsReply: Encodable { var clients: [ClientRow] }
+    struct ChangeReply: Encodable {
+        var ok = true
+        var changes: [String]
+        var restart_needed: [String]
+    }
+    struct SetReply: Encodable {
+        var ok = true
+        var key: String
+        var value: String
+        var previous: String
+    }
+    struct KickReply: Encodable {
+        var ok = true
+        var kicked: UInt64
+    }
+    struct HelpReply: Encodable { var commands: [String: String] }
+
+    /// One reply line for one control command.
+    func answer(_ command: ControlCommand, from peer: PeerCredentials) -> [UInt8] {
+        switch command {
+        case .status:
+            return stateJSON() + [0x0A]
+        case .clients:
+            let rows = server.clients.map {
+                ClientRow(id: $0.id, peer: $0.peer, protocol: $0.proto.rawValue, streaming: $0.isViewer,
+                          connected_seconds: (Double($0.connectedNanos / 1_000_000) / 1000), frames_sent: $0.framesSent,
+                          frames_dropped: $0.framesDropped, bytes_sent: $0.bytesSent)
+            }
+            return ControlServer.jsonLine(ClientsReply(clients: rows))
+        case .kick(let id):
+            guard server.kick(id, reason: "kicked by control (\(peer))") else {
+                return ControlServer.errorLine("no client with id \(id) (see clients)")
+            }
+            return ControlServer.jsonLine(KickReply(kicked: id))
+        case .set(let key, let value):
+            var candidate = config
+            do throws(ConfigError) {
+                try candidate.set(key, ConfigValue(flag: value))
+                try candidate.validate()
+            } catch {
+                return ControlServer.errorLine("\(error)")
+            }
+            let previous = currentValue(key)
+            switch apply(candidate) {
+            case .success:
+                logger.notice("control: \(key) set to \(value) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(key)"])
+                return ControlServer.jsonLine(SetReply(key: key, value: currentValue(key), previous: previous))
+            case .failure(let error):
+                return ControlServer.errorLine(error.description)
+            }
+        case .reload:
+            switch reload(trigger: "control socket") {
+            case .success(let outcome): return ControlServer.jsonLine(ChangeReply(changes: outcome.changes, restart_needed: outcome.restartNeeded))
+            case .failure(let error): return ControlServer.errorLine(error.description)
+            }
+        case .help:
+            return ControlServer.jsonLine(HelpReply(commands: ControlCommand.usage))
+        }
+    }
+
+    func currentValue(_ key: String) -> String {
+        switch key {
+        case "fps": return config.fps.formatted1
+        case "quality": return "\(config.quality)"
+        case "client_timeout": return config.clientTimeout.formatted1
+        case "max_clients": return "\(config.maxClients)"
+        default: return ""
+        }
+    }
+}
