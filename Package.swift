@@ -22,10 +22,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
-        // System libraries (Debian: libturbojpeg0-dev, libsystemd-dev, libv4l-dev).
+        // System libraries (Debian: libturbojpeg0-dev, libsystemd-dev, libv4l-dev, libsdl2-dev).
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        // camview's window only (Debian: libsdl2-dev).
+        .systemLibrary(name: "CSDL2", providers: [.apt(["libsdl2-dev"])]),
         // Linux syscalls Glibc does not expose to Swift (epoll, eventfd, timerfd, signalfd, accept4), and crypt(3).
         .target(name: "CCamdLinux", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("crypt")]),
 
@@ -48,6 +50,9 @@ let package = Package(
         // The operator's control socket: commands, peer checks, one JSON line per reply.
         .target(name: "Control", dependencies: ["Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // camview's engine: stream URLs, the reader thread (native and HTTP multipart), the latest-wins mailbox,
+        // recording, and the pixels-to-terminal-cells renderer. No display code: that is the executable's.
+        .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Streaming"], swiftSettings: strict),
         // Configuration, logging and wiring of the daemon.
         .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
                                                 .product(name: "Logging", package: "swift-log"),
@@ -57,7 +62,7 @@ let package = Package(
         .executableTarget(name: "camd", dependencies: ["Service", "CamdSystem",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
-        .executableTarget(name: "camview", dependencies: ["Streaming", "CamdSystem", "JPEG",
+        .executableTarget(name: "camview", dependencies: ["Viewer", "Streaming", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         .executableTarget(name: "camctl", dependencies: ["Control", "CamdSystem",
@@ -79,6 +84,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Streaming", "JPEG", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
     ],

@@ -151,3 +151,53 @@ public final class JPEGDecoder {
         return (info, rgb)
     }
 }
+
+/// Pixel layouts a decoder can write straight into a display's buffer (an SDL texture, a terminal canvas).
+public enum DecodedPixelFormat: Sendable {
+    case rgb, bgr, rgbx, bgrx, xbgr, xrgb
+
+    public var bytesPerPixel: Int { self == .rgb || self == .bgr ? 3 : 4 }
+
+    var turbo: Int32 {
+        switch self {
+        case .rgb: Int32(TJPF_RGB.rawValue)
+        case .bgr: Int32(TJPF_BGR.rawValue)
+        case .rgbx: Int32(TJPF_RGBX.rawValue)
+        case .bgrx: Int32(TJPF_BGRX.rawValue)
+        case .xbgr: Int32(TJPF_XBGR.rawValue)
+        case .xrgb: Int32(TJPF_XRGB.rawValue)
+        }
+    }
+}
+
+extension JPEGDecoder {
+    /// The largest size libturbojpeg can decode `info` to (it scales by n/8 while decoding, which is far cheaper
+    /// than decoding full size and shrinking) that fits in `width`×`height`; the smallest factor if none fits.
+    public static func scaledSize(_ info: JPEGInfo, fitting width: Int, _ height: Int) -> JPEGInfo {
+        var count: Int32 = 0
+        guard let factors = tjGetScalingFactors(&count), count > 0 else { return info }
+        var best: JPEGInfo?
+        var smallest = info
+        for factor in UnsafeBufferPointer(start: factors, count: Int(count)) {
+            let w = (info.width * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
+            let h = (info.height * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
+            if w * h < smallest.width * smallest.height { smallest = JPEGInfo(width: w, height: h) }
+            if w <= width, h <= height, w * h > (best.map { $0.width * $0.height } ?? -1) { best = JPEGInfo(width: w, height: h) }
+        }
+        return best ?? smallest
+    }
+
+    /// Decodes into caller-owned memory (`pitch` bytes per row) at `size`, which must come from `scaledSize`
+    /// (or be the image's own size). Unlike `decodeRGB`, a warning (a truncated or slightly damaged frame) still
+    /// paints what could be decoded: a viewer shows the picture, a test decides what is acceptable.
+    public func decode(_ jpeg: UnsafeRawBufferPointer, into pixels: UnsafeMutableRawPointer, size: JPEGInfo, pitch: Int,
+                       format: DecodedPixelFormat) throws(JPEGError) {
+        let src = jpeg.bindMemory(to: UInt8.self)
+        let rc = tjDecompress2(handle, src.baseAddress, UInt(src.count), pixels.assumingMemoryBound(to: UInt8.self),
+                               Int32(size.width), Int32(pitch), Int32(size.height), format.turbo, 0)
+        // rc -1 with a warning (tjGetErrorCode == TJERR_WARNING) still produced an image.
+        if rc != 0, tjGetErrorCode(handle) != Int32(TJERR_WARNING.rawValue) {
+            throw JPEGError("tjDecompress2", handle: handle)
+        }
+    }
+}

@@ -1,138 +1,152 @@
-// camview: a viewer for camd's native stream. Headless for now: stats, snapshots, scripted runs.
+// camview: watch a camd stream — in a window, in the terminal (over SSH), or headless (statistics, a snapshot,
+// a recording). A reader thread receives; the display shows the newest frame it finds when it is ready.
 #if canImport(Glibc)
 import Glibc
 #endif
 import ArgumentParser
 import CamdSystem
-import Streaming
+import FoundationEssentials
+import Viewer
+
+/// How to render in a terminal: `--tty` alone picks the best the terminal reliably supports.
+enum TerminalGraphics: String, ExpressibleByArgument, CaseIterable {
+    case auto, blocks, kitty, sixel
+}
 
 struct CamView: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "camview",
-        abstract: "Watch a camd stream: print live statistics or save a snapshot.",
+        abstract: "Watch a camd stream in a window, in the terminal, or headless.",
         discussion: """
-        URL is tcp://HOST:PORT (the native protocol; default tcp://localhost:9999). With no mode flag, \
-        camview prints statistics once a second (window and terminal display arrive later).
+        URL is tcp://HOST:PORT (camd's native protocol) or http://HOST:PORT/stream (HTTP MJPEG, camd's or any \
+        MJPEG server's). The scheme defaults to tcp, the host to localhost, the port to 9999 (tcp) or 8080 (http).
 
-        Exit status: 0 when done, 1 if it cannot connect, the stream is malformed or the server goes away.
+        With a display (DISPLAY or WAYLAND_DISPLAY) camview opens a window: f fullscreen, i toggles the info \
+        line, q or Esc quits. Without one, or with --tty, it draws in the terminal with 24-bit colour \
+        half-blocks (q quits). When stdout is not a terminal and there is no display, it prints statistics.
+
+        A stream that goes away after it worked is retried with backoff (the picture stays up, marked \
+        "reconnecting…"). For HTTP access control, put ?token=… in the URL or USER:PASSWORD in CAMVIEW_AUTH.
+
+        Exit status: 0 when done, 1 when the stream cannot be reached or is not a camera stream, 64 on bad usage.
         """)
 
-    @Argument(help: "Stream URL: tcp://HOST:PORT, HOST:PORT or HOST.")
+    @Argument(help: "tcp://HOST:PORT, http://HOST:PORT/stream, HOST:PORT or HOST.")
     var url: String = "tcp://localhost:9999"
 
-    @Flag(help: "Print fps, bytes/s, latency (p50/max) and dropped frames once a second.")
+    @Flag(help: "Headless: print fps, MB/s, latency (p50/max) and dropped frames once a second.")
     var stats = false
 
     @Option(help: ArgumentHelp("Save one frame as a JPEG file and exit.", valueName: "file"))
     var snapshot: String?
 
-    @Option(help: "Stop after this many frames.")
+    @Option(help: ArgumentHelp("Append every received camera frame to FILE (raw MJPEG: ffplay, VLC, camd file:).", valueName: "file"))
+    var record: String?
+
+    @Option(help: ArgumentHelp("Draw in the terminal even when a display is available: blocks, kitty, sixel or auto (--tty alone).",
+                               valueName: "mode"))
+    var tty: TerminalGraphics?
+
+    @Flag(help: "Open a window even when DISPLAY is unset (SDL picks the video driver).")
+    var window = false
+
+    @Flag(help: "Exit when the stream goes away instead of reconnecting.")
+    var noReconnect = false
+
+    @Option(help: "Stop after this many frames have been received.")
     var frames: Int?
 
     @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
-    @Option(help: ArgumentHelp("Seconds to wait for the connection and for each read.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds to wait for a connection; the longest silence before a stream counts as lost.",
+                               valueName: "seconds"))
     var timeout: Double = 5
 
     func validate() throws {
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        if window && tty != nil { throw ValidationError("--window and --tty exclude each other") }
+        if snapshot != nil && (stats || record != nil || tty != nil || window) {
+            throw ValidationError("--snapshot saves one frame and exits: it does not combine with --stats, --record, --tty or --window")
+        }
+        do { _ = try StreamURL(parsing: url) } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {
-        let target: StreamURL
-        do { target = try StreamURL(parsing: url) } catch { fail("\(error)") }
-        let socket: Descriptor
+        signal(SIGPIPE, SIG_IGN)
+        let target = try! StreamURL(parsing: url)
+        var options = ReaderOptions()
+        options.timeout = timeout
+        options.reconnect = !noReconnect && snapshot == nil
+        if let auth = environment("CAMVIEW_AUTH"), !auth.isEmpty {
+            options.authorization = "Basic " + Data(auth.utf8).base64EncodedString()
+        }
+        let recorder: MJPEGRecorder?
+        do { recorder = try record.map { path throws(SystemError) in try MJPEGRecorder(path: path) } } catch { fail("\(error)") }
+        let session: ViewerSession
         do {
-            socket = try target.connect(timeout: timeout)
+            session = try ViewerSession(url: target, options: options, recorder: recorder,
+                                        limits: ViewerSession.Limits(frames: frames, duration: duration))
         } catch {
-            fail("cannot connect to \(target): \(error)")
+            fail("\(error)")
         }
-        defer { socket.close() }
-        try? Socket.setReceiveTimeout(socket, seconds: timeout)
 
-        var parser = NativeStreamParser(keepPayload: true)
-        var meter = StreamMeter()
-        let start = Clock.monotonicNanos()
-        let deadline = duration.map { start + UInt64($0 * 1e9) }
-        var lastReport = start
-        var done = false
-        var failure: String?
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-
-        while !done {
-            let count = buffer.withUnsafeMutableBytes { Glibc.recv(socket.number, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    fail("no data from \(target) for \(timeout) s (\(meter.frames) frames received)")
-                }
-                fail("connection to \(target) failed: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 {
-                let partial = parser.isAtFrameBoundary ? "" : " in the middle of a frame"
-                fail("\(target) closed the connection\(partial) after \(meter.frames) frames")
-            }
-            do {
-                try buffer.withUnsafeBytes { raw in
-                    try parser.consume(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { header, payload in
-                        guard !done, failure == nil, let payload else { return }
-                        guard isJPEG(payload) else {
-                            failure = "malformed stream: frame \(header.sequence) is not a complete JPEG"
-                            return
-                        }
-                        meter.record(header, receivedNanos: Clock.realtimeNanos())
-                        if let snapshot {
-                            save(payload, to: snapshot, header: header)
-                            done = true
-                        } else if let frames, meter.frames >= frames {
-                            done = true
-                        }
-                    }
-                }
-            } catch {
-                fail("malformed stream from \(target): \(error)")
-            }
-            if let failure { fail(failure) }
-            let now = Clock.monotonicNanos()
-            if snapshot == nil, now - lastReport >= 1_000_000_000 {
-                print(meter.report(seconds: Double(now - lastReport) / 1e9))
-                meter.resetWindow()
-                lastReport = now
-            }
-            if let deadline, now >= deadline { done = true }
+        let failure: String?
+        if let snapshot {
+            failure = HeadlessView.saveSnapshot(session, to: snapshot)
+        } else if stats {
+            failure = HeadlessView.printStats(session)
+        } else {
+            failure = show(session)
         }
-        if snapshot == nil {
-            print(meter.summary(seconds: Double(Clock.monotonicNanos() - start) / 1e9))
-        }
+        session.stop()
+        if let recorder { print(recorder.summary) }
+        if let failure { fail(failure) }
     }
 
-    private func isJPEG(_ payload: [UInt8]) -> Bool {
-        payload.count >= 4 && payload[0] == 0xFF && payload[1] == 0xD8
-            && payload[payload.count - 2] == 0xFF && payload[payload.count - 1] == 0xD9
-    }
-
-    private func save(_ payload: [UInt8], to path: String, header: NativeFrameHeader) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { fail("cannot write \(path): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < payload.count {
-            let n = payload.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 { if errno == EINTR { continue }; close(fd); fail("cannot write \(path): \(String(cString: strerror(errno)))") }
-            written += n
+    /// Window, terminal, or (nothing to draw on) statistics.
+    private func show(_ session: ViewerSession) -> String? {
+        let hasDisplay = environment("DISPLAY") != nil || environment("WAYLAND_DISPLAY") != nil
+        if tty == nil, window || hasDisplay {
+            switch WindowDisplay.open(title: "camview — \(session.url)") {
+            case .success(var display):
+                return display.run(session)
+            case .failure(let error):
+                if window { return "cannot open a window: \(error)" }
+                note("cannot open a window (\(error)); drawing in the terminal")
+            }
         }
-        close(fd)
-        let kind = header.isPlaceholder ? " (a no-signal placeholder)" : ""
-        print("saved frame \(header.sequence)\(kind), \(header.width)x\(header.height), \(payload.count) bytes, to \(path)")
+        if tty != nil || isatty(1) == 1 {
+            switch TerminalDisplay.open(graphics: tty ?? .auto) {
+            case .success(var display):
+                return display.run(session)
+            case .failure(let error):
+                if tty != nil { return "\(error)" }
+                note("\(error); printing statistics")
+            }
+        }
+        return HeadlessView.printStats(session)
     }
+}
+
+func note(_ message: String) {
+    let line = Array("camview: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
 func fail(_ message: String) -> Never {
-    let line = Array("camview: \(message)\n".utf8)
-    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    note(message)
     exit(1)
 }
 
-CamView.main()
+// `--tty` alone means `--tty auto` (ArgumentParser options always take a value).
+var arguments = Array(CommandLine.arguments.dropFirst())
+for index in arguments.indices where arguments[index] == "--tty" {
+    let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+    if next.map({ TerminalGraphics(rawValue: $0) == nil }) ?? true { arguments[index] = "--tty=auto" }
+}
+CamView.main(arguments)
+
+func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }

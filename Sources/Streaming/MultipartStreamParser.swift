@@ -1,5 +1,6 @@
-// MultipartStreamParser: splits a multipart/x-mixed-replace stream into parts by their Content-Length,
-// counting body bytes without copying them (sans-IO: feed it whatever recv returned).
+// MultipartStreamParser: the client side of HTTP MJPEG — splits a multipart/x-mixed-replace stream into parts
+// by their Content-Length (sans-IO: feed it whatever recv returned). camview keeps each part's bytes; the
+// benchmark's load generator only counts them.
 //
 // Two framings:
 //   .http — an HTTP/1.x response head first (status 200, Content-Type with boundary=…), then parts.
@@ -9,21 +10,25 @@
 // A stream joined mid-part (tcpserversink may start a new client anywhere) is scanned line by line
 // until a boundary; losing the boundary after that is counted in `resyncs`.
 
-struct MultipartPart {
-    var length = -1
+public struct MultipartPart: Sendable {
+    public var length = -1
     /// X-Timestamp (seconds.fraction since the Unix epoch), as ustreamer and camd send it.
-    var timestampNanos: UInt64?
+    public var timestampNanos: UInt64?
     /// X-Sequence, as camd sends it.
-    var sequence: UInt64?
+    public var sequence: UInt64?
+    /// X-Placeholder: 1 — camd's no-signal frame.
+    public var isPlaceholder = false
+    /// The body, when the parser keeps payloads.
+    public var payload: [UInt8]?
 }
 
-struct MultipartFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct MultipartFailure: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
-struct MultipartStreamParser {
-    enum Framing { case http, raw }
+public struct MultipartStreamParser {
+    public enum Framing { case http, raw }
 
     private enum State {
         case responseHead
@@ -48,26 +53,31 @@ struct MultipartStreamParser {
     private var inSync = false
     private var part = MultipartPart()
     /// Times the stream stopped matching the framing after it had matched once.
-    private(set) var resyncs = 0
+    public private(set) var resyncs = 0
+    public let keepPayload: Bool
+    /// The response's status line and headers, for a caller that reports why a stream was refused.
+    public private(set) var responseStatus: String?
 
     /// True when the next byte starts a new part's delimiter line (or, before sync, anything).
-    var isBetweenParts: Bool {
+    public var isBetweenParts: Bool {
         if case .boundary = state { return line.isEmpty && !lineTooLong }
         return false
     }
 
-    init(framing: Framing) {
+    public init(framing: Framing, keepPayload: Bool = false) {
         self.framing = framing
+        self.keepPayload = keepPayload
         state = framing == .http ? .responseHead : .boundary
         line.reserveCapacity(Self.maxLine)
     }
 
-    mutating func consume(_ bytes: UnsafeRawBufferPointer, _ onPart: (MultipartPart) -> Void) throws(MultipartFailure) {
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, _ onPart: (MultipartPart) -> Void) throws(MultipartFailure) {
         var index = 0
         let count = bytes.count
         while index < count {
             if case .body(let remaining) = state {
                 let take = min(remaining, count - index)
+                if keepPayload { part.payload?.append(contentsOf: bytes[index..<index + take]) }
                 index += take
                 if take == remaining {
                     finishPart(onPart)
@@ -105,6 +115,7 @@ struct MultipartStreamParser {
             if !sawStatusLine {
                 sawStatusLine = true
                 let status = String(decoding: text, as: UTF8.self)
+                responseStatus = status
                 let fields = status.split(separator: " ", maxSplits: 2)
                 guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), fields[1] == "200" else {
                     throw MultipartFailure("HTTP response is not 200: \(status)")
@@ -138,6 +149,7 @@ struct MultipartStreamParser {
             if tooLong { badHeaders(); return }
             if text.isEmpty {
                 guard part.length >= 0 else { badHeaders(); return }
+                if keepPayload { part.payload = []; part.payload?.reserveCapacity(part.length) }
                 if part.length == 0 { finishPart(onPart) } else { state = .body(remaining: part.length) }
                 return
             }
@@ -150,6 +162,8 @@ struct MultipartStreamParser {
                 part.timestampNanos = Self.parseTimestamp(value)
             case "x-sequence":
                 part.sequence = UInt64(value)
+            case "x-placeholder":
+                part.isPlaceholder = value == "1"
             default:
                 break
             }
@@ -208,7 +222,7 @@ struct MultipartStreamParser {
     }
 
     /// The boundary parameter of "multipart/x-mixed-replace; boundary=xyz" (quotes removed).
-    static func boundaryParameter(_ contentType: String) -> [UInt8]? {
+    public static func boundaryParameter(_ contentType: String) -> [UInt8]? {
         for parameter in contentType.split(separator: ";") {
             let pair = parameter.split(separator: "=", maxSplits: 1)
             guard pair.count == 2, trim(String(pair[0])).lowercased() == "boundary" else { continue }
@@ -220,7 +234,7 @@ struct MultipartStreamParser {
     }
 
     /// "1700000000.123456" → nanoseconds since the epoch.
-    static func parseTimestamp(_ text: String) -> UInt64? {
+    public static func parseTimestamp(_ text: String) -> UInt64? {
         let pieces = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let seconds = UInt64(pieces[0]) else { return nil }
         var nanos: UInt64 = 0

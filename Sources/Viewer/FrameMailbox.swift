@@ -1,0 +1,91 @@
+// FrameMailbox: the one-slot, latest-wins hand-over from the reader thread to the display. The reader never
+// waits for the display: a frame not yet taken is replaced by a newer one and counted as skipped, so a slow
+// display shows the newest frame rather than building a backlog (the daemon's rule, applied to the viewer).
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CCamdLinux
+import CamdSystem
+import Synchronization
+
+/// What a display reads each time it wakes.
+public struct MailboxSnapshot: Sendable {
+    /// The newest frame not yet taken, or nil.
+    public var frame: ViewFrame?
+    /// The newest frame received at all (to redraw after a resize, or to describe the stream).
+    public var latest: ViewFrame?
+    public var state: LinkState
+    public var stats: ViewerStats
+}
+
+public final class FrameMailbox: Sendable {
+    private struct Slot {
+        var pending: ViewFrame?
+        var latest: ViewFrame?
+        var state = LinkState.connecting
+        var stats = ViewerStats()
+    }
+
+    private let slot = Mutex(Slot())
+    /// An eventfd, readable while something new is waiting: a display polls it next to its own inputs.
+    /// Owned by the mailbox (closed in deinit), lent as a number only.
+    public let wakeFD: Int32
+
+    public init() throws(SystemError) {
+        wakeFD = try syscall("eventfd") { ccamd_eventfd() }
+    }
+
+    deinit { _ = close(wakeFD) }
+
+    private func signal() {
+        var one: UInt64 = 1
+        // EAGAIN: the counter is already non-zero, the display wakes anyway.
+        _ = write(wakeFD, &one, 8)
+    }
+
+    private func drain() {
+        var counter: UInt64 = 0
+        _ = read(wakeFD, &counter, 8)
+    }
+
+    /// The reader's side: a new frame replaces any frame the display has not taken yet.
+    public func publish(_ frame: ViewFrame) {
+        slot.withLock { slot in
+            if slot.pending != nil { slot.stats.skipped += 1 }
+            slot.stats.record(frame)
+            slot.pending = frame
+            slot.latest = frame
+        }
+        signal()
+    }
+
+    public func update(_ state: LinkState) {
+        let changed = slot.withLock { slot in
+            guard slot.state != state else { return false }
+            slot.state = state
+            if case .reconnecting = state { slot.stats.connectionLost() }
+            return true
+        }
+        if changed { signal() }
+    }
+
+    public var state: LinkState { slot.withLock { $0.state } }
+
+    /// The display's side: the newest untaken frame (if any), the connection state and the counters.
+    public func take(now: UInt64 = Clock.monotonicNanos()) -> MailboxSnapshot {
+        drain()
+        return slot.withLock { slot in
+            let frame = slot.pending
+            slot.pending = nil
+            if frame != nil { slot.stats.shown += 1 }
+            slot.stats.prune(now: now)
+            return MailboxSnapshot(frame: frame, latest: slot.latest, state: slot.state, stats: slot.stats)
+        }
+    }
+
+    /// Blocks until something new arrives or `timeout` seconds pass (headless modes; displays poll `wake`).
+    public func wait(timeout: Double) {
+        var poller = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+        _ = poll(&poller, 1, Int32(max(0, timeout) * 1000))
+    }
+}
