@@ -187,6 +187,20 @@ extension JPEGDecoder {
         return best ?? smallest
     }
 
+    /// The smallest size libturbojpeg can decode `info` to that still covers `width`×`height` (so a renderer
+    /// that shrinks further averages real pixels); the full size when nothing smaller covers it.
+    public static func scaledSize(_ info: JPEGInfo, covering width: Int, _ height: Int) -> JPEGInfo {
+        var count: Int32 = 0
+        guard let factors = tjGetScalingFactors(&count), count > 0 else { return info }
+        var best = info
+        for factor in UnsafeBufferPointer(start: factors, count: Int(count)) where factor.num <= factor.denom {
+            let w = (info.width * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
+            let h = (info.height * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
+            if w >= width, h >= height, w * h < best.width * best.height { best = JPEGInfo(width: w, height: h) }
+        }
+        return best
+    }
+
     /// Decodes into caller-owned memory (`pitch` bytes per row) at `size`, which must come from `scaledSize`
     /// (or be the image's own size). Unlike `decodeRGB`, a warning (a truncated or slightly damaged frame) still
     /// paints what could be decoded: a viewer shows the picture, a test decides what is acceptable.

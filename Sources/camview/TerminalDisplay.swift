@@ -1,10 +1,212 @@
-// TerminalDisplay: placeholder.
+// TerminalDisplay: camview in a terminal (an SSH session on the camera box). 24-bit colour half-blocks fitted to
+// the window and re-fitted on SIGWINCH, a status line at the bottom, q to quit. The terminal is put back as it
+// was (main screen, cursor, echo) on every way out: q, Ctrl-C, SIGTERM/SIGHUP, a stream that ended.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CamdSystem
+import JPEG
 import Viewer
 
 struct TerminalDisplay {
+    private let graphics: TerminalGraphics
+    private let keyboard: Bool
+    private var saved = termios()
+    private let signals: SignalPipe
+    private var size = (columns: 80, rows: 24)
+    private var showStatus = true
+    private let decoder: JPEGDecoder
+    /// Redraws at most this often: a full-colour frame is tens of kilobytes of escape codes, and an SSH link
+    /// should not carry thirty of them a second. Frames in between are skipped (latest wins).
+    private let minInterval: UInt64 = 1_000_000_000 / 15
+
     static func open(graphics: TerminalGraphics) -> Result<TerminalDisplay, DisplayError> {
-        .failure(DisplayError(description: "not yet"))
+        guard isatty(1) == 1 else {
+            return .failure(DisplayError(description: "--tty needs a terminal on stdout (use --stats for a log)"))
+        }
+        if graphics == .sixel {
+            return .failure(DisplayError(description: "--tty=sixel is not supported yet: use --tty=kitty in kitty, or --tty=blocks"))
+        }
+        let decoder: JPEGDecoder
+        let signals: SignalPipe
+        do {
+            decoder = try JPEGDecoder()
+            signals = try SignalPipe([SIGINT, SIGTERM, SIGHUP, SIGWINCH])
+        } catch {
+            return .failure(DisplayError(description: "\(error)"))
+        }
+        return .success(TerminalDisplay(graphics: graphics, decoder: decoder, signals: signals))
     }
 
-    mutating func run(_ session: ViewerSession) -> String? { nil }
+    private init(graphics: TerminalGraphics, decoder: JPEGDecoder, signals: SignalPipe) {
+        self.graphics = graphics
+        self.decoder = decoder
+        self.signals = signals
+        keyboard = isatty(0) == 1
+    }
+
+    mutating func run(_ session: ViewerSession) -> String? {
+        enter()
+        defer { leave() }
+        var lastDraw: UInt64 = 0
+        var lastStatus: UInt64 = 0
+        var waiting: ViewFrame?
+        var latest: ViewFrame?
+        var current = session.mailbox.take()
+        while true {
+            var timeout: Int32 = 250
+            if waiting != nil {
+                let due = lastDraw + minInterval
+                let now = Clock.monotonicNanos()
+                timeout = now >= due ? 0 : Int32((due - now) / 1_000_000) + 1
+            }
+            timeout = session.millisUntilDeadline(fallback: timeout)
+            var fds = [pollfd(fd: session.wakeFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: keyboard ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 3, timeout)
+
+            var redrawAll = false
+            for signal in signals.drain() {
+                if signal == SIGWINCH { redrawAll = true } else { return nil }
+            }
+            if fds[2].revents & Int16(POLLIN) != 0 {
+                switch readKeys() {
+                case .quit: return nil
+                case .toggleStatus:
+                    showStatus.toggle()
+                    redrawAll = true
+                case .none: break
+                }
+            } else if fds[2].revents & Int16(POLLHUP | POLLERR) != 0 {
+                return nil  // the terminal went away (SSH closed)
+            }
+
+            current = session.mailbox.take()
+            if let frame = current.frame { waiting = frame }
+            if let frame = current.latest { latest = frame }
+            if case .ended(let failure) = current.state { return failure }
+            if session.limitReached(current) { return nil }
+
+            let now = Clock.monotonicNanos()
+            if redrawAll {
+                querySize()
+                write("\u{1B}[0m\u{1B}[2J")
+                if let frame = waiting ?? latest { draw(frame); waiting = nil; lastDraw = now }
+                drawStatus(current, latest: latest)
+                lastStatus = now
+            } else if let frame = waiting, now - lastDraw >= minInterval {
+                draw(frame)
+                waiting = nil
+                lastDraw = now
+                drawStatus(current, latest: latest)
+                lastStatus = now
+            } else if now - lastStatus >= 500_000_000 {
+                drawStatus(current, latest: latest)
+                lastStatus = now
+            }
+        }
+    }
+
+    // MARK: - Drawing
+
+    private var pictureRows: Int { max(1, size.rows - (showStatus ? 1 : 0)) }
+
+    private func draw(_ frame: ViewFrame) {
+        guard let info = try? decoder.info(frame.jpeg) else { return }
+        let fit = HalfBlockPicture.fit(width: info.width, height: info.height, columns: size.columns, rows: pictureRows)
+        guard fit.width > 0 else { return }
+        let decoded = JPEGDecoder.scaledSize(info, covering: fit.width, fit.height)
+        var pixels = [UInt8](repeating: 0, count: decoded.width * decoded.height * 3)
+        let ok = frame.jpeg.withUnsafeBytes { jpeg in
+            pixels.withUnsafeMutableBytes { out in
+                (try? decoder.decode(jpeg, into: out.baseAddress!, size: decoded, pitch: decoded.width * 3, format: .rgb)) != nil
+            }
+        }
+        guard ok else { return }
+        let image = RGBImage(width: decoded.width, height: decoded.height, pixels: pixels)
+            .shrunk(toWidth: fit.width, height: fit.height)
+        let column = (size.columns - fit.width) / 2 + 1
+        let row = (pictureRows - fit.height / 2) / 2 + 1
+        var out = Array("\u{1B}[?2026h".utf8)  // synchronized update where supported: no tearing
+        out += HalfBlockPicture.render(image, row: row, column: column)
+        out += Array("\u{1B}[?2026l".utf8)
+        write(out)
+    }
+
+    private func drawStatus(_ snapshot: MailboxSnapshot, latest: ViewFrame?) {
+        guard showStatus else { return }
+        var text = " " + ViewerStats.statusLine(state: snapshot.state, latest: latest, stats: snapshot.stats) + "  (q quits, i hides this)"
+        let width = size.columns
+        if text.count > width { text = String(text.prefix(width)) }
+        text += String(repeating: " ", count: width - text.count)
+        write("\u{1B}[\(size.rows);1H\u{1B}[0m\u{1B}[7m\(text)\u{1B}[0m")
+    }
+
+    // MARK: - The terminal
+
+    private mutating func enter() {
+        querySize()
+        if keyboard, tcgetattr(0, &saved) == 0 {
+            var raw = saved
+            // No line buffering, no echo; ISIG stays on, so Ctrl-C is a SIGINT we catch and exit from cleanly.
+            raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+            raw.c_cc.6 = 1  // VMIN
+            raw.c_cc.5 = 0  // VTIME
+            tcsetattr(0, TCSANOW, &raw)
+        }
+        // Alternate screen, hidden cursor, cleared.
+        write("\u{1B}[?1049h\u{1B}[?25l\u{1B}[0m\u{1B}[2J")
+    }
+
+    private func leave() {
+        write("\u{1B}[0m\u{1B}[2J\u{1B}[?25h\u{1B}[?1049l")
+        if keyboard {
+            var original = saved
+            tcsetattr(0, TCSANOW, &original)
+        }
+        signals.restore()
+    }
+
+    private mutating func querySize() {
+        var window = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &window) == 0, window.ws_col > 0, window.ws_row > 1 {
+            size = (Int(window.ws_col), Int(window.ws_row))
+        }
+    }
+
+    private enum Key { case quit, toggleStatus }
+
+    private func readKeys() -> Key? {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let n = bytes.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n == 0 { return .quit }  // end of input
+        guard n > 0 else { return nil }
+        var key: Key?
+        for (index, byte) in bytes.prefix(n).enumerated() {
+            switch byte {
+            case UInt8(ascii: "q"), UInt8(ascii: "Q"), 3: return .quit
+            // A lone Esc (not the start of an arrow key's sequence).
+            case 0x1B where index == n - 1 && n == 1: return .quit
+            case UInt8(ascii: "i"), UInt8(ascii: "I"): key = .toggleStatus
+            default: break
+            }
+        }
+        return key
+    }
+
+    private func write(_ text: String) { write(Array(text.utf8)) }
+
+    private func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { var p = pollfd(fd: 1, events: Int16(POLLOUT), revents: 0); _ = poll(&p, 1, 1000); continue }
+                return
+            }
+            offset += n
+        }
+    }
 }

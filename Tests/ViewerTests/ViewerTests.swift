@@ -1,0 +1,116 @@
+// The Viewer library without a server: URL forms, the latest-wins mailbox, and half-block rendering.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CamdSystem
+import Testing
+@testable import Viewer
+
+struct StreamURLTests {
+    @Test func defaultsFillInSchemeHostPortAndPath() throws {
+        #expect(try StreamURL(parsing: "tcp://cam.local:7000") == StreamURL(parsing: "cam.local:7000"))
+        let bare = try StreamURL(parsing: "cam.local")
+        #expect((bare.scheme, bare.host, bare.port, bare.path) == (.tcp, "cam.local", 9999, ""))
+        let empty = try StreamURL(parsing: "tcp://")
+        #expect((empty.host, empty.port) == ("localhost", 9999))
+        let http = try StreamURL(parsing: "http://cam.local")
+        #expect((http.scheme, http.port, http.path) == (.http, 8080, "/stream"))
+        let alias = try StreamURL(parsing: "http://cam.local:8080/?action=stream")
+        #expect(alias.path == "/?action=stream")
+        let v6 = try StreamURL(parsing: "http://[::1]:8081/stream?token=abcdefghijklmnop")
+        #expect((v6.host, v6.port, v6.path) == ("::1", 8081, "/stream?token=abcdefghijklmnop"))
+        #expect(v6.description == "http://[::1]:8081/stream?token=…", "a token is not echoed in messages")
+    }
+
+    @Test func badURLsSayWhatIsWrong() {
+        #expect(throws: StreamURL.Invalid.self) { try StreamURL(parsing: "rtsp://cam/stream") }
+        #expect(throws: StreamURL.Invalid.self) { try StreamURL(parsing: "tcp://cam:99999") }
+        #expect(throws: StreamURL.Invalid.self) { try StreamURL(parsing: "tcp://cam:9999/stream") }
+        #expect(throws: StreamURL.Invalid.self) { try StreamURL(parsing: "http://user:pw@cam/stream") }
+        do {
+            _ = try StreamURL(parsing: "rtsp://cam")
+        } catch {
+            #expect(error.description.contains("unsupported scheme 'rtsp://'"))
+        }
+    }
+
+    @Test func theHTTPRequestAsksForTheStreamAndCarriesAuthorization() throws {
+        let url = try StreamURL(parsing: "http://127.0.0.1:8080/stream")
+        let request = String(decoding: url.httpRequest(authorization: "Basic YTpi"), as: UTF8.self)
+        #expect(request.hasPrefix("GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"))
+        #expect(request.contains("Authorization: Basic YTpi\r\n") && request.hasSuffix("\r\n\r\n"))
+    }
+}
+
+private func frame(_ sequence: UInt64, placeholder: Bool = false) -> ViewFrame {
+    ViewFrame(jpeg: [0xFF, 0xD8, 0xFF, 0xD9], width: 4, height: 2, sequence: sequence, captureNanos: 0,
+              receivedNanos: 0, isPlaceholder: placeholder)
+}
+
+struct FrameMailboxTests {
+    @Test func aSlowDisplayGetsTheNewestFrameAndTheRestCountAsSkipped() throws {
+        let mailbox = try FrameMailbox()
+        for sequence: UInt64 in 1...5 { mailbox.publish(frame(sequence)) }
+        let first = mailbox.take()
+        #expect(first.frame?.sequence == 5)
+        #expect((first.stats.received, first.stats.skipped, first.stats.shown) == (5, 4, 1))
+        let again = mailbox.take()
+        #expect(again.frame == nil && again.latest?.sequence == 5, "a frame is handed over once; latest stays")
+    }
+
+    @Test func sequenceGapsAreDropsButARestartedSequenceIsNot() throws {
+        let mailbox = try FrameMailbox()
+        for sequence: UInt64 in [10, 11, 14, 15] { mailbox.publish(frame(sequence)) }
+        #expect(mailbox.take().stats.dropped == 2)
+        mailbox.update(.reconnecting(attempt: 1, reason: "closed"))
+        mailbox.publish(frame(0))
+        mailbox.publish(frame(1))
+        let after = mailbox.take()
+        #expect(after.stats.dropped == 2 && after.stats.reconnects == 1)
+    }
+
+    @Test func theWakeDescriptorIsReadableOnlyWhileSomethingIsNew() throws {
+        let mailbox = try FrameMailbox()
+        func readable() -> Bool {
+            var poller = pollfd(fd: mailbox.wakeFD, events: Int16(POLLIN), revents: 0)
+            return poll(&poller, 1, 0) == 1
+        }
+        #expect(!readable())
+        mailbox.publish(frame(1))
+        #expect(readable())
+        _ = mailbox.take()
+        #expect(!readable())
+        mailbox.update(.streaming)
+        #expect(readable(), "a state change wakes the display too")
+    }
+
+    @Test func theStatusLineSaysWhatIsHappening() {
+        var stats = ViewerStats()
+        stats.record(frame(1, placeholder: true))
+        #expect(ViewerStats.statusLine(state: .reconnecting(attempt: 3, reason: "refused"), latest: nil, stats: stats)
+                == "reconnecting… (attempt 3: refused)")
+        let noSignal = ViewerStats.statusLine(state: .streaming, latest: frame(1, placeholder: true), stats: stats)
+        #expect(noSignal.hasPrefix("NO SIGNAL") && noSignal.contains("4x2"), "\(noSignal)")
+    }
+}
+
+struct HalfBlockPictureTests {
+    @Test func fitKeepsTheAspectRatioInCellsOfTwoPixels() {
+        #expect(HalfBlockPicture.fit(width: 640, height: 480, columns: 100, rows: 29) == (77, 58))
+        #expect(HalfBlockPicture.fit(width: 640, height: 480, columns: 60, rows: 19) == (50, 38))
+        #expect(HalfBlockPicture.fit(width: 1280, height: 720, columns: 80, rows: 40) == (80, 44))
+        #expect(HalfBlockPicture.fit(width: 640, height: 480, columns: 0, rows: 10) == (0, 0))
+    }
+
+    @Test func eachCellIsTheUpperPixelOverTheLowerAndColoursAreNotRepeated() {
+        // 2×2: red over blue, red over blue.
+        let image = RGBImage(width: 2, height: 2, pixels: [255, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 255])
+        let text = String(decoding: HalfBlockPicture.render(image, row: 3, column: 5), as: UTF8.self)
+        #expect(text == "\u{1B}[3;5H\u{1B}[38;2;255;0;0m\u{1B}[48;2;0;0;255m\u{2580}\u{2580}\u{1B}[0m")
+    }
+
+    @Test func shrinkingAveragesThePixelsItCovers() {
+        let image = RGBImage(width: 2, height: 2, pixels: [0, 0, 0, 100, 100, 100, 200, 200, 200, 100, 100, 100])
+        #expect(image.shrunk(toWidth: 1, height: 1).pixels == [100, 100, 100])
+    }
+}
