@@ -62,8 +62,9 @@ public final class FrameMailbox: Sendable {
     public func update(_ state: LinkState) {
         let changed = slot.withLock { slot in
             guard slot.state != state else { return false }
+            // A reconnect is counted once per stream lost, not once per attempt to get it back.
+            if case .reconnecting = state, slot.state == .streaming { slot.stats.connectionLost() }
             slot.state = state
-            if case .reconnecting = state { slot.stats.connectionLost() }
             return true
         }
         if changed { signal() }

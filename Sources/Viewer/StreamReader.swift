@@ -22,6 +22,8 @@ public struct ReaderOptions: Sendable {
     public var maxBackoff: Double = 4
     /// A complete Authorization header value ("Basic …") for http:// sources.
     public var authorization: String?
+    /// Stop after publishing this many frames (--frames), so the count is exact whatever the display does.
+    public var frameLimit: Int?
 
     public init() {}
 }
@@ -34,6 +36,7 @@ public final class StreamReader: Sendable {
     private let stopFD: Int32
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<OSThread?>(nil)
+    private let published = Atomic<Int>(0)
 
     public init(url: StreamURL, options: ReaderOptions, mailbox: FrameMailbox, recorder: MJPEGRecorder?) throws(SystemError) {
         self.url = url
@@ -167,7 +170,7 @@ public final class StreamReader: Sendable {
             var problem: SessionEnd?
             let received = Clock.realtimeNanos()
             func publish(_ frame: ViewFrame) {
-                guard problem == nil else { return }
+                guard problem == nil, !isStopping else { return }
                 guard JPEGScanner.isCompleteImage(frame.jpeg) else {
                     problem = .fatal("malformed stream from \(self.url): frame \(frame.sequence) is not a complete JPEG")
                     return
@@ -179,6 +182,8 @@ public final class StreamReader: Sendable {
                 streamed = true
                 if self.mailbox.state != .streaming { self.mailbox.update(.streaming) }
                 self.mailbox.publish(frame)
+                let count = published.add(1, ordering: .relaxed).newValue
+                if let limit = options.frameLimit, count >= limit { problem = .stopped }
             }
             let failure: String? = buffer.withUnsafeBytes { raw -> String? in
                     let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])

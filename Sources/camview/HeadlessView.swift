@@ -12,18 +12,24 @@ enum HeadlessView {
         var lastReport = Clock.monotonicNanos()
         var lastState = LinkState.connecting
         var final = session.mailbox.take()
+        // Ctrl-C or SIGTERM end a stats run like --duration does: with the total (and the recording's summary).
+        let signals = try? SignalPipe([SIGINT, SIGTERM, SIGHUP])
+        defer { signals?.restore() }
         while true {
-            session.mailbox.wait(timeout: Double(session.millisUntilDeadline(fallback: 200)) / 1000)
+            var fds = [pollfd(fd: session.wakeFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals?.readFD ?? -1, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 2, session.millisUntilDeadline(fallback: 200))
+            if let signals, !signals.drain().isEmpty { break }
             let snapshot = session.mailbox.take()
             final = snapshot
             if snapshot.state != lastState {
-                if case .reconnecting = snapshot.state { print(ViewerStats.statusLine(state: snapshot.state, latest: nil, stats: snapshot.stats)) }
-                if case .reconnecting = lastState, snapshot.state == .streaming { print("reconnected to \(session.url)") }
+                if case .reconnecting = snapshot.state { say(ViewerStats.statusLine(state: snapshot.state, latest: nil, stats: snapshot.stats)) }
+                if case .reconnecting = lastState, snapshot.state == .streaming { say("reconnected to \(session.url)") }
                 lastState = snapshot.state
             }
             if case .ended(let failure) = snapshot.state {
                 if let failure {
-                    if snapshot.stats.received > 0 { print(summary(snapshot.stats, seconds: session.elapsedSeconds)) }
+                    if snapshot.stats.received > 0 { say(summary(snapshot.stats, seconds: session.elapsedSeconds)) }
                     return failure
                 }
                 break
@@ -31,11 +37,11 @@ enum HeadlessView {
             if session.limitReached(snapshot) { break }
             let now = Clock.monotonicNanos()
             if now - lastReport >= 1_000_000_000, snapshot.state == .streaming, let latest = snapshot.latest {
-                print(report(latest, snapshot.stats))
+                say(report(latest, snapshot.stats))
                 lastReport = now
             }
         }
-        print(summary(final.stats, seconds: session.elapsedSeconds))
+        say(summary(final.stats, seconds: session.elapsedSeconds))
         return nil
     }
 
@@ -62,7 +68,7 @@ enum HeadlessView {
             if let frame = snapshot.frame {
                 if let failure = Files.writeAtomically(frame.jpeg, to: path) { return failure }
                 let kind = frame.isPlaceholder ? " (a no-signal placeholder)" : ""
-                print("saved frame \(frame.sequence)\(kind), \(frame.width)x\(frame.height), \(frame.jpeg.count) bytes, to \(path)")
+                say("saved frame \(frame.sequence)\(kind), \(frame.width)x\(frame.height), \(frame.jpeg.count) bytes, to \(path)")
                 return nil
             }
             if case .ended(let failure) = snapshot.state { return failure ?? "the stream ended before a frame arrived" }

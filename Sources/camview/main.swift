@@ -76,10 +76,17 @@ struct CamView: ParsableCommand {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have left these blocked (Foundation's Process does); every mode handles them, so take
+        // them back before the reader thread starts and inherits the mask.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for signo in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH] { sigaddset(&handled, signo) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         let target = try! StreamURL(parsing: url)
         var options = ReaderOptions()
         options.timeout = timeout
         options.reconnect = !noReconnect && snapshot == nil
+        options.frameLimit = frames
         if let auth = environment("CAMVIEW_AUTH"), !auth.isEmpty {
             options.authorization = "Basic " + Data(auth.utf8).base64EncodedString()
         }
@@ -102,7 +109,7 @@ struct CamView: ParsableCommand {
             failure = show(session)
         }
         session.stop()
-        if let recorder { print(recorder.summary) }
+        if let recorder { say(recorder.summary) }
         if let failure { fail(failure) }
     }
 
@@ -128,6 +135,19 @@ struct CamView: ParsableCommand {
             }
         }
         return HeadlessView.printStats(session)
+    }
+}
+
+/// One line to stdout, written at once (print would buffer it when stdout is a file or a pipe, and a log of a
+/// long --stats run must be current).
+func say(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return }
+        offset += n
     }
 }
 

@@ -11,12 +11,12 @@ import TestSupport
 extension CamdIntegrationTests {
     @Test func camviewCountsFramesAndPrintsStats() throws {
         let camd = try CamdProcess(["--fps", "30"])
-        let counted = try runCommand(Binaries.path("camview"), ["tcp://127.0.0.1:\(camd.port)", "--frames", "10"])
+        let counted = try runCamview(["tcp://127.0.0.1:\(camd.port)", "--frames", "10"])
         #expect(counted.status == 0, "\(counted.stderr)")
         #expect(counted.stdout.contains("total: 10 frames"), "\(counted.stdout)")
         #expect(counted.stdout.contains("dropped 0"))
 
-        let stats = try runCommand(Binaries.path("camview"), ["127.0.0.1:\(camd.port)", "--stats", "--duration", "2.5"])
+        let stats = try runCamview(["127.0.0.1:\(camd.port)", "--stats", "--duration", "2.5"])
         #expect(stats.status == 0, "\(stats.stderr)")
         let lines = stats.stdout.split(separator: "\n").filter { $0.hasPrefix("640x480 fps ") }
         #expect(lines.count >= 2, "\(stats.stdout)")
@@ -32,7 +32,7 @@ extension CamdIntegrationTests {
         let camd = try CamdProcess(["--width", "320", "--height", "240"])
         let path = NSTemporaryDirectory() + "camview-\(UUID().uuidString).jpg"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try runCommand(Binaries.path("camview"), ["tcp://127.0.0.1:\(camd.port)", "--snapshot", path])
+        let result = try runCamview(["tcp://127.0.0.1:\(camd.port)", "--snapshot", path])
         #expect(result.status == 0, "\(result.stderr)")
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let decoded = try JPEGDecoder().decodeRGB(bytes)
@@ -45,7 +45,7 @@ extension CamdIntegrationTests {
         let listener = try Socket.listen(on: SocketAddress(parsing: "127.0.0.1:0"))
         let port = try Socket.localAddress(listener).port
         listener.close()
-        let result = try runCommand(Binaries.path("camview"), ["tcp://127.0.0.1:\(port)", "--stats"])
+        let result = try runCamview(["tcp://127.0.0.1:\(port)", "--stats"])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("camview: cannot connect to tcp://127.0.0.1:\(port)"), "\(result.stderr)")
         #expect(result.stderr.contains("refused"))
@@ -70,7 +70,7 @@ extension CamdIntegrationTests {
             close(fd)
         }
         server.start()
-        let result = try runCommand(Binaries.path("camview"), ["tcp://127.0.0.1:\(port)", "--frames", "1"])
+        let result = try runCamview(["tcp://127.0.0.1:\(port)", "--frames", "1"])
         listener.close()
         #expect(result.status == 1)
         #expect(result.stderr.contains("malformed stream") && result.stderr.contains("not a camd native stream"), "\(result.stderr)")

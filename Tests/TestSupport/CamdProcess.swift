@@ -202,3 +202,13 @@ public func which(_ name: String) -> String? {
     }
     return nil
 }
+
+/// Runs camview as a script would: no display in its environment (so it never opens a window because the
+/// developer running the tests has one), stdin not a terminal.
+public func runCamview(_ arguments: [String], timeout: Double = 30, environment extra: [String: String] = [:]) throws -> CommandResult {
+    var environment = ProcessInfo.processInfo.environment
+    environment["DISPLAY"] = nil
+    environment["WAYLAND_DISPLAY"] = nil
+    environment.merge(extra) { $1 }
+    return try runCommand(Binaries.path("camview"), arguments, timeout: timeout, environment: environment)
+}
