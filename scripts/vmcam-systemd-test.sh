@@ -122,7 +122,7 @@ UNIT
             && ok "socket activation: the first HTTP request started camd, which took both sockets (HTTP $code)" \
             || fail "socket activation: camd.service $(prop camd.service ActiveState), HTTP $code"
         wait_streaming && ok "socket-activated camd streams" || fail "socket-activated camd does not stream"
-        "$bin/camview" tcp://127.0.0.1:9999 --frames 10 --timeout 10 > /tmp/camview.log 2>&1 \
+        "$bin/camview" tcp://127.0.0.1:9999 --stats --frames 10 --timeout 10 > /tmp/camview.log 2>&1 \
             && ok "native protocol on the passed :9999 socket" || { fail "camview on :9999"; cat /tmp/camview.log; }
         systemctl stop camd.service camd.socket camd-http.socket
     else

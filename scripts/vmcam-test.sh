@@ -20,7 +20,7 @@ trap 'kill -TERM $vm 2>/dev/null; wait $vm 2>/dev/null' EXIT
 ok=0
 for _ in $(seq 1 150); do
     if ! kill -0 "$vm" 2>/dev/null; then break; fi
-    if "$bin/camview" "tcp://127.0.0.1:$port" --frames 30 --timeout 10 > "$out/camview.log" 2>&1; then ok=1; break; fi
+    if "$bin/camview" "tcp://127.0.0.1:$port" --stats --frames 30 --timeout 10 > "$out/camview.log" 2>&1; then ok=1; break; fi
     sleep 1
 done
 if [ "$ok" != 1 ]; then
