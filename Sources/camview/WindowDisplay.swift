@@ -54,7 +54,7 @@ struct WindowDisplay {
             let snapshot = session.mailbox.take()
             if let frame = snapshot.frame {
                 if (frame.width, frame.height) != view.fittedTo ?? (0, 0), !view.userSized, !surface.isFullscreen {
-                    surface.fit(width: frame.width, height: frame.height)
+                    surface.fit(width: frame.width, height: frame.height, centre: view.fittedTo == nil)
                     view.fittedTo = (frame.width, frame.height)
                 }
                 show(frame, in: &view)

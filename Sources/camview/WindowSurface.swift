@@ -1,6 +1,9 @@
 // WindowSurface: the SDL2 side of the window — it owns the SDL window, renderer and streaming texture, decodes
 // JPEG straight into the locked texture, draws picture and overlay, and turns SDL events into WindowEvents.
-// Every SDL call and raw pointer of camview lives in this file.
+// Every SDL call and raw pointer of the window lives in this file.
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSDL2
 import JPEG
 
@@ -23,6 +26,8 @@ final class WindowSurface {
     private var texture: OpaquePointer?
     private(set) var textureSize: JPEGInfo?
     private var closed = false
+    /// The main thread's signal mask before `open` unblocked SIGINT and SIGTERM; restored by `close`.
+    private let previousSignalMask: sigset_t
 
     /// SDL_PIXELFORMAT_XRGB8888 is a native-endian 32-bit word 0x00RRGGBB, most renderers' own format (no conversion
     /// on upload): in memory B, G, R, X on little-endian machines, X, R, G, B on big-endian ones.
@@ -33,18 +38,34 @@ final class WindowSurface {
     private static let decodedFormat = DecodedPixelFormat.xrgb
     #endif
 
-    private init(window: OpaquePointer, renderer: OpaquePointer) {
+    private init(window: OpaquePointer, renderer: OpaquePointer, previousSignalMask: sigset_t) {
         self.window = window
         self.renderer = renderer
+        self.previousSignalMask = previousSignalMask
     }
 
     /// Initialises SDL video and opens a resizable window with a renderer; fails with SDL's reason (no display,
     /// no usable video driver) and leaves SDL shut down.
     static func open(title: String, width: Int, height: Int) -> Result<WindowSurface, DisplayError> {
+        // Left to itself, SDL 2.26 falls through every driver that fails (a DISPLAY that does not answer) down to its
+        // "offscreen" one, which succeeds and shows nothing. So: the driver the environment names, and never an
+        // invisible one unless the user asked for it with SDL_VIDEODRIVER.
+        let chosen = environment("SDL_VIDEODRIVER").flatMap { $0.isEmpty ? nil : $0 }
+        let named: (driver: String, variable: String, value: String)? =
+            if let value = environment("DISPLAY") { ("x11", "DISPLAY", value) }
+            else if let value = environment("WAYLAND_DISPLAY") { ("wayland", "WAYLAND_DISPLAY", value) }
+            else { nil }
+        if chosen == nil, let named { _ = SDL_SetHint(SDL_HINT_VIDEODRIVER, named.driver) }
+        let previousSignalMask = unblockQuitSignals()
         guard SDL_Init(SDL_INIT_VIDEO) == 0 else {
-            let error = DisplayError(description: lastError)
-            SDL_Quit()
+            let error = DisplayError(description: named.map { "\($0.variable)=\($0.value): \(lastError)" } ?? lastError)
+            quit(restoring: previousSignalMask)
             return .failure(error)
+        }
+        let driver = SDL_GetCurrentVideoDriver().map { String(cString: $0) } ?? "none"
+        if chosen == nil, driver == "offscreen" || driver == "dummy" {
+            quit(restoring: previousSignalMask)
+            return .failure(DisplayError(description: "no display: SDL found only its \(driver) video driver"))
         }
         // Smooth scaling when the picture is stretched or shrunk to the window.
         _ = SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear")
@@ -52,17 +73,17 @@ final class WindowSurface {
         let flags = SDL_WINDOW_RESIZABLE.rawValue | SDL_WINDOW_ALLOW_HIGHDPI.rawValue
         guard let window = SDL_CreateWindow(title, centred, centred, Int32(width), Int32(height), flags) else {
             let error = DisplayError(description: "SDL_CreateWindow: \(lastError)")
-            SDL_Quit()
+            quit(restoring: previousSignalMask)
             return .failure(error)
         }
         // Flags 0: an accelerated renderer when there is one, else SDL's software renderer (Xvfb, plain X servers).
         guard let renderer = SDL_CreateRenderer(window, -1, 0) else {
             let error = DisplayError(description: "SDL_CreateRenderer: \(lastError)")
             SDL_DestroyWindow(window)
-            SDL_Quit()
+            quit(restoring: previousSignalMask)
             return .failure(error)
         }
-        return .success(WindowSurface(window: window, renderer: renderer))
+        return .success(WindowSurface(window: window, renderer: renderer, previousSignalMask: previousSignalMask))
     }
 
     /// Destroys texture, renderer and window and shuts SDL down (idempotent; deinit calls it too).
@@ -73,7 +94,26 @@ final class WindowSurface {
         texture = nil
         SDL_DestroyRenderer(renderer)
         SDL_DestroyWindow(window)
+        Self.quit(restoring: previousSignalMask)
+    }
+
+    /// SDL turns SIGINT and SIGTERM into SDL_QUIT with handlers of its own, which never run while the signals are
+    /// blocked — and a parent can hand camview a mask that blocks them (Foundation's Process passes its caller's on).
+    /// Unblocked on the main thread only: the reader thread keeps its mask, so the handlers run here.
+    private static func unblockQuitSignals() -> sigset_t {
+        var quitSignals = sigset_t(), previous = sigset_t()
+        sigemptyset(&quitSignals)
+        sigaddset(&quitSignals, SIGINT)
+        sigaddset(&quitSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &quitSignals, &previous)
+        return previous
+    }
+
+    /// SDL_Quit (which puts back the signal handlers SDL replaced), then the mask as it was before `open`.
+    private static func quit(restoring mask: sigset_t) {
         SDL_Quit()
+        var mask = mask
+        pthread_sigmask(SIG_SETMASK, &mask, nil)
     }
 
     deinit { close() }
@@ -124,8 +164,8 @@ final class WindowSurface {
     func setTitle(_ title: String) { SDL_SetWindowTitle(window, title) }
 
     /// Sizes the window for a `width`×`height` picture — shrunk, aspect kept, to fit the screen's usable area —
-    /// and centres it.
-    func fit(width: Int, height: Int) {
+    /// and, if `centre`, centres it (the first time; later the user may have moved it).
+    func fit(width: Int, height: Int, centre: Bool) {
         var usable = SDL_Rect()
         var size = (width: width, height: height)
         let display = SDL_GetWindowDisplayIndex(window)
@@ -135,6 +175,7 @@ final class WindowSurface {
             if bounds.width < width { size = (bounds.width, bounds.height) }
         }
         SDL_SetWindowSize(window, Int32(size.width), Int32(size.height))
+        guard centre else { return }
         let centred = Int32(SDL_WINDOWPOS_CENTERED_MASK) | max(0, display)
         SDL_SetWindowPosition(window, centred, centred)
     }

@@ -11,7 +11,7 @@ import JPEG
 import Testing
 import TestSupport
 
-private var hasXvfb: Bool { which("Xvfb") != nil && which("xwd") != nil && which("ffmpeg") != nil }
+private var hasXvfb: Bool { which("Xvfb") != nil && which("xwd") != nil && which("ffmpeg") != nil && which("env") != nil }
 private var inCI: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
 
 /// An Xvfb server on a display number nobody uses, stopped when the value goes away.
@@ -23,8 +23,11 @@ private final class VirtualDisplay {
     init() throws {
         for number in 90..<140 where !FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(number)")
             && !FileManager.default.fileExists(atPath: "/tmp/.X\(number)-lock") {
-            process.executableURL = URL(fileURLWithPath: which("Xvfb")!)
-            process.arguments = [":\(number)", "-screen", "0", "\(Self.width)x\(Self.height)x24", "-nolisten", "tcp"]
+            // Through env(1), which execs Xvfb with SIGTERM unblocked: children of the test runner inherit its
+            // mask, which blocks SIGTERM, and an Xvfb that ignores it leaves its socket and lock behind.
+            process.executableURL = URL(fileURLWithPath: which("env")!)
+            process.arguments = ["--default-signal=TERM,INT", which("Xvfb")!, ":\(number)", "-screen", "0",
+                                 "\(Self.width)x\(Self.height)x24", "-nolisten", "tcp"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -46,7 +49,12 @@ private final class VirtualDisplay {
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        guard process.isRunning else { return }
+        // Killed, Xvfb cannot remove its socket and lock: do it for it.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: "/tmp/.X11-unix/X\(number)")
+        try? FileManager.default.removeItem(atPath: "/tmp/.X\(number)-lock")
     }
 
     /// For programs that should draw here: X11 only (SDL would prefer Wayland if the test's session had one).
@@ -270,7 +278,7 @@ extension CamdIntegrationTests {
     func windowSaysReconnectingWhenCamdGoesAwayAndKeepsRunning() throws {
         let display = try VirtualDisplay()
         let camd = try CamdProcess(["--width", "640", "--height", "480"])
-        let camview = try CamviewProcess(["tcp://127.0.0.1:\(camd.port)", "--duration", "7"], display: display)
+        let camview = try CamviewProcess(["tcp://127.0.0.1:\(camd.port)", "--duration", "30"], display: display)
         let live = try screenshot(of: display, until: { $0.showsAllBars() }, timeout: 5)
         #expect(live.showsAllBars(), "\(live.barCounts); camview: \(camview.output)")
         #expect(live.count(isWarningText) == 0)
@@ -278,11 +286,40 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
         // The last picture stays, dimmed (no bar at full colour any more), under an amber "reconnecting..." line.
         let lost = try screenshot(of: display, until: { $0.count(isWarningText) > 300 }, timeout: 5)
+        #expect(camview.process.isRunning, "camview: \(camview.output)")
         #expect(lost.count(isWarningText) > 300, "amber status-line pixels: \(lost.count(isWarningText))")
         #expect(lost.barCounts.allSatisfy { $0.1 < 100 }, "\(lost.barCounts)")
         #expect(lost.count { $0 + $1 + $2 > 90 } > 50_000, "the dimmed picture is gone")
-        #expect(camview.process.isRunning, "camview: \(camview.output)")
+
+        // SIGINT (SDL turns it into SDL_QUIT) ends camview cleanly.
+        kill(camview.process.processIdentifier, SIGINT)
+        #expect(camview.waitForExit(timeout: 5) == 0, "camview: \(camview.output)")
+    }
+
+    @Test(.enabled(if: hasXvfb || inCI, "needs Xvfb, xwd and ffmpeg"))
+    func windowMarksNoSignalPlaceholdersAsWhatTheyAre() throws {
+        let display = try VirtualDisplay()
+        // A camera that is not there: camd sends its NO SIGNAL picture once a second.
+        let camd = try CamdProcess(["--source", "v4l2:/dev/video-camview-test-absent"])
+        let camview = try CamviewProcess(["tcp://127.0.0.1:\(camd.port)", "--duration", "4"], display: display)
+        let shot = try screenshot(of: display, until: { $0.count(isWarningText) > 300 }, timeout: 5)
+        // The placeholder is shown as sent (its big red NO SIGNAL is not dimmed), under the amber status line.
+        #expect(shot.count(isWarningText) > 300, "amber status-line pixels: \(shot.count(isWarningText)); camview: \(camview.output)")
+        #expect(shot.count { $0 > 200 && $1 < 60 && $2 < 60 } > 2000, "red NO SIGNAL pixels")
         #expect(camview.waitForExit(timeout: 15) == 0, "camview: \(camview.output)")
+        #expect(camd.stop() == 0)
+    }
+
+    @Test func windowFailsCleanlyWhenTheDisplayDoesNotAnswer() throws {
+        // A display number with no server: SDL must not fall back to its invisible offscreen driver.
+        let number = try #require((150..<200).first { !FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\($0)") })
+        var environment = ProcessInfo.processInfo.environment
+        environment["DISPLAY"] = ":\(number)"
+        environment.removeValue(forKey: "WAYLAND_DISPLAY")
+        environment.removeValue(forKey: "SDL_VIDEODRIVER")
+        let result = try runCommand(Binaries.path("camview"), ["tcp://127.0.0.1:9", "--window"], timeout: 20, environment: environment)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("camview: cannot open a window: DISPLAY=:\(number): "), "\(result.stderr)")
     }
 
     @Test(.enabled(if: hasXvfb && which("xdotool") != nil, "needs Xvfb, xwd, ffmpeg and xdotool"))
