@@ -10,6 +10,10 @@ import Viewer
 
 struct TerminalDisplay {
     private let graphics: TerminalGraphics
+    /// What is drawn with: `graphics`, with auto resolved when the terminal is entered.
+    private var mode = TerminalGraphics.blocks
+    /// A cell's size in pixels (kitty and sixel).
+    private var cell = (width: 8, height: 16)
     private let keyboard: Bool
     private var saved = termios()
     private let signals: SignalPipe
@@ -23,9 +27,6 @@ struct TerminalDisplay {
     static func open(graphics: TerminalGraphics) -> Result<TerminalDisplay, DisplayError> {
         guard isatty(1) == 1 else {
             return .failure(DisplayError(description: "--tty needs a terminal on stdout (use --stats for a log)"))
-        }
-        if graphics == .sixel {
-            return .failure(DisplayError(description: "--tty=sixel is not supported yet: use --tty=kitty in kitty, or --tty=blocks"))
         }
         let decoder: JPEGDecoder
         let signals: SignalPipe
@@ -91,6 +92,7 @@ struct TerminalDisplay {
             let now = Clock.monotonicNanos()
             if redrawAll {
                 querySize()
+                if mode == .kitty { write(KittyGraphics.delete) }
                 write("\u{1B}[0m\u{1B}[2J")
                 if let frame = waiting ?? latest { draw(frame); waiting = nil; lastDraw = now }
                 drawStatus(current, latest: latest)
@@ -114,24 +116,45 @@ struct TerminalDisplay {
 
     private func draw(_ frame: ViewFrame) {
         guard let info = try? decoder.info(frame.jpeg) else { return }
-        let fit = HalfBlockPicture.fit(width: info.width, height: info.height, columns: size.columns, rows: pictureRows)
-        guard fit.width > 0 else { return }
-        let decoded = JPEGDecoder.scaledSize(info, covering: fit.width, fit.height)
+        var out = Array("\u{1B}[?2026h".utf8)  // synchronized update where supported: no tearing
+        switch mode {
+        case .blocks, .auto:
+            let fit = HalfBlockPicture.fit(width: info.width, height: info.height, columns: size.columns, rows: pictureRows)
+            guard fit.width > 0, let image = decode(frame, info, to: fit) else { return }
+            let column = (size.columns - fit.width) / 2 + 1
+            let row = (pictureRows - fit.height / 2) / 2 + 1
+            out += HalfBlockPicture.render(image, row: row, column: column)
+        case .kitty, .sixel:
+            // Pixels: the picture area in the terminal's pixels (TIOCGWINSZ; 8×16 a cell when it does not say).
+            // A sixel image that touched the last line would scroll the screen: keep one row spare.
+            let rows = mode == .sixel ? pictureRows - 1 : pictureRows
+            let areaWidth = size.columns * cell.width, areaHeight = rows * cell.height
+            guard rows > 0 else { return }
+            var fit = (width: areaWidth, height: areaWidth * info.height / info.width)
+            if fit.height > areaHeight { fit = (areaHeight * info.width / info.height, areaHeight) }
+            if mode == .sixel { fit.height -= fit.height % 6 }
+            guard fit.width > 0, fit.height > 0, let image = decode(frame, info, to: fit) else { return }
+            let columnsUsed = (fit.width + cell.width - 1) / cell.width
+            let rowsUsed = (fit.height + cell.height - 1) / cell.height
+            out += Array("\u{1B}[\((rows - rowsUsed) / 2 + 1);\((size.columns - columnsUsed) / 2 + 1)H".utf8)
+            out += mode == .kitty ? KittyGraphics.render(image, columns: columnsUsed, rows: rowsUsed) : SixelPicture.render(image)
+        }
+        out += Array("\u{1B}[?2026l".utf8)
+        write(out)
+    }
+
+    /// Decodes at the cheapest libturbojpeg scale that still covers `size`, then averages down to it exactly.
+    private func decode(_ frame: ViewFrame, _ info: JPEGInfo, to size: (width: Int, height: Int)) -> RGBImage? {
+        let decoded = JPEGDecoder.scaledSize(info, covering: size.width, size.height)
         var pixels = [UInt8](repeating: 0, count: decoded.width * decoded.height * 3)
         let ok = frame.jpeg.withUnsafeBytes { jpeg in
             pixels.withUnsafeMutableBytes { out in
                 (try? decoder.decode(jpeg, into: out.baseAddress!, size: decoded, pitch: decoded.width * 3, format: .rgb)) != nil
             }
         }
-        guard ok else { return }
-        let image = RGBImage(width: decoded.width, height: decoded.height, pixels: pixels)
-            .shrunk(toWidth: fit.width, height: fit.height)
-        let column = (size.columns - fit.width) / 2 + 1
-        let row = (pictureRows - fit.height / 2) / 2 + 1
-        var out = Array("\u{1B}[?2026h".utf8)  // synchronized update where supported: no tearing
-        out += HalfBlockPicture.render(image, row: row, column: column)
-        out += Array("\u{1B}[?2026l".utf8)
-        write(out)
+        guard ok else { return nil }
+        return RGBImage(width: decoded.width, height: decoded.height, pixels: pixels)
+            .shrunk(toWidth: min(size.width, decoded.width), height: min(size.height, decoded.height))
     }
 
     private func drawStatus(_ snapshot: MailboxSnapshot, latest: ViewFrame?) {
@@ -155,11 +178,38 @@ struct TerminalDisplay {
             raw.c_cc.5 = 0  // VTIME
             tcsetattr(0, TCSANOW, &raw)
         }
+        mode = graphics == .auto ? detectGraphics() : graphics
         // Alternate screen, hidden cursor, cleared.
         write("\u{1B}[?1049h\u{1B}[?25l\u{1B}[0m\u{1B}[2J")
     }
 
+    /// kitty's protocol where the terminal says it is kitty (or WezTerm/ghostty, which implement it); sixel
+    /// where the terminal lists it (attribute 4) in its answer to Primary Device Attributes; else half-blocks.
+    private func detectGraphics() -> TerminalGraphics {
+        let term = environment("TERM") ?? "", program = environment("TERM_PROGRAM") ?? ""
+        if environment("KITTY_WINDOW_ID") != nil || term == "xterm-kitty" || ["WezTerm", "ghostty"].contains(program) {
+            return .kitty
+        }
+        guard keyboard else { return .blocks }
+        write("\u{1B}[c")
+        var answer: [UInt8] = []
+        let deadline = Clock.monotonicNanos() + 300_000_000
+        while !answer.contains(UInt8(ascii: "c")), Clock.monotonicNanos() < deadline {
+            var poller = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            var bytes = [UInt8](repeating: 0, count: 64)
+            let n = bytes.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            answer += bytes.prefix(n)
+        }
+        // ESC [ ? 6 2 ; 4 ; 2 2 c
+        let text = String(decoding: answer, as: UTF8.self)
+        guard let start = text.firstIndex(of: "?"), let end = text.lastIndex(of: "c"), start < end else { return .blocks }
+        return text[text.index(after: start)..<end].split(separator: ";").contains("4") ? .sixel : .blocks
+    }
+
     private func leave() {
+        if mode == .kitty { write(KittyGraphics.delete) }
         write("\u{1B}[0m\u{1B}[2J\u{1B}[?25h\u{1B}[?1049l")
         if keyboard {
             var original = saved
@@ -172,6 +222,9 @@ struct TerminalDisplay {
         var window = winsize()
         if ioctl(1, UInt(TIOCGWINSZ), &window) == 0, window.ws_col > 0, window.ws_row > 1 {
             size = (Int(window.ws_col), Int(window.ws_row))
+            if window.ws_xpixel >= window.ws_col, window.ws_ypixel >= window.ws_row {
+                cell = (Int(window.ws_xpixel) / size.columns, Int(window.ws_ypixel) / size.rows)
+            }
         }
     }
 

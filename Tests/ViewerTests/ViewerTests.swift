@@ -114,3 +114,30 @@ struct HalfBlockPictureTests {
         #expect(image.shrunk(toWidth: 1, height: 1).pixels == [100, 100, 100])
     }
 }
+
+struct TerminalGraphicsTests {
+    @Test func kittyBase64MatchesTheStandardEncodingForEveryPaddingCase() {
+        #expect(String(decoding: KittyGraphics.base64(Array("M".utf8)), as: UTF8.self) == "TQ==")
+        #expect(String(decoding: KittyGraphics.base64(Array("Ma".utf8)), as: UTF8.self) == "TWE=")
+        #expect(String(decoding: KittyGraphics.base64(Array("Man".utf8)), as: UTF8.self) == "TWFu")
+        #expect(String(decoding: KittyGraphics.base64([0xFF, 0xEF, 0x00, 0x3E]), as: UTF8.self) == "/+8APg==")
+    }
+
+    @Test func kittyImagesAreSplitIntoChunksOfAtMost4096Bytes() {
+        let image = RGBImage(width: 64, height: 64, pixels: [UInt8](repeating: 7, count: 64 * 64 * 3))
+        let text = String(decoding: KittyGraphics.render(image, columns: 8, rows: 4), as: UTF8.self)
+        let commands = text.components(separatedBy: "\u{1B}\\").filter { !$0.isEmpty }
+        #expect(commands.count == 4, "16384 base64 bytes: 4 chunks")  // 12288 bytes → 16384 base64
+        #expect(commands.first?.hasPrefix("\u{1B}_Ga=T,f=24,s=64,v=64,c=8,r=4,i=1,p=1,C=1,q=2,m=1;") == true)
+        #expect(commands.dropFirst().dropLast().allSatisfy { $0.hasPrefix("\u{1B}_Gm=1;") })
+        #expect(commands.last?.hasPrefix("\u{1B}_Gm=0;") == true)
+    }
+
+    @Test func sixelBandsRunLengthEncodeEachColour() {
+        // 8×6, all pure red (cube index 5*36 = 180): one band, one colour, one run of 8 full sixels ("~").
+        let red = RGBImage(width: 8, height: 6, pixels: [UInt8](repeating: 0, count: 8 * 6 * 3).enumerated().map { $0.offset % 3 == 0 ? 255 : 0 })
+        let text = String(decoding: SixelPicture.render(red), as: UTF8.self)
+        #expect(text.hasPrefix("\u{1B}P0;1;0q\"1;1;8;6#0;2;0;0;0"))
+        #expect(text.hasSuffix("#180!8~-\u{1B}\\"), "\(text.suffix(20))")
+    }
+}
