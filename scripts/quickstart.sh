@@ -18,6 +18,7 @@ Open http://127.0.0.1:8080/ in a browser (live page), or point VLC/ffplay/OpenCV
 http://127.0.0.1:8080/stream; snapshot: http://127.0.0.1:8080/snapshot; state: http://127.0.0.1:8080/state.
 Native stream: tcp://127.0.0.1:9999 (docs/PROTOCOL.md). In another terminal:
 
+  $bin/camview                                         # the live picture: a window, or right here in the terminal
   $bin/camview tcp://127.0.0.1:9999 --stats            # live fps, latency, drops
   $bin/camview tcp://127.0.0.1:9999 --snapshot now.jpg # one frame to look at
   python3 examples/camd_client.py 127.0.0.1 9999 10    # OpenCV client (pip install opencv-python-headless)
