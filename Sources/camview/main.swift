@@ -23,7 +23,7 @@ struct CamView: ParsableCommand {
 
         With a display (DISPLAY or WAYLAND_DISPLAY) camview opens a window: f fullscreen, i toggles the info \
         line, q or Esc quits. Without one, or with --tty, it draws in the terminal with 24-bit colour \
-        half-blocks (q quits). When stdout is not a terminal and there is no display, it prints statistics.
+        half-blocks, or real pixels in kitty and sixel terminals (q quits). When stdout is not a terminal and there is no display, it prints statistics.
 
         A stream that goes away after it worked is retried with backoff (the picture stays up, marked \
         "reconnecting…"). For HTTP access control, put ?token=… in the URL or USER:PASSWORD in CAMVIEW_AUTH.
