@@ -6,50 +6,6 @@ import JPEG
 import Testing
 import TestSupport
 
-/// camview running in the background with its output in files (for runs that outlive one step of a test).
-private final class BackgroundViewer {
-    let process = Process()
-    private let out = NSTemporaryDirectory() + "camview-\(UUID().uuidString)"
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: Binaries.path("camview"))
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        _ = FileManager.default.createFile(atPath: out + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: out + ".err", contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: out + ".out")
-        process.standardError = FileHandle(forWritingAtPath: out + ".err")
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var stdout: String { (try? String(contentsOfFile: out + ".out", encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "" }
-
-    func waitForOutput(containing text: String, after offset: Int = 0, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if String(stdout.dropFirst(offset)).contains(text) { return true }
-            if !process.isRunning { return String(stdout.dropFirst(offset)).contains(text) }
-            usleep(50_000)
-        }
-        return false
-    }
-
-    func waitForExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
-        return process.terminationStatus
-    }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: out + ".out")
-        try? FileManager.default.removeItem(atPath: out + ".err")
-    }
-}
-
 private func temporaryPath(_ suffix: String) -> String { NSTemporaryDirectory() + "camview-\(UUID().uuidString)\(suffix)" }
 
 extension CamdIntegrationTests {
@@ -140,7 +96,7 @@ extension CamdIntegrationTests {
         let port = try freePort()
         var camd = try CamdProcess(["--listen", "127.0.0.1:\(port)", "--http-listen", "127.0.0.1:0"], listen: false)
         _ = try camd.waitForLog(containing: "native viewers", timeout: 10)
-        let viewer = try BackgroundViewer(["127.0.0.1:\(port)", "--stats", "--duration", "30"])
+        let viewer = try BackgroundCamview(["127.0.0.1:\(port)", "--stats", "--duration", "30"])
         #expect(viewer.waitForOutput(containing: "640x480 fps", timeout: 10), "\(viewer.stdout)")
         #expect(camd.stop() == 0)
         #expect(viewer.waitForOutput(containing: "reconnecting… (attempt", timeout: 10), "\(viewer.stdout)")

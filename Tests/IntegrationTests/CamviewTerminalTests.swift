@@ -149,7 +149,8 @@ extension CamdIntegrationTests {
         // Resized to 60×20: the picture re-fits to 50 × 19 cells (height-bound now).
         try pane.run(["resize-window", "-x", "60", "-y", "20"])
         let resized = try pane.waitForScreen(timeout: 10, escapes: true) { screen in
-            halfBlockCells(screen).map(\.count).max() == 50
+            let cells = halfBlockCells(screen).filter { !$0.isEmpty }
+            return cells.map(\.count).max() == 50 && cells.count == 19
         }
         let newCells = halfBlockCells(resized).filter { !$0.isEmpty }
         #expect(newCells.map(\.count).max() == 50 && newCells.count == 19,

@@ -176,44 +176,6 @@ private struct Screenshot {
     }
 }
 
-/// camview running in the background against `url` on `display`; its output goes to files.
-private final class CamviewProcess {
-    let process = Process()
-    private let outputPath = NSTemporaryDirectory() + "camview-window-\(UUID().uuidString)"
-
-    init(_ arguments: [String], display: VirtualDisplay) throws {
-        process.executableURL = URL(fileURLWithPath: Binaries.path("camview"))
-        process.arguments = arguments
-        process.environment = display.environment
-        _ = FileManager.default.createFile(atPath: outputPath + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: outputPath + ".out")
-        process.standardError = FileHandle(forWritingAtPath: outputPath + ".err")
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var output: String {
-        ((try? String(contentsOfFile: outputPath + ".out", encoding: .utf8)) ?? "")
-            + ((try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? "")
-    }
-
-    /// The exit status, or nil if camview is still running after `timeout` seconds.
-    func waitForExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(atPath: outputPath + ".out")
-        try? FileManager.default.removeItem(atPath: outputPath + ".err")
-    }
-}
 
 /// Screenshots until `condition` holds (every 300 ms, at most `timeout` seconds); returns the last one.
 private func screenshot(of display: VirtualDisplay, until condition: (Screenshot) -> Bool, timeout: Double) throws -> Screenshot {
@@ -234,7 +196,7 @@ extension CamdIntegrationTests {
     /// The window shows `url`'s 640×480 test pattern 1:1: all seven coloured bars, and the status line along the
     /// window's bottom edge (a dark bar with light text where the pattern is plain grey); camview exits 0 at --duration.
     private func windowShowsThePattern(_ url: String, display: VirtualDisplay) throws {
-        let camview = try CamviewProcess([url, "--duration", "6"], display: display)
+        let camview = try BackgroundCamview([url, "--duration", "6"], environment: display.environment)
         let shot = try screenshot(of: display, until: { $0.showsAllBars() }, timeout: 5)
         #expect(shot.showsAllBars(), "bar colours in the screenshot (pixels): \(shot.barCounts); camview: \(camview.output)")
 
@@ -278,7 +240,7 @@ extension CamdIntegrationTests {
     func windowSaysReconnectingWhenCamdGoesAwayAndKeepsRunning() throws {
         let display = try VirtualDisplay()
         let camd = try CamdProcess(["--width", "640", "--height", "480"])
-        let camview = try CamviewProcess(["tcp://127.0.0.1:\(camd.port)", "--duration", "30"], display: display)
+        let camview = try BackgroundCamview(["tcp://127.0.0.1:\(camd.port)", "--duration", "30"], environment: display.environment)
         let live = try screenshot(of: display, until: { $0.showsAllBars() }, timeout: 5)
         #expect(live.showsAllBars(), "\(live.barCounts); camview: \(camview.output)")
         #expect(live.count(isWarningText) == 0)
@@ -301,7 +263,7 @@ extension CamdIntegrationTests {
         let display = try VirtualDisplay()
         // A camera that is not there: camd sends its NO SIGNAL picture once a second.
         let camd = try CamdProcess(["--source", "v4l2:/dev/video-camview-test-absent"])
-        let camview = try CamviewProcess(["tcp://127.0.0.1:\(camd.port)", "--duration", "4"], display: display)
+        let camview = try BackgroundCamview(["tcp://127.0.0.1:\(camd.port)", "--duration", "4"], environment: display.environment)
         let shot = try screenshot(of: display, until: { $0.count(isWarningText) > 300 }, timeout: 5)
         // The placeholder is shown as sent (its big red NO SIGNAL is not dimmed), under the amber status line.
         #expect(shot.count(isWarningText) > 300, "amber status-line pixels: \(shot.count(isWarningText)); camview: \(camview.output)")
@@ -326,7 +288,7 @@ extension CamdIntegrationTests {
     func windowKeepsTheAspectRatioWhenResizedAndQuitsOnQ() throws {
         let display = try VirtualDisplay()
         let camd = try CamdProcess(["--width", "640", "--height", "480"])
-        let camview = try CamviewProcess(["tcp://127.0.0.1:\(camd.port)", "--duration", "30"], display: display)
+        let camview = try BackgroundCamview(["tcp://127.0.0.1:\(camd.port)", "--duration", "30"], environment: display.environment)
         _ = try screenshot(of: display, until: { $0.showsAllBars() }, timeout: 5)
         let xdotool = which("xdotool")!
         let search = try runCommand(xdotool, ["search", "--name", "camview"], timeout: 10, environment: display.environment)
