@@ -4,7 +4,8 @@
 # in its RAM), and runs systemd/camd.service as is - user camd, seccomp filter,
 # MemoryDenyWriteExecute, device ACL - on a /dev/v4l/by-id/ path. Then: the camera streams over
 # HTTP, the process has the identity and sandbox the unit asks for, reload and stop work, an invalid
-# config ends in exit 78 without restarts, and (when this camd calls sd_listen_fds) socket activation.
+# config ends in exit 78 without restarts, a capture thread hung in the (fake) driver gets camd killed by
+# the watchdog and restarted, and (when this camd calls sd_listen_fds) socket activation.
 # A camd that does not send READY=1 yet runs with a drop-in Type=exec, WatchdogSec=0, said so in the output.
 #
 #   scripts/vmcam-systemd-test.sh [BIN_DIR]    # default: swift build --show-bin-path
@@ -72,6 +73,43 @@ if [ "${1:-}" = --guest ]; then
         && ok "systemctl reload (SIGHUP), still active" || fail "reload"
     timeout 30 systemctl stop camd.service && [ "$(prop camd.service Result)" = success ] \
         && ok "systemctl stop: Result=success" || fail "stop: $(prop camd.service Result)"
+
+    # The watchdog, end to end: a driver stuck inside DQBUF (the fake camera's "hang", LD_PRELOADed from a copy
+    # in /run so that ProtectHome cannot hide it) stops camd's WATCHDOG=1 pings; systemd kills camd and restarts it.
+    if ((notify)) && [ -f "$bin/libFakeV4L2.so" ]; then
+        mkdir -p /run/camd-fake && cp "$bin/libFakeV4L2.so" /run/camd-fake/ && echo ok > /run/camd-fake/mode
+        chmod 755 /run/camd-fake && chmod 644 /run/camd-fake/mode /run/camd-fake/libFakeV4L2.so
+        cp /etc/camd/camd.toml /tmp/camd.toml.vivid
+        sed -i 's|^source = .*|source = "v4l2:/dev/video-fake"|' /etc/camd/camd.toml
+        printf '[Service]\nWatchdogSec=3s\nEnvironment=LD_PRELOAD=/run/camd-fake/libFakeV4L2.so FAKE_V4L2_CONTROL=/run/camd-fake/mode FAKE_V4L2_FORMATS=YUYV\n' \
+            > /run/systemd/system/camd.service.d/watchdog-test.conf
+        systemctl daemon-reload
+        if timeout 60 systemctl start camd.service && wait_streaming; then
+            ok "the fake camera streams under the unit (WatchdogSec=3s)"
+            echo hang > /run/camd-fake/mode
+            # WatchdogSec=3s, RestartSec=2s: restarted within about 6 s (20 s allowed for TCG).
+            for _ in $(seq 1 40); do [ "$(prop camd.service NRestarts)" -ge 1 ] && break; sleep 0.5; done
+            restarts="$(prop camd.service NRestarts)"
+            if [ "$restarts" -ge 1 ] && journalctl -u camd.service --no-pager -o cat | grep -q "Watchdog timeout"; then
+                ok "capture hung in DQBUF: pings stopped, systemd's watchdog killed camd and restarted it (NRestarts=$restarts)"
+            else
+                fail "no watchdog restart: NRestarts=$restarts"
+                journalctl -u camd.service --no-pager -o short-monotonic | tail -15 | sed 's/^/  journal: /'
+            fi
+            echo ok > /run/camd-fake/mode
+            wait_streaming && ok "the restarted camd streams again" || fail "not streaming after the watchdog restart: $(state)"
+        else
+            fail "the fake camera under the unit: $(prop camd.service ActiveState) $(state)"
+            journalctl -u camd.service --no-pager -o cat | tail -5
+        fi
+        systemctl stop camd.service
+        rm /run/systemd/system/camd.service.d/watchdog-test.conf
+        cp /tmp/camd.toml.vivid /etc/camd/camd.toml
+        systemctl daemon-reload
+        systemctl reset-failed camd.service 2>/dev/null || true
+    else
+        echo "  skipped: watchdog restart (needs READY=1 and the fake camera library)"
+    fi
 
     # Invalid config: exit 78, and RestartPreventExitStatus=78 keeps systemd from retrying.
     cp /etc/camd/camd.toml /tmp/camd.toml.good
