@@ -51,18 +51,15 @@ struct TerminalDisplay {
         defer { leave() }
         var lastDraw: UInt64 = 0
         var lastStatus: UInt64 = 0
-        var waiting: ViewFrame?
         var latest: ViewFrame?
-        var current = session.mailbox.take()
         while true {
-            var timeout: Int32 = 250
-            if waiting != nil {
-                let due = lastDraw + minInterval
-                let now = Clock.monotonicNanos()
-                timeout = now >= due ? 0 : Int32((due - now) / 1_000_000) + 1
-            }
-            timeout = session.millisUntilDeadline(fallback: timeout)
-            var fds = [pollfd(fd: session.wakeFD, events: Int16(POLLIN), revents: 0),
+            // Until the next redraw is due the mailbox is not even looked at: frames that arrive meanwhile
+            // replace each other there and count as skipped, and only the newest is ever decoded.
+            let now = Clock.monotonicNanos()
+            let due = lastDraw + minInterval
+            let ready = now >= due
+            let timeout = session.millisUntilDeadline(fallback: ready ? 250 : Int32((due - now) / 1_000_000) + 1)
+            var fds = [pollfd(fd: ready ? session.wakeFD : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: keyboard ? 0 : -1, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 3, timeout)
@@ -83,29 +80,24 @@ struct TerminalDisplay {
                 return nil  // the terminal went away (SSH closed)
             }
 
-            current = session.mailbox.take()
-            if let frame = current.frame { waiting = frame }
+            let later = Clock.monotonicNanos()
+            guard redrawAll || later >= due else { continue }
+            let current = session.mailbox.take()
             if let frame = current.latest { latest = frame }
             if case .ended(let failure) = current.state { return failure }
             if session.limitReached(current) { return nil }
-
-            let now = Clock.monotonicNanos()
             if redrawAll {
                 querySize()
                 if mode == .kitty { write(KittyGraphics.delete) }
                 write("\u{1B}[0m\u{1B}[2J")
-                if let frame = waiting ?? latest { draw(frame); waiting = nil; lastDraw = now }
-                drawStatus(current, latest: latest)
-                lastStatus = now
-            } else if let frame = waiting, now - lastDraw >= minInterval {
+            }
+            if let frame = redrawAll ? latest : current.frame {
                 draw(frame)
-                waiting = nil
-                lastDraw = now
+                lastDraw = later
+            }
+            if redrawAll || current.frame != nil || later - lastStatus >= 500_000_000 {
                 drawStatus(current, latest: latest)
-                lastStatus = now
-            } else if now - lastStatus >= 500_000_000 {
-                drawStatus(current, latest: latest)
-                lastStatus = now
+                lastStatus = later
             }
         }
     }
