@@ -27,6 +27,9 @@ public final class FrameMailbox: Sendable {
     }
 
     private let slot = Mutex(Slot())
+    /// Called (on the reader thread) after each publish or state change, for a display that waits on
+    /// something other than `wakeFD` (SDL's event queue). Called under its lock: once cleared, never again.
+    private let observer = Mutex<(@Sendable () -> Void)?>(nil)
     /// An eventfd, readable while something new is waiting: a display polls it next to its own inputs.
     /// Owned by the mailbox (closed in deinit), lent as a number only.
     public let wakeFD: Int32
@@ -57,6 +60,7 @@ public final class FrameMailbox: Sendable {
             slot.latest = frame
         }
         signal()
+        observer.withLock { $0?() }
     }
 
     public func update(_ state: LinkState) {
@@ -67,10 +71,18 @@ public final class FrameMailbox: Sendable {
             slot.state = state
             return true
         }
-        if changed { signal() }
+        if changed {
+            signal()
+            observer.withLock { $0?() }
+        }
     }
 
     public var state: LinkState { slot.withLock { $0.state } }
+
+    /// Sets (or, with nil, removes) the change observer.
+    public func onChange(_ body: (@Sendable () -> Void)?) {
+        observer.withLock { $0 = body }
+    }
 
     /// The display's side: the newest untaken frame (if any), the connection state and the counters.
     public func take(now: UInt64 = Clock.monotonicNanos()) -> MailboxSnapshot {

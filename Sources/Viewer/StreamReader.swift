@@ -172,7 +172,10 @@ public final class StreamReader: Sendable {
             func publish(_ frame: ViewFrame) {
                 guard problem == nil, !isStopping else { return }
                 guard JPEGScanner.isCompleteImage(frame.jpeg) else {
-                    problem = .fatal("malformed stream from \(self.url): frame \(frame.sequence) is not a complete JPEG")
+                    // Never a good frame on this connection: not a camera stream. After good ones: a damaged
+                    // connection, worth a fresh one.
+                    let reason = "malformed stream from \(self.url): frame \(frame.sequence) is not a complete JPEG"
+                    problem = streamed ? .lost(reason) : .fatal(reason)
                     return
                 }
                 if let recorder = self.recorder, let failure = recorder.write(frame) {

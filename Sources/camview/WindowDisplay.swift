@@ -12,9 +12,9 @@ struct WindowDisplay {
     private let decoder: JPEGDecoder
     private let title: String
 
-    /// The longest SDL wait between two looks at the mailbox: SDL cannot wait on the mailbox's eventfd, so a new
-    /// frame waits at most this long (a 30 fps stream has a frame every 33 ms).
-    private static let pollMillis: Int32 = 8
+    /// The longest SDL wait between two looks at the mailbox. A new frame or state change wakes the wait at once
+    /// (the mailbox's observer pushes an SDL user event), so this only bounds how stale the status line can get.
+    private static let pollMillis: Int32 = 250
 
     /// Opens the window (640×480 until the first frame says otherwise); fails when SDL finds no display.
     static func open(title: String) -> Result<WindowDisplay, DisplayError> {
@@ -28,7 +28,11 @@ struct WindowDisplay {
     /// Shows the stream until q, Esc, the window is closed, SIGINT, --frames/--duration, or the reader ends.
     /// Returns the reader's failure, if that is what ended it.
     mutating func run(_ session: ViewerSession) -> String? {
-        defer { surface.close() }
+        session.mailbox.onChange { WindowSurface.wake() }
+        defer {
+            session.mailbox.onChange(nil)  // no SDL calls from the reader once SDL is gone
+            surface.close()
+        }
         var view = WindowView()
         while true {
             let events = surface.events(waitingUpTo: session.millisUntilDeadline(fallback: Self.pollMillis))

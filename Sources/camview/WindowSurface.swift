@@ -123,6 +123,14 @@ final class WindowSurface {
     // MARK: Events
 
     /// Waits up to `timeoutMillis` for the first event, then collects whatever else is queued.
+    /// Wakes `events(waitingUpTo:)` from another thread (the reader, when a frame arrives): SDL cannot wait on
+    /// the mailbox's eventfd, but SDL_PushEvent is thread-safe.
+    static func wake() {
+        var event = SDL_Event()
+        event.type = SDL_USEREVENT.rawValue
+        _ = SDL_PushEvent(&event)
+    }
+
     func events(waitingUpTo timeoutMillis: Int32) -> [WindowEvent] {
         var event = SDL_Event()
         var events: [WindowEvent] = []

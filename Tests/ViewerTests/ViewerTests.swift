@@ -3,6 +3,7 @@
 import Glibc
 #endif
 import CamdSystem
+import Synchronization
 import Testing
 @testable import Viewer
 
@@ -85,6 +86,19 @@ struct FrameMailboxTests {
         #expect(!readable())
         mailbox.update(.streaming)
         #expect(readable(), "a state change wakes the display too")
+    }
+
+    @Test func theObserverHearsOfFramesAndStateChangesUntilItIsRemoved() throws {
+        let mailbox = try FrameMailbox()
+        let calls = Mutex(0)
+        mailbox.onChange { calls.withLock { $0 += 1 } }
+        mailbox.publish(frame(1))
+        mailbox.update(.streaming)
+        mailbox.update(.streaming)  // no change, no call
+        #expect(calls.withLock { $0 } == 2)
+        mailbox.onChange(nil)
+        mailbox.publish(frame(2))
+        #expect(calls.withLock { $0 } == 2)
     }
 
     @Test func theStatusLineSaysWhatIsHappening() {
