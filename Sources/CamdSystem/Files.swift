@@ -4,27 +4,35 @@ import Glibc
 #endif
 
 public enum Files {
+    /// Writes all of `bytes` to `fd`: retries EINTR, and waits (poll) while a non-blocking `fd` is full.
+    /// 0 when written, else the errno that stopped it.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n >= 0 {
+                written += n
+                continue
+            }
+            let err = errno
+            if err == EINTR { continue }
+            guard err == EAGAIN || err == EWOULDBLOCK else { return err }
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&poller, 1, 1000)
+        }
+        return 0
+    }
+
     /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a reader never sees
     /// half a file. Nil on success, else the reason.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) -> String? {
         let temporary = path + ".tmp-\(getpid())"
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return "cannot write \(path): \(String(cString: strerror(errno)))" }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                _ = Glibc.close(fd)
-                unlink(temporary)
-                return "cannot write \(path): \(reason)"
-            }
-            written += n
-        }
+        let err = writeAll(fd, bytes)
         _ = Glibc.close(fd)
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+        guard err == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(err != 0 ? err : errno))
             unlink(temporary)
             return "cannot write \(path): \(reason)"
         }

@@ -27,15 +27,8 @@ public final class MJPEGRecorder: Sendable {
             counts.withLock { $0.placeholders += 1 }
             return nil
         }
-        var written = 0
-        while written < frame.jpeg.count {
-            let n = frame.jpeg.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return "cannot write the recording \(path): \(String(cString: strerror(errno)))"
-            }
-            written += n
-        }
+        let err = Files.writeAll(fd, frame.jpeg)
+        if err != 0 { return "cannot write the recording \(path): \(String(cString: strerror(err)))" }
         counts.withLock { $0.frames += 1; $0.bytes += frame.jpeg.count }
         return nil
     }

@@ -242,16 +242,6 @@ struct TerminalDisplay {
 
     private func write(_ text: String) { write(Array(text.utf8)) }
 
-    private func write(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN { var p = pollfd(fd: 1, events: Int16(POLLOUT), revents: 0); _ = poll(&p, 1, 1000); continue }
-                return
-            }
-            offset += n
-        }
-    }
+    /// A terminal that went away is noticed by the loop (POLLHUP on stdin, SIGHUP); a failed write is dropped.
+    private func write(_ bytes: [UInt8]) { _ = Files.writeAll(1, bytes) }
 }

@@ -141,19 +141,11 @@ struct CamView: ParsableCommand {
 /// One line to stdout, written at once (print would buffer it when stdout is a file or a pipe, and a log of a
 /// long --stats run must be current).
 func say(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { return }
-        offset += n
-    }
+    _ = Files.writeAll(1, Array((line + "\n").utf8))
 }
 
 func note(_ message: String) {
-    let line = Array("camview: \(message)\n".utf8)
-    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    _ = Files.writeAll(2, Array("camview: \(message)\n".utf8))
 }
 
 func fail(_ message: String) -> Never {
