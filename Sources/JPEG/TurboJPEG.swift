@@ -156,8 +156,6 @@ public final class JPEGDecoder {
 public enum DecodedPixelFormat: Sendable {
     case rgb, bgr, rgbx, bgrx, xbgr, xrgb
 
-    public var bytesPerPixel: Int { self == .rgb || self == .bgr ? 3 : 4 }
-
     var turbo: Int32 {
         switch self {
         case .rgb: Int32(TJPF_RGB.rawValue)
@@ -171,34 +169,31 @@ public enum DecodedPixelFormat: Sendable {
 }
 
 extension JPEGDecoder {
-    /// The largest size libturbojpeg can decode `info` to (it scales by n/8 while decoding, which is far cheaper
-    /// than decoding full size and shrinking) that fits in `width`×`height`; the smallest factor if none fits.
-    public static func scaledSize(_ info: JPEGInfo, fitting width: Int, _ height: Int) -> JPEGInfo {
+    /// Every size libturbojpeg can decode `info` to (it scales by n/8 while decoding, which is far cheaper than
+    /// decoding full size and shrinking), from its scaling factors; just the full size if it lists none.
+    private static func decodableSizes(_ info: JPEGInfo) -> [JPEGInfo] {
         var count: Int32 = 0
-        guard let factors = tjGetScalingFactors(&count), count > 0 else { return info }
-        var best: JPEGInfo?
-        var smallest = info
-        for factor in UnsafeBufferPointer(start: factors, count: Int(count)) {
-            let w = (info.width * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
-            let h = (info.height * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
-            if w * h < smallest.width * smallest.height { smallest = JPEGInfo(width: w, height: h) }
-            if w <= width, h <= height, w * h > (best.map { $0.width * $0.height } ?? -1) { best = JPEGInfo(width: w, height: h) }
+        guard let factors = tjGetScalingFactors(&count), count > 0 else { return [info] }
+        return UnsafeBufferPointer(start: factors, count: Int(count)).map { factor in
+            JPEGInfo(width: (info.width * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom),
+                     height: (info.height * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom))
         }
-        return best ?? smallest
     }
 
-    /// The smallest size libturbojpeg can decode `info` to that still covers `width`×`height` (so a renderer
-    /// that shrinks further averages real pixels); the full size when nothing smaller covers it.
+    /// The largest decodable size of `info` that fits in `width`×`height`; the smallest if none fits.
+    public static func scaledSize(_ info: JPEGInfo, fitting width: Int, _ height: Int) -> JPEGInfo {
+        let sizes = decodableSizes(info)
+        let area = { (size: JPEGInfo) in size.width * size.height }
+        return sizes.filter { $0.width <= width && $0.height <= height }.max { area($0) < area($1) }
+            ?? sizes.min { area($0) < area($1) } ?? info
+    }
+
+    /// The smallest decodable size of `info`, not above full size, that still covers `width`×`height` (so a
+    /// renderer that shrinks further averages real pixels); the full size when nothing smaller covers it.
     public static func scaledSize(_ info: JPEGInfo, covering width: Int, _ height: Int) -> JPEGInfo {
-        var count: Int32 = 0
-        guard let factors = tjGetScalingFactors(&count), count > 0 else { return info }
-        var best = info
-        for factor in UnsafeBufferPointer(start: factors, count: Int(count)) where factor.num <= factor.denom {
-            let w = (info.width * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
-            let h = (info.height * Int(factor.num) + Int(factor.denom) - 1) / Int(factor.denom)
-            if w >= width, h >= height, w * h < best.width * best.height { best = JPEGInfo(width: w, height: h) }
-        }
-        return best
+        let area = { (size: JPEGInfo) in size.width * size.height }
+        return decodableSizes(info).filter { $0.width >= width && $0.height >= height && area($0) < area(info) }
+            .min { area($0) < area($1) } ?? info
     }
 
     /// Decodes into caller-owned memory (`pitch` bytes per row) at `size`, which must come from `scaledSize`
