@@ -77,8 +77,6 @@ public final class FrameMailbox: Sendable {
         }
     }
 
-    public var state: LinkState { slot.withLock { $0.state } }
-
     /// Sets (or, with nil, removes) the change observer.
     public func onChange(_ body: (@Sendable () -> Void)?) {
         observer.withLock { $0 = body }

@@ -183,46 +183,46 @@ public final class StreamReader: Sendable {
                     return
                 }
                 streamed = true
-                if self.mailbox.state != .streaming { self.mailbox.update(.streaming) }
-                self.mailbox.publish(frame)
+                mailbox.update(.streaming)  // a no-op while it is already
+                mailbox.publish(frame)
                 let count = published.add(1, ordering: .relaxed).newValue
                 if let limit = options.frameLimit, count >= limit { problem = .stopped }
             }
             let failure: String? = buffer.withUnsafeBytes { raw -> String? in
-                    let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])
-                    switch framing {
-                    case .native(var parser):
-                        do {
-                            try parser.consume(bytes) { header, payload in
-                                publish(ViewFrame(jpeg: payload ?? [], width: Int(header.width), height: Int(header.height),
-                                                  sequence: header.sequence, captureNanos: header.timestampNanos,
-                                                  receivedNanos: received, isPlaceholder: header.isPlaceholder))
-                            }
-                        } catch {
-                            let hint = raw.starts(with: Array("HTTP/".utf8)) ? " (this is an HTTP server: use http://\(url.host):\(url.port)/stream)" : ""
-                            return "malformed stream from \(url): \(error)\(hint)"
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                switch framing {
+                case .native(var parser):
+                    do {
+                        try parser.consume(bytes) { header, payload in
+                            publish(ViewFrame(jpeg: payload ?? [], width: Int(header.width), height: Int(header.height),
+                                              sequence: header.sequence, captureNanos: header.timestampNanos,
+                                              receivedNanos: received, isPlaceholder: header.isPlaceholder))
                         }
-                        framing = .native(parser)
-                    case .multipart(var parser):
-                        do {
-                            try parser.consume(bytes) { part in
-                                let jpeg = part.payload ?? []
-                                let info = jpeg.isEmpty ? nil : try? decoder?.info(jpeg)
-                                localSequence += 1
-                                publish(ViewFrame(jpeg: jpeg, width: info?.width ?? 0, height: info?.height ?? 0,
-                                                  sequence: part.sequence ?? localSequence, captureNanos: part.timestampNanos ?? 0,
-                                                  receivedNanos: received, isPlaceholder: part.isPlaceholder))
-                            }
-                        } catch {
-                            var reason = "\(error)"
-                            if let status = parser.responseStatus, status.contains(" 401") {
-                                reason = "\(status) — camd's http_auth/http_token is on: set CAMVIEW_AUTH=USER:PASSWORD or add ?token=… to the URL"
-                            }
-                            return "\(url): \(reason)"
-                        }
-                        framing = .multipart(parser)
+                    } catch {
+                        let hint = raw.starts(with: Array("HTTP/".utf8)) ? " (this is an HTTP server: use http://\(url.host):\(url.port)/stream)" : ""
+                        return "malformed stream from \(url): \(error)\(hint)"
                     }
-                    return nil
+                    framing = .native(parser)
+                case .multipart(var parser):
+                    do {
+                        try parser.consume(bytes) { part in
+                            let jpeg = part.payload ?? []
+                            let info = jpeg.isEmpty ? nil : try? decoder?.info(jpeg)
+                            localSequence += 1
+                            publish(ViewFrame(jpeg: jpeg, width: info?.width ?? 0, height: info?.height ?? 0,
+                                              sequence: part.sequence ?? localSequence, captureNanos: part.timestampNanos ?? 0,
+                                              receivedNanos: received, isPlaceholder: part.isPlaceholder))
+                        }
+                    } catch {
+                        var reason = "\(error)"
+                        if let status = parser.responseStatus, status.contains(" 401") {
+                            reason = "\(status) — camd's http_auth/http_token is on: set CAMVIEW_AUTH=USER:PASSWORD or add ?token=… to the URL"
+                        }
+                        return "\(url): \(reason)"
+                    }
+                    framing = .multipart(parser)
+                }
+                return nil
             }
             if let failure { return streamed ? .lost(failure) : .fatal(failure) }
             if let problem { return problem }

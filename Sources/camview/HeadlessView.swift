@@ -34,7 +34,7 @@ enum HeadlessView {
                 }
                 break
             }
-            if session.limitReached(snapshot) { break }
+            if session.durationReached { break }
             let now = Clock.monotonicNanos()
             if now - lastReport >= 1_000_000_000, snapshot.state == .streaming, let latest = snapshot.latest {
                 say(report(latest, snapshot.stats))

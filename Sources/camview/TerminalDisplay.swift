@@ -85,7 +85,7 @@ struct TerminalDisplay {
             let current = session.mailbox.take()
             if let frame = current.latest { latest = frame }
             if case .ended(let failure) = current.state { return failure }
-            if session.limitReached(current) { return nil }
+            if session.durationReached { return nil }
             if redrawAll {
                 querySize()
                 if mode == .kitty { write(KittyGraphics.delete) }

@@ -3,35 +3,28 @@ import CamdSystem
 import Viewer
 
 final class ViewerSession {
-    struct Limits {
-        var frames: Int?
-        var duration: Double?
-    }
-
     let url: StreamURL
     let mailbox: FrameMailbox
     private let reader: StreamReader
+    /// --duration's end. (--frames is the reader's: it ends the stream after exactly that many frames.)
     private let deadline: UInt64?
-    private let frameLimit: Int?
     let started = Clock.monotonicNanos()
 
-    init(url: StreamURL, options: ReaderOptions, recorder: MJPEGRecorder?, limits: Limits) throws(SystemError) {
+    init(url: StreamURL, options: ReaderOptions, recorder: MJPEGRecorder?, duration: Double?) throws(SystemError) {
         self.url = url
         mailbox = try FrameMailbox()
         reader = try StreamReader(url: url, options: options, mailbox: mailbox, recorder: recorder)
-        deadline = limits.duration.map { Clock.monotonicNanos() + UInt64($0 * 1e9) }
-        frameLimit = limits.frames
+        deadline = duration.map { Clock.monotonicNanos() + UInt64($0 * 1e9) }
         try reader.start()
     }
 
     /// The fd a display polls: readable when a frame or a state change is waiting.
     var wakeFD: Int32 { mailbox.wakeFD }
 
-    /// True once --frames or --duration is reached.
-    func limitReached(_ snapshot: MailboxSnapshot) -> Bool {
-        if let frameLimit, snapshot.stats.received >= frameLimit { return true }
-        if let deadline, Clock.monotonicNanos() >= deadline { return true }
-        return false
+    /// True once --duration has passed.
+    var durationReached: Bool {
+        guard let deadline else { return false }
+        return Clock.monotonicNanos() >= deadline
     }
 
     /// Milliseconds until the --duration deadline (for poll timeouts), or `fallback`.

@@ -75,7 +75,7 @@ struct WindowDisplay {
             }
             draw(snapshot, &view)
             if case .ended(let failure) = snapshot.state { return failure }
-            if session.limitReached(snapshot) { return nil }
+            if session.durationReached { return nil }
         }
     }
 

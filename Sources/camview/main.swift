@@ -95,7 +95,7 @@ struct CamView: ParsableCommand {
         let session: ViewerSession
         do {
             session = try ViewerSession(url: target, options: options, recorder: recorder,
-                                        limits: ViewerSession.Limits(frames: frames, duration: duration))
+                                        duration: duration)
         } catch {
             fail("\(error)")
         }
