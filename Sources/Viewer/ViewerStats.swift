@@ -87,22 +87,3 @@ public struct ViewerStats: Sendable {
         return line
     }
 }
-
-public enum Format {
-    /// Fixed-point without Foundation: fixed(29.96, 1) == "30.0".
-    public static func fixed(_ value: Double, _ places: Int) -> String {
-        guard value.isFinite else { return "-" }
-        var scale = 1.0
-        for _ in 0..<places { scale *= 10 }
-        let scaled = (value * scale).rounded()
-        let negative = scaled < 0
-        let magnitude = Int(abs(scaled))
-        let whole = magnitude / Int(scale)
-        var text = String(whole)
-        if places > 0 {
-            let fraction = String(magnitude % Int(scale))
-            text += "." + String(repeating: "0", count: places - fraction.count) + fraction
-        }
-        return negative ? "-" + text : text
-    }
-}

@@ -1,4 +1,5 @@
 // Summary: turns one run's measurements into the numbers the benchmark reports, as a text line or JSON.
+import CamdSystem
 
 struct LoadSummary {
     var label: String
@@ -128,10 +129,10 @@ struct LoadSummary {
     var receivedNothing: Bool { framesDelivered == 0 }
 
     var line: String {
-        var parts = ["camload \(label.isEmpty ? "" : label + " ")\(wire.rawValue) \(target) fast=\(fastClients) slow=\(slowClients) window=\(fixed(windowSeconds, 1))s"]
+        var parts = ["camload \(label.isEmpty ? "" : label + " ")\(wire.rawValue) \(target) fast=\(fastClients) slow=\(slowClients) window=\(Format.fixed(windowSeconds, 1))s"]
         parts.append("fast fps median \(show(fastFPSMedian, 1)) p5 \(show(fastFPSP5, 1))")
         if slowClients > 0 { parts.append("slow fps median \(show(slowFPSMedian, 2)) p5 \(show(slowFPSP5, 2)) at \(show(slowKBPerSecond, 0)) KB/s each") }
-        parts.append("\(fixed(megabytesPerSecond, 1)) MB/s, \(framesDelivered) frames")
+        parts.append("\(Format.fixed(megabytesPerSecond, 1)) MB/s, \(framesDelivered) frames")
         parts.append("latency p50 \(show(latencyP50, 1)) ms p99 \(show(latencyP99, 1)) ms")
         if slowClients > 0 {
             parts.append("slow latency p50 \(show(slowLatencyP50, 0)) ms p99 \(show(slowLatencyP99, 0)) ms (bound \(show(slowLatencyBound, 0)) ms), waited p50 \(show(slowWaitP50, 0)) ms p99 \(show(slowWaitP99, 0)) ms")
@@ -141,18 +142,18 @@ struct LoadSummary {
         if serverCPUPercent != nil {
             parts.append("server cpu \(show(serverCPUPercent, 1))% \(show(cpuMillisPerFrame, 4)) ms/frame peak rss \(show(serverPeakRSSMB, 1)) MB")
         }
-        parts.append("camload cpu \(fixed(camloadCPUPercent, 1))%")
+        parts.append("camload cpu \(Format.fixed(camloadCPUPercent, 1))%")
         return parts.joined(separator: " | ")
     }
 
     var json: String {
         var fields: [(String, String)] = [
             ("label", quote(label)), ("protocol", quote(wire.rawValue)), ("target", quote(target)),
-            ("fast_clients", "\(fastClients)"), ("slow_clients", "\(slowClients)"), ("window_s", fixed(windowSeconds, 3)),
+            ("fast_clients", "\(fastClients)"), ("slow_clients", "\(slowClients)"), ("window_s", Format.fixed(windowSeconds, 3)),
             ("fast_fps_median", number(fastFPSMedian, 2)), ("fast_fps_p5", number(fastFPSP5, 2)),
             ("slow_fps_median", number(slowFPSMedian, 3)), ("slow_fps_p5", number(slowFPSP5, 3)),
             ("slow_kb_per_s", number(slowKBPerSecond, 1)),
-            ("mb_per_s", fixed(megabytesPerSecond, 2)), ("frames", "\(framesDelivered)"),
+            ("mb_per_s", Format.fixed(megabytesPerSecond, 2)), ("frames", "\(framesDelivered)"),
             ("latency_p50_ms", number(latencyP50, 2)), ("latency_p99_ms", number(latencyP99, 2)),
             ("slow_latency_p50_ms", number(slowLatencyP50, 1)), ("slow_latency_p99_ms", number(slowLatencyP99, 1)),
             ("slow_latency_bound_ms", number(slowLatencyBound, 1)),
@@ -161,7 +162,7 @@ struct LoadSummary {
             ("failed", "\(failed)"), ("disconnected", "\(disconnected)"), ("idle", "\(idle)"), ("resyncs", "\(resyncs)"),
             ("server_cpu_pct", number(serverCPUPercent, 2)), ("cpu_ms_per_frame", number(cpuMillisPerFrame, 5)),
             ("server_peak_rss_mb", number(serverPeakRSSMB, 2)), ("server_rss_mb", number(serverRSSMB, 2)),
-            ("camload_cpu_pct", fixed(camloadCPUPercent, 1)),
+            ("camload_cpu_pct", Format.fixed(camloadCPUPercent, 1)),
         ]
         fields.append(("problems", "[" + problems.map(quote).joined(separator: ", ") + "]"))
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
@@ -176,11 +177,11 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double? {
 }
 
 private func show(_ value: Double?, _ places: Int) -> String {
-    value.map { fixed($0, places) } ?? "-"
+    value.map { Format.fixed($0, places) } ?? "-"
 }
 
 private func number(_ value: Double?, _ places: Int) -> String {
-    value.map { fixed($0, places) } ?? "null"
+    value.map { Format.fixed($0, places) } ?? "null"
 }
 
 private func quote(_ text: String) -> String {
@@ -203,19 +204,3 @@ private func quote(_ text: String) -> String {
     return out + "\""
 }
 
-/// A fixed-point decimal without Foundation.
-func fixed(_ value: Double, _ places: Int) -> String {
-    guard value.isFinite else { return "0" }
-    var scale = 1.0
-    for _ in 0..<places { scale *= 10 }
-    let scaled = (value * scale).rounded()
-    let negative = scaled < 0
-    let magnitude = UInt64(min(abs(scaled), 9e18))
-    let unit = UInt64(scale)
-    var text = String(magnitude / unit)
-    if places > 0 {
-        let fraction = String(magnitude % unit)
-        text += "." + String(repeating: "0", count: places - fraction.count) + fraction
-    }
-    return negative ? "-" + text : text
-}
