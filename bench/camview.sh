@@ -28,11 +28,8 @@ trap cleanup EXIT
 swift build -c release --product camd >&2
 swift build -c release --product camview >&2
 BIN=$(swift build -c release --show-bin-path)
-if [ ! -s "$DATA/00150.jpg" ]; then
-    mkdir -p "$DATA"
-    timeout 300 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" \
-        -frames:v 150 -qmin 1 -q:v 1 -pix_fmt yuvj422p "$DATA/%05d.jpg"
-fi
+source "$ROOT/bench/frames.sh"
+bench_make_frames "$DATA" 150 30
 
 Xvfb ":$DISPLAY_NUMBER" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 pids+=($!)

@@ -215,16 +215,8 @@ BIN=$(swift build -c release --show-bin-path)
 [ -x "$BIN/camd" ] && [ -x "$BIN/camload" ] || die "camd or camload missing in $BIN"
 
 # --- 2. frames -------------------------------------------------------------------------------------
-# yuvj422p at -q:v 1 (with -qmin 1; the encoder's default qmin of 2 would cap it) gives ~100 KB frames
-# of testsrc2 at 1280x720; yuvj420p tops out near 85 KB.
-last=$(printf '%s/%05d.jpg' "$DATA" "$FRAMES")
-if [ ! -s "$last" ] || [ "$(find "$DATA" -maxdepth 1 -name '*.jpg' | wc -l)" -ne "$FRAMES" ]; then
-    log "making $FRAMES 1280x720 JPEGs in bench/data"
-    rm -rf "$DATA"
-    mkdir -p "$DATA"
-    timeout 300 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=$FPS" \
-        -frames:v "$FRAMES" -qmin 1 -q:v 1 -pix_fmt yuvj422p "$DATA/%05d.jpg"
-fi
+source "$ROOT/bench/frames.sh"
+bench_make_frames "$DATA" "$FRAMES" "$FPS"
 FRAME_BYTES=$(find "$DATA" -maxdepth 1 -name '*.jpg' -printf '%s\n' | awk '{s+=$1; n++} END {printf "%d", s/n}')
 echo "$FRAME_BYTES" >"$OUT/frame-bytes"
 log "frames: $FRAMES files, mean $FRAME_BYTES bytes"
