@@ -40,7 +40,7 @@ let package = Package(
         // JPEG encode/decode (libturbojpeg) and JPEG marker scanning.
         .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
-        .target(name: "Capture", dependencies: ["Frames", "CamdSystem", "JPEG", "CV4L2",
+        .target(name: "Capture", dependencies: ["Frames", "CamdSystem", "CCamdLinux", "JPEG", "CV4L2",
                                                 .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Wire protocols, subscribers and the fan-out policy.

@@ -2,6 +2,7 @@
 #include "CCamdLinux.h"
 #include <crypt.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -176,4 +177,36 @@ int ccamd_peer_groups(int fd, uint32_t *groups, int max) {
     socklen_t length = (socklen_t)(max * sizeof(gid_t));
     if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) < 0) return -1;
     return (int)(length / sizeof(gid_t));
+}
+
+// ccamd_line_stream: the cookie keeps a partial line until its newline arrives.
+typedef struct {
+    void (*emit)(const char *line, int length);
+    char line[1024];
+    int used;
+} CCamdLineCookie;
+
+static ssize_t ccamd_line_write(void *cookie, const char *buffer, size_t size) {
+    CCamdLineCookie *c = cookie;
+    for (size_t i = 0; i < size; i++) {
+        if (buffer[i] == '\n' || c->used == (int)sizeof c->line) {
+            c->emit(c->line, c->used);
+            c->used = 0;
+            if (buffer[i] == '\n') continue;
+        }
+        c->line[c->used++] = buffer[i];
+    }
+    return (ssize_t)size;
+}
+
+void *ccamd_line_stream(void (*emit)(const char *line, int length)) {
+    CCamdLineCookie *cookie = calloc(1, sizeof *cookie);
+    if (!cookie) return NULL;
+    cookie->emit = emit;
+    cookie_io_functions_t functions = {.read = NULL, .write = ccamd_line_write, .seek = NULL, .close = NULL};
+    FILE *stream = fopencookie(cookie, "w", functions);
+    if (!stream) { free(cookie); return NULL; }
+    // Unbuffered: each fprintf reaches the cookie at once (libv4l2 flushes anyway).
+    setvbuf(stream, NULL, _IONBF, 0);
+    return stream;
 }

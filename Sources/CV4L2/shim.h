@@ -16,6 +16,12 @@ static inline int cv4l2_open(const char *path, int flags) {
     return v4l2_open(path, flags);
 }
 
+/// Where libv4l2 prints its own error lines (stderr when NULL). A setter, because Swift 6 refuses to touch a C
+/// global; camd sets it once, before any camera is opened.
+static inline void cv4l2_set_log_file(void *stream) {
+    v4l2_log_file = (FILE *)stream;
+}
+
 static const unsigned long CV4L2_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
 static const unsigned long CV4L2_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;
 static const unsigned long CV4L2_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;

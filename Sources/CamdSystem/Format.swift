@@ -19,3 +19,25 @@ public enum Format {
         return negative ? "-" + text : text
     }
 }
+
+/// Text from outside camd (device names, library messages, peers' bytes) made safe for a log line.
+public enum LogText {
+    /// Printable ASCII kept; every other byte (control characters, escape sequences, non-ASCII UTF-8) and the
+    /// backslash itself written as `\xNN`, so no terminal escape or forged line can reach a log. At most
+    /// `limit` input bytes are kept (then `…`).
+    public static func escaped(_ text: String, limit: Int = 512) -> String {
+        var out = ""
+        var count = 0
+        for byte in text.utf8 {
+            if count == limit { out += "…"; break }
+            count += 1
+            if byte >= 0x20 && byte < 0x7F && byte != 0x5C {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16)
+                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+}

@@ -88,6 +88,7 @@ public final class CaptureThread: Sendable {
             snapshotState.withLock { $0.lastError = "\(error)"; $0.errors += 1 }
             return
         }
+        defer { source.close() }
         var pacer = Pacer(fps: fps, start: Clock.monotonicNanos())
         var sequence = ring.latest?.sequence ?? 0
         var rate = RateMeter()
@@ -122,12 +123,10 @@ public final class CaptureThread: Sendable {
                     continue
                 }
                 sequence += 1
-                ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
-                                   width: picture.width, height: picture.height,
-                                   isPlaceholder: picture.isPlaceholder, payload: picture.payload))
-                published()
                 let now = Clock.monotonicNanos()
                 if !picture.isPlaceholder { rate.record(now: now) }
+                // The account first, then the frame, then the wake-up: whoever the frame wakes (READY=1, /state)
+                // reads a status that already describes it, never the one before it.
                 snapshotState.withLock {
                     $0.framesPublished += 1
                     $0.invalidFrames = source.invalidFrames
@@ -136,6 +135,10 @@ public final class CaptureThread: Sendable {
                     $0.lastPublishMonotonic = now
                     $0.source = source.status
                 }
+                ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
+                                   width: picture.width, height: picture.height,
+                                   isPlaceholder: picture.isPlaceholder, payload: picture.payload))
+                published()
             } catch {
                 let message = "\(error)"
                 let first = snapshotState.withLock { state -> Bool in

@@ -65,10 +65,14 @@ public protocol FrameSource: AnyObject {
     func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame?
     /// The JPEG quality for frames the source encodes from now on (no-op for sources that pass JPEGs through).
     func setQuality(_ quality: Int)
+    /// Releases what the source holds (a camera) before the capture thread ends: the next source may need it
+    /// at once, so this cannot wait for the last reference to go.
+    func close()
 }
 
 extension FrameSource {
     public func setQuality(_ quality: Int) {}
+    public func close() {}
     public var pacing: SourcePacing { .clock }
     public var status: SourceStatus { SourceStatus(state: .streaming) }
 }

@@ -21,6 +21,20 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
 
     /// The device is gone or broken (unplugged): reopen later rather than fail.
     public var isDeviceLost: Bool { errno == ENODEV || errno == EIO || errno == ENXIO || errno == ENOENT }
+
+    /// A short, stable name for the kind of failure (the journal's CAMD_REASON): a change of reason is what
+    /// an operator needs to see, not every retry.
+    public var reason: String {
+        switch errno {
+        case ENOENT, ENODEV, ENXIO: "no_device"
+        case EACCES, EPERM: "permission"
+        case EBUSY: "busy"
+        case EIO: "io_error"
+        case ETIMEDOUT: "timeout"
+        case 0: "unsupported"
+        default: "error"
+        }
+    }
 }
 
 /// What the operator asks for with `format = …`.
@@ -85,9 +99,8 @@ public final class V4L2Device {
             let err = errno
             switch err {
             case ENOENT: throw V4L2Error(path, "no such device (is the camera plugged in?)", errno: err)
-            case EACCES, EPERM:
-                throw V4L2Error(path, "permission denied (add camd's user to the 'video' group)", errno: err)
-            case EBUSY: throw V4L2Error(path, "device busy (another program is using the camera)", errno: err)
+            case EACCES, EPERM: throw V4L2Error(path, DeviceDiagnosis.permissionMessage(path: path), errno: err)
+            case EBUSY: throw V4L2Error(path, "device busy: " + DeviceDiagnosis.busyMessage(path: path, ownFD: nil), errno: err)
             default: throw V4L2Error(path, "cannot open: \(String(cString: strerror(err)))", errno: err)
             }
         }
@@ -129,6 +142,11 @@ public final class V4L2Device {
             if rc >= 0 { return rc }
             let err = errno
             if err == EINTR { continue }
+            if err == EBUSY {
+                // Say who holds the camera rather than send the operator hunting (and never blame another
+                // program for a handle of camd's own).
+                throw V4L2Error(path, "\(name): device busy: \(DeviceDiagnosis.busyMessage(path: path, ownFD: fd))", errno: err)
+            }
             throw V4L2Error(path, "\(name): \(String(cString: strerror(err)))", errno: err)
         }
     }
@@ -322,7 +340,10 @@ public final class V4L2Device {
         }
         if ready == 0 { return nil }
         if poller.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && poller.revents & Int16(POLLIN) == 0 {
-            throw V4L2Error(path, "device error (poll revents \(poller.revents))", errno: ENODEV)
+            // Drivers signal an unplugged or failed device this way (uvcvideo: POLLERR after disconnect).
+            let what = poller.revents & Int16(POLLHUP) != 0 ? "the device hung up (unplugged?)"
+                : "the device reported an error (unplugged, or the driver failed)"
+            throw V4L2Error(path, what, errno: ENODEV)
         }
         var buffer = v4l2_buffer()
         buffer.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE

@@ -1,5 +1,8 @@
 // V4L2Source: a real camera as a frame source — MJPEG passed through (repaired if needed), YUYV
 // encoded; unplug, timeouts and absence handled by placeholders and reopening with backoff.
+#if canImport(Glibc)
+import Glibc
+#endif
 import CamdSystem
 import JPEG
 import Logging
@@ -38,7 +41,11 @@ public final class V4L2Source: FrameSource {
     private var backoff: Double = 0.25
     private var lastFrameAt: UInt64 = 0
     private var lastPlaceholderAt: UInt64?
+    /// The outage has been announced (so its end is logged as a recovery).
     private var lossLogged = false
+    /// The reason last logged, and when: each change of reason is logged once, at most one a second.
+    private var loggedReason: String?
+    private var reasonLoggedAt: UInt64 = 0
     private var placeholderSize: (width: Int, height: Int)
 
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
@@ -47,9 +54,17 @@ public final class V4L2Source: FrameSource {
         encoder = try JPEGEncoder(quality: settings.quality, subsampling: .s422)
         placeholder = try Placeholder(quality: settings.quality)
         placeholderSize = (settings.width, settings.height)
+        DeviceDiagnosis.routeLibV4L2Messages(to: logger)
     }
 
     deinit { device?.close() }
+
+    /// Releases the camera now (not whenever the last reference goes): a restarted capture opens it again
+    /// at once, and real drivers refuse a second owner of the streaming queue.
+    public func close() {
+        device?.close()
+        device = nil
+    }
 
     /// YUYV frames are encoded at the new quality from the next frame on; MJPEG is passed through anyway.
     public func setQuality(_ quality: Int) {
@@ -68,12 +83,13 @@ public final class V4L2Source: FrameSource {
         do {
             dequeued = try device.dequeue(timeoutMilliseconds: 100)
         } catch {
-            lose(error.message, now: now)
+            lose(error, now: now)
             return nil
         }
         guard let buffer = dequeued else {
             if Double(now - lastFrameAt) / 1e9 >= settings.deviceTimeout {
-                lose("no frame for \(settings.deviceTimeout.formatted1Capture) s (device_timeout)", now: now)
+                lose(V4L2Error(settings.path, "no frame for \(settings.deviceTimeout.formatted1Capture) s (device_timeout)", errno: ETIMEDOUT),
+                     now: now)
             }
             return nil
         }
@@ -81,7 +97,7 @@ public final class V4L2Source: FrameSource {
         do {
             try device.requeue(buffer)
         } catch {
-            lose(error.message, now: now)
+            lose(error, now: now)
         }
         guard let picture else {
             invalidFrames += 1
@@ -94,6 +110,7 @@ public final class V4L2Source: FrameSource {
                 logger.notice("camera \(settings.path) recovered after \(status.retries) attempts: \(status.format ?? "")",
                               metadata: ["camd_event": "device_recovered", "camd_device": "\(settings.path)"])
                 lossLogged = false
+                loggedReason = nil
             }
             status.state = .streaming
             status.retries = 0
@@ -153,31 +170,52 @@ public final class V4L2Source: FrameSource {
             status.lastError = error.message
             if !lossLogged {
                 lossLogged = true
-                logger.error("camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)",
-                             metadata: ["camd_event": "device_unavailable", "camd_device": "\(settings.path)"])
+                report(error, now: now, level: .error, event: "device_unavailable",
+                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)")
             } else {
-                logger.debug("camera \(settings.path) retry \(status.retries) failed: \(error.message)")
+                reportIfChanged(error, now: now, "camera \(settings.path) still unavailable (retry \(status.retries)), now: \(error.message)")
             }
             nextAttempt = now + UInt64(backoff * 1e9)
             backoff = min(backoff * 2, settings.retryMax)
         }
     }
 
-    private func lose(_ reason: String, now: UInt64) {
+    private func lose(_ error: V4L2Error, now: UInt64) {
         device?.close()
         device = nil
         // Retries count attempts since the camera last streamed: a reopened but silent camera adds one.
         status.retries = status.state == .streaming ? 0 : status.retries + 1
         status.state = .noSignal
-        status.lastError = reason
+        status.lastError = error.message
         if !lossLogged {
             lossLogged = true
-            logger.error("camera \(settings.path) lost: \(reason); showing NO SIGNAL and reopening",
-                         metadata: ["camd_event": "device_lost", "camd_device": "\(settings.path)"])
+            report(error, now: now, level: .error, event: "device_lost",
+                   "camera \(settings.path) lost: \(error.message); showing NO SIGNAL and reopening")
+        } else {
+            reportIfChanged(error, now: now, "camera \(settings.path) lost again (retry \(status.retries)): \(error.message)")
         }
         nextAttempt = now + UInt64(backoff * 1e9)
         backoff = min(backoff * 2, settings.retryMax)
         if status.retries == 0 { lastPlaceholderAt = nil }
+    }
+
+    /// One structured line: the journal gets CAMD_REASON (a stable word) and ERRNO beside the message.
+    private func report(_ error: V4L2Error, now: UInt64, level: Logger.Level, event: String, _ message: String) {
+        loggedReason = error.reason
+        reasonLoggedAt = now
+        var metadata: Logger.Metadata = ["camd_event": "\(event)", "camd_device": "\(settings.path)", "camd_reason": "\(error.reason)"]
+        if error.errno != 0 { metadata["errno"] = "\(error.errno)" }
+        logger.log(level: level, "\(message)", metadata: metadata)
+    }
+
+    /// While the camera stays away, a new kind of failure (no device → permission denied → busy) is logged once
+    /// at warning, at most one a second; the same failure again is debug only.
+    private func reportIfChanged(_ error: V4L2Error, now: UInt64, _ message: String) {
+        if error.reason != loggedReason && now - reasonLoggedAt >= 1_000_000_000 {
+            report(error, now: now, level: .warning, event: "device_unavailable", message)
+        } else {
+            logger.debug("\(message)")
+        }
     }
 
     /// A placeholder about once a second while there is no camera; otherwise wait a little.

@@ -122,7 +122,8 @@ public final class Daemon {
         try reactor.watchSignals([SIGINT, SIGTERM, SIGHUP]) { [unowned self] signal in
             self.handle(signal: signal)
         }
-        let source = try Self.makeSource(config, logger: logger)
+        // Held here only until the capture thread takes it: nothing else may keep a camera alive.
+        var source: (any FrameSource)? = try Self.makeSource(config, logger: logger)
         try bindListeners()
         startedAt = Clock.monotonicNanos()
         server.stateProvider = { [unowned self] in self.stateJSON() }
@@ -137,7 +138,7 @@ public final class Daemon {
 
         logger.info("camd \(CamdVersion.string) starting: \(config.summary)",
                     metadata: ["camd_event": "start", "camd_source": "\(config.source)"])
-        try startCapture(source)
+        if let taken = source.take() { try startCapture(taken) }
         lastSummary = Clock.monotonicNanos()
         try reactor.run()
 

@@ -13,7 +13,15 @@
 //   FAKE_V4L2_FORMATS  "MJPG,YUYV" (default) or "YUYV" or "MJPG"
 //   FAKE_V4L2_CAPS     "capture" (default), "output" (not a capture device), "nostream" (no streaming I/O)
 //   FAKE_V4L2_OPEN_ERRNO  make open fail with this errno (e.g. 13 = EACCES)
-//   FAKE_V4L2_LOG      file to which S_FMT, S_PARM and S_CTRL requests are appended
+//   FAKE_V4L2_LOG      file to which OPEN, CLOSE, S_FMT, S_PARM and S_CTRL requests are appended
+//
+// Like uvcvideo and vivid, the device may be opened many times (each open may query it), but its one
+// streaming queue belongs to the first descriptor that configures it (S_FMT, S_PARM, REQBUFS, STREAMON):
+// those calls, and QBUF/DQBUF/STREAMOFF, from any other descriptor fail with EBUSY until the owner closes.
+// S_FMT fails with EBUSY while buffers are allocated, S_PARM and REQBUFS while streaming, REQBUFS while
+// buffers are still mapped. If FAKE_V4L2_DEVICE names a file that exists, owning the queue opens that file
+// (so /proc shows who holds the camera) and takes flock(LOCK_EX) on it until the owner closes: another
+// process holding the lock (`flock FILE sleep 60`) makes the queue busy, as another program streaming would.
 // YUYV frames show four vertical bars: white, red, green, blue (BT.601 limited-range values).
 #include "FakeV4L2.h"
 #include <errno.h>
@@ -24,6 +32,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <linux/videodev2.h>
@@ -31,7 +41,12 @@
 #define MAX_BUFFERS 8
 #define OFFSET_STEP 0x1000000
 
-static int fake_fd = -1;
+#define MAX_HANDLES 8
+// Open descriptors: timerfds handed to the caller (pollable). The queue's owner also holds the backing file.
+static int handles[MAX_HANDLES] = {-1, -1, -1, -1, -1, -1, -1, -1};
+static int owner_fd = -1, owner_backing = -1;
+static char device_path[4096];
+static int mapped;
 static uint32_t cur_format, cur_width, cur_height, cur_fps = 30;
 static uint8_t *buffers[MAX_BUFFERS];
 static size_t buffer_length;
@@ -129,37 +144,84 @@ int v4l2_open(const char *file, int oflag, ...) {
         return -1;
     }
     if (open_errno) { errno = atoi(open_errno); return -1; }
-    if (fake_fd >= 0) { errno = EBUSY; return -1; }
+    int slot = -1, open_count = 0;
+    for (int i = 0; i < MAX_HANDLES; i++) {
+        if (handles[i] >= 0) open_count++;
+        else if (slot < 0) slot = i;
+    }
+    if (slot < 0) { errno = EMFILE; return -1; }
     load_jpeg();
-    fake_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    cur_format = format_at(0);
-    cur_width = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_width : 640;
-    cur_height = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_height : 480;
-    streaming = 0;
+    if (open_count == 0) {
+        // First open of an idle device: the driver's defaults.
+        cur_format = format_at(0);
+        cur_width = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_width : 640;
+        cur_height = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_height : 480;
+    }
+    handles[slot] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    snprintf(device_path, sizeof device_path, "%s", file);
+    log_line("OPEN %s fd %d (%d open)", file, handles[slot], open_count + 1);
+    return handles[slot];
+}
+
+static int slot_of(int fd) {
+    if (fd < 0) return -1;
+    for (int i = 0; i < MAX_HANDLES; i++) if (handles[i] == fd) return i;
+    return -1;
+}
+
+static void free_buffers(void) {
+    for (int i = 0; i < buffer_count; i++) munmap(buffers[i], buffer_length);
     buffer_count = 0;
-    log_line("OPEN %s", file);
-    return fake_fd;
+    mapped = 0;
 }
 
 int v4l2_close(int fd) {
-    if (fd != fake_fd) return close(fd);
-    for (int i = 0; i < buffer_count; i++) munmap(buffers[i], buffer_length);
-    buffer_count = 0;
-    close(fake_fd);
-    fake_fd = -1;
-    log_line("CLOSE");
+    int slot = slot_of(fd);
+    if (slot < 0) return close(fd);
+    int open_count = 0;
+    if (fd == owner_fd) {
+        // The owner's close stops streaming and frees the queue (vb2_queue_release), mapped or not.
+        streaming = 0;
+        free_buffers();
+        owner_fd = -1;
+        if (owner_backing >= 0) close(owner_backing);  // also drops its flock
+        owner_backing = -1;
+    }
+    close(handles[slot]);
+    handles[slot] = -1;
+    for (int i = 0; i < MAX_HANDLES; i++) if (handles[i] >= 0) open_count++;
+    log_line("CLOSE fd %d (%d open)", fd, open_count);
     return 0;
 }
 
 void *v4l2_mmap(void *start, size_t length, int prot, int flags, int fd, int64_t offset) {
     (void)start; (void)prot; (void)flags;
-    if (fd != fake_fd) { errno = EINVAL; return MAP_FAILED; }
+    if (slot_of(fd) < 0) { errno = EINVAL; return MAP_FAILED; }
     int index = (int)(offset / OFFSET_STEP);
     if (index < 0 || index >= buffer_count || length > buffer_length) { errno = EINVAL; return MAP_FAILED; }
+    mapped++;
     return buffers[index];
 }
 
-int v4l2_munmap(void *start, size_t length) { (void)start; (void)length; return 0; }
+int v4l2_munmap(void *start, size_t length) {
+    (void)length;
+    for (int i = 0; i < buffer_count; i++) {
+        if (buffers[i] == start && mapped > 0) { mapped--; return 0; }
+    }
+    return 0;
+}
+
+/// The calls that configure the queue make their descriptor its owner (uvcvideo's "privileges"); only one
+/// descriptor, in one process, can be it.
+static int acquire_queue(int fd) {
+    if (owner_fd == fd) return 0;
+    if (owner_fd >= 0) return -1;
+    int file = open(device_path, O_RDONLY | O_CLOEXEC);
+    if (file >= 0 && flock(file, LOCK_EX | LOCK_NB) != 0) { close(file); return -1; }
+    owner_fd = fd;
+    owner_backing = file;
+    return 0;
+}
 
 static size_t image_size(void) {
     if (cur_format == V4L2_PIX_FMT_YUYV) return (size_t)cur_width * cur_height * 2;
@@ -191,8 +253,16 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     va_start(ap, request);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    if (fd != fake_fd) return fail(ENOTTY);
+    if (slot_of(fd) < 0) return fail(ENOTTY);
     if (strcmp(mode(), "unplug") == 0 && request != VIDIOC_STREAMOFF) return fail(ENODEV);
+    switch (request) {
+    case VIDIOC_S_FMT: case VIDIOC_S_PARM: case VIDIOC_REQBUFS: case VIDIOC_STREAMON:
+        if (acquire_queue(fd) != 0) return fail(EBUSY);
+        break;
+    case VIDIOC_QBUF: case VIDIOC_DQBUF: case VIDIOC_STREAMOFF:
+        if (owner_fd != fd) return fail(EBUSY);
+        break;
+    }
 
     switch (request) {
     case VIDIOC_QUERYCAP: {
@@ -246,7 +316,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         struct v4l2_format *f = arg;
         if (f->type != V4L2_BUF_TYPE_VIDEO_CAPTURE) return fail(EINVAL);
         if (request == VIDIOC_S_FMT) {
-            if (streaming) return fail(EBUSY);
+            // vb2_is_busy: no new format while buffers exist, even for their owner.
+            if (buffer_count > 0) return fail(EBUSY);
             uint32_t want = f->fmt.pix.pixelformat;
             log_line("S_FMT %c%c%c%c %ux%u", want & 0xFF, (want >> 8) & 0xFF, (want >> 16) & 0xFF, want >> 24,
                      f->fmt.pix.width, f->fmt.pix.height);
@@ -277,6 +348,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     case VIDIOC_S_PARM: {
         struct v4l2_streamparm *p = arg;
         if (request == VIDIOC_S_PARM) {
+            // uvcvideo refuses a new interval while streaming.
+            if (streaming) return fail(EBUSY);
             struct v4l2_fract t = p->parm.capture.timeperframe;
             uint32_t fps = t.numerator ? (t.denominator + t.numerator / 2) / t.numerator : 30;
             cur_fps = (uint32_t)nearest_rate(fps);
@@ -322,7 +395,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     case VIDIOC_REQBUFS: {
         struct v4l2_requestbuffers *r = arg;
         if (r->memory != V4L2_MEMORY_MMAP) return fail(EINVAL);
-        for (int i = 0; i < buffer_count; i++) munmap(buffers[i], buffer_length);
+        if (streaming || mapped > 0) return fail(EBUSY);
+        free_buffers();
         buffer_count = r->count > MAX_BUFFERS ? MAX_BUFFERS : (int)r->count;
         r->count = (uint32_t)buffer_count;
         buffer_length = (image_size() + 4095) & ~(size_t)4095;
@@ -342,21 +416,22 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         return 0;
     }
     case VIDIOC_STREAMON: {
+        if (buffer_count == 0) return fail(EINVAL);
         struct itimerspec spec = {{0, 1000000000L / cur_fps}, {0, 1000000000L / cur_fps}};
-        timerfd_settime(fake_fd, 0, &spec, NULL);
+        timerfd_settime(fd, 0, &spec, NULL);
         streaming = 1;
         return 0;
     }
     case VIDIOC_STREAMOFF: {
         struct itimerspec off = {{0, 0}, {0, 0}};
-        timerfd_settime(fake_fd, 0, &off, NULL);
+        timerfd_settime(fd, 0, &off, NULL);
         streaming = 0;
         return 0;
     }
     case VIDIOC_DQBUF: {
         struct v4l2_buffer *b = arg;
         uint64_t ticks = 0;
-        if (read(fake_fd, &ticks, sizeof ticks) != sizeof ticks) return fail(EAGAIN);
+        if (read(fd, &ticks, sizeof ticks) != sizeof ticks) return fail(EAGAIN);
         const char *m = mode();
         if (strcmp(m, "stall") == 0) return fail(EAGAIN);
         // A driver stuck inside the ioctl: the capture thread blocks here until the mode changes.

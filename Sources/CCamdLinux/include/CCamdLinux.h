@@ -63,3 +63,9 @@ int ccamd_crypt_hash(const char *password, char *out, int out_size);
 int ccamd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
 /// SO_PEERGROUPS: the peer's supplementary groups; returns how many were stored (at most max), or -1.
 int ccamd_peer_groups(int fd, uint32_t *groups, int max);
+
+/// A FILE* (fopencookie, GNU only, so not visible to Swift) whose writes are cut into lines and handed to
+/// `emit` one line at a time, without the newline. For libraries that print diagnostics to a FILE*
+/// (libv4l2's v4l2_log_file), so that their words reach camd's logger instead of raw stderr. Lines longer
+/// than 1 KiB are cut. The stream lives for the process; returns NULL on failure.
+void *ccamd_line_stream(void (*emit)(const char *line, int length));
