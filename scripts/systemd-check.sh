@@ -36,12 +36,14 @@ fail() { echo "  FAILED: $*"; failed=$((failed + 1)); }
 units=(camd.service camd.socket camd-http.socket)
 unitdir=usr/local/lib/systemd/system
 
-# verify_units DIR CAMD: copies DIR's units, points ExecStart at CAMD, runs verify; prints its output.
+# verify_units DIR CAMD: copies DIR's units, points ExecStart at CAMD (and ExecReload at the camctl beside it),
+# runs verify; prints its output.
 verify_units() {
     local v="$tmp/verify.$RANDOM"
     mkdir "$v"
     for u in "${units[@]}"; do cp "$1/$u" "$v/$u" || return 1; done
-    sed -i "s|^ExecStart=/usr/local/bin/camd|ExecStart=$2|" "$v/camd.service"
+    sed -i -e "s|^ExecStart=/usr/local/bin/camd|ExecStart=$2|" \
+        -e "s|^ExecReload=/usr/local/bin/camctl|ExecReload=$(dirname "$2")/camctl|" "$v/camd.service"
     systemd-analyze verify "${units[@]/#/$v/}" 2>&1 || echo "(systemd-analyze verify exited $?)"
 }
 # exposure FILE: prints the overall exposure ("1.6"), or nothing when the output is not understood.
@@ -55,7 +57,7 @@ at_most() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
 echo "==> systemd: what the unit must say"
 for line in Type=notify NotifyAccess=main WatchdogSec= Restart=on-failure RestartPreventExitStatus=78 \
     RuntimeDirectory=camd User=camd SupplementaryGroups=video "DeviceAllow=char-video4linux rw" \
-    DevicePolicy=closed "ExecReload=/bin/kill -HUP \$MAINPID" ExecStart=/usr/local/bin/camd; do
+    DevicePolicy=closed "ExecReload=/usr/local/bin/camctl reload" ExecStart=/usr/local/bin/camd; do
     awk -v p="$line" 'index($0, p) == 1 { found = 1 } END { exit !found }' systemd/camd.service \
         && ok "camd.service: $line" || fail "camd.service lacks a line starting $line"
 done

@@ -70,7 +70,43 @@ if [ "${1:-}" = --guest ]; then
         echo "  skipped: camctl (not built)"
     fi
     timeout 30 systemctl reload camd.service && [ "$(prop camd.service ActiveState)" = active ] \
-        && ok "systemctl reload (SIGHUP), still active" || fail "reload"
+        && ok "systemctl reload, still active" || fail "reload"
+    # Live changes on the real driver: camd must release its own handle before reopening (vivid refuses a
+    # second owner of the queue with EBUSY), and the camera must stream again after each.
+    seq_now() { state | grep -o '"sequence":[0-9]*' | cut -d: -f2; }
+    streams_again() {
+        local before; before="$(seq_now)"
+        for _ in $(seq 1 60); do
+            state | grep -q '"source_state":"streaming"' && [ "$(seq_now)" -gt "$((before + 5))" ] \
+                && state | grep -q "$1" && return 0
+            sleep 0.5
+        done
+        return 1
+    }
+    fds_before="$(ls "/proc/$(prop camd.service MainPID)/fd" | wc -l)"
+    if timeout 10 camctl set fps 10 > /tmp/set.log 2>&1 && streams_again '"source_format":"320x180 YUYV 10 fps'; then
+        ok "camctl set fps 10 on the live camera: $(state | grep -o '"source_format":"[^"]*"')"
+    else fail "camctl set fps 10: $(cat /tmp/set.log) $(state)"; journalctl -u camd --no-pager | tail -5; fi
+    sed -i 's/^width = 320/width = 640/; s/^height = 180/height = 360/' /etc/camd/camd.toml
+    if timeout 30 systemctl reload camd.service && streams_again '"source_format":"640x360 YUYV'; then
+        ok "a size reload on the live camera: $(state | grep -o '"source_format":"[^"]*"')"
+    else fail "size reload: $(state)"; journalctl -u camd --no-pager | tail -5; fi
+    fds_after="$(ls "/proc/$(prop camd.service MainPID)/fd" | wc -l)"
+    [ "$fds_before" = "$fds_after" ] && ok "descriptors unchanged by the reconfigurations ($fds_after)" \
+        || fail "descriptors $fds_before -> $fds_after"
+    # A broken file: systemctl reload fails with camd's reason, camd keeps streaming, STATUS= says so.
+    cp /etc/camd/camd.toml /tmp/good.toml
+    printf 'fps = 30\n[\n' >> /etc/camd/camd.toml
+    if ! timeout 30 systemctl reload camd.service 2> /tmp/reload.err; then
+        ok "systemctl reload of a broken file fails: $(journalctl -u camd --no-pager | grep -m1 'camctl: config error' | sed 's/.*camctl: //')"
+    else fail "systemctl reload of a broken file succeeded"; fi
+    [ "$(prop camd.service ActiveState)" = active ] && prop camd.service StatusText | grep -q "config rejected at" \
+        && ok "still active; StatusText: $(prop camd.service StatusText)" || fail "after a rejected reload: $(prop camd.service ActiveState) $(prop camd.service StatusText)"
+    cp /tmp/good.toml /etc/camd/camd.toml
+    timeout 30 systemctl reload camd.service && ! prop camd.service StatusText | grep -q "rejected" \
+        && ok "a good reload clears it: $(prop camd.service StatusText)" || fail "good reload: $(prop camd.service StatusText)"
+    sed -i 's/^width = 640/width = 320/; s/^height = 360/height = 180/' /etc/camd/camd.toml
+    timeout 30 systemctl reload camd.service && streams_again '"source_format":"320x180 YUYV' || fail "back to 320x180"
     timeout 30 systemctl stop camd.service && [ "$(prop camd.service Result)" = success ] \
         && ok "systemctl stop: Result=success" || fail "stop: $(prop camd.service Result)"
 
@@ -155,8 +191,11 @@ UNIT
         systemctl start camd.socket camd-http.socket
         # /snapshot answers 503 until the first frame: either code shows camd answered on the passed socket.
         code="$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/snapshot)"
+        # journald stores camd's lines asynchronously: wait for them rather than read once.
+        from_systemd() { journalctl -u camd.service -o cat --no-pager | grep -c '(from systemd)'; }
+        for _ in $(seq 1 40); do [ "$(from_systemd)" -ge 2 ] && break; sleep 0.25; done
         [ "$(prop camd.service ActiveState)" = active ] && [[ "$code" =~ ^(200|503)$ ]] \
-            && [ "$(journalctl -u camd.service -o cat --no-pager | grep -c '(from systemd)')" -ge 2 ] \
+            && [ "$(from_systemd)" -ge 2 ] \
             && ok "socket activation: the first HTTP request started camd, which took both sockets (HTTP $code)" \
             || fail "socket activation: camd.service $(prop camd.service ActiveState), HTTP $code"
         wait_streaming && ok "socket-activated camd streams" || fail "socket-activated camd does not stream"

@@ -62,13 +62,14 @@ public enum Files {
         return names.sorted()
     }
 
-    /// Reads a whole file.
+    /// Reads a whole file (a pseudo-file up to 64 KiB).
     public static func read(_ path: String) throws(SystemError) -> [UInt8] {
         let fd = Descriptor(taking: try syscall("open \(path)") { Glibc.open(path, O_RDONLY | O_CLOEXEC) })
         defer { fd.close() }
         var st = stat()
         _ = try syscall("fstat \(path)") { fstat(fd.number, &st) }
-        return try read(fd, offset: 0, count: Int(st.st_size), path: path)
+        // Pseudo-files (/proc, /sys) report size 0: read what they have, up to 64 KiB.
+        return try read(fd, offset: 0, count: st.st_size > 0 ? Int(st.st_size) : 65536, path: path)
     }
 
     public static func open(_ path: String) throws(SystemError) -> Descriptor {

@@ -40,6 +40,7 @@ struct DaemonState: Encodable {
     var frames_sent: UInt64
     var frames_dropped: UInt64
     var bytes_sent: UInt64
+    var config_status: String?
 }
 
 /// Hands a value that is not Sendable to exactly one other thread. The sender keeps no reference.
@@ -68,6 +69,9 @@ public final class Daemon {
     var activated: Set<StreamProtocol> = []
     /// Configured address → the address actually bound (they differ for port 0), per protocol.
     var bound: [StreamProtocol: [(configured: SocketAddress, actual: SocketAddress)]] = [:]
+    /// What a reload left to tell the operator ("config rejected at 12:00:03: …", "restart needed for …"), shown
+    /// in STATUS= and /state until the next good reload; nil when the running configuration is the file's.
+    var configStatus: String?
     private var lastSummary: UInt64 = 0
     private var lastStatus: UInt64 = 0
     private var exitStatus: Int32 = 0
@@ -291,8 +295,13 @@ public final class Daemon {
     }
 
     /// STATUS= for systemctl status: "streaming 1280x720 MJPEG 30.0 fps, 3 viewers" or
-    /// "no signal from /dev/video0 (retry 4)".
+    /// "no signal from /dev/video0 (retry 4)", then what the last reload left to say.
     func statusLine() -> String {
+        guard let configStatus else { return sourceStatusLine() }
+        return sourceStatusLine() + "; " + configStatus
+    }
+
+    private func sourceStatusLine() -> String {
         let snapshot = capture.snapshot
         let device: String
         switch config.source {
@@ -355,7 +364,8 @@ public final class Daemon {
             clients_timed_out: stats.timedOut,
             frames_sent: stats.framesSent,
             frames_dropped: stats.framesDropped,
-            bytes_sent: stats.bytesSent)
+            bytes_sent: stats.bytesSent,
+            config_status: configStatus)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(state)).map { Array($0) } ?? Array("{}".utf8)

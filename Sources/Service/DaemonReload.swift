@@ -35,6 +35,7 @@ extension Daemon {
         } catch {
             logger.error("reload (\(trigger)) rejected, keeping the running configuration: \(error)",
                          metadata: ["camd_event": "reload_failed"])
+            configStatus = "config rejected at \(Clock.localTimeOfDay()): \(error)"
             return .failure(ApplyError(description: "config error: \(error); the running configuration is unchanged"))
         }
         let result = apply(new)
@@ -43,9 +44,13 @@ extension Daemon {
             let what = outcome.changes.isEmpty ? "no changes" : outcome.changes.joined(separator: "; ")
             let later = outcome.restartNeeded.isEmpty ? "" : "; at the next start: " + outcome.restartNeeded.joined(separator: ", ")
             logger.notice("reload (\(trigger)): \(what)\(later)", metadata: ["camd_event": "reload"])
+            // Until the next good reload, STATUS= (systemctl status) and /state say what the running daemon is not.
+            configStatus = outcome.restartNeeded.isEmpty ? nil
+                : "reloaded at \(Clock.localTimeOfDay()); restart needed for \(outcome.restartNeeded.joined(separator: ", "))"
         case .failure(let error):
             logger.error("reload (\(trigger)) failed, keeping the running configuration: \(error)",
                          metadata: ["camd_event": "reload_failed"])
+            configStatus = "config rejected at \(Clock.localTimeOfDay()): \(error)"
         }
         return result
     }

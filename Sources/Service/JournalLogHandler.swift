@@ -58,10 +58,12 @@ public enum JournalFields {
         }
     }
 
-    /// "camd_event" → "CAMD_EVENT"; any other key is made valid (A–Z, 0–9, `_`, at most 64 characters) and gets the
+    /// "camd_event" → "CAMD_EVENT", "errno" → "ERRNO"; any other key is made valid (A–Z, 0–9, `_`, at most 64 characters) and gets the
     /// CAMD_ prefix, so metadata can never start with `_` (journald drops those: trusted fields), start with a
     /// digit, or overwrite MESSAGE, PRIORITY or CODE_*.
     static func fieldName(metadataKey key: String) -> String {
+        // journald's own field for an errno value (systemd.journal-fields(7)).
+        if key == "errno" { return "ERRNO" }
         var name = String(key.uppercased().unicodeScalars.map { scalar -> Character in
             ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) ? Character(scalar) : "_"
         })

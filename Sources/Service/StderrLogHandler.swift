@@ -26,14 +26,14 @@ public struct StderrLogHandler: LogHandler {
                              message: "\(event.message)", metadata: merged))
     }
 
-    /// "2026-11-25 12:00:00.000 camd info: message key=value\n". Metadata whose key starts with `camd_` is left out:
+    /// "2026-11-25 12:00:00.000 camd info: message key=value\n". Metadata whose key starts with `camd_` (and `errno`) is left out:
     /// the message already says it in words; those keys exist for the journal (JournalLogHandler), where they are fields.
     static func line(time nanos: UInt64, label: String, level: Logger.Level, message: String,
                      metadata: Logger.Metadata) -> String {
         var line = timestamp(nanos) + " " + label + " " + level.rawValue + ": "
         // One event is one line: newlines inside a message are escaped.
         line += message.replacingNewlines()
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("camd_") {
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("camd_") && key != "errno" {
             line += " \(key)=\(value)".replacingNewlines()
         }
         return line + "\n"

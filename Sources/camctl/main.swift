@@ -108,6 +108,7 @@ struct Status: ParsableCommand {
             ["version", text(s["version"])],
         ]
         if let error = s["source_error"] as? String { lines.insert(["last error", "\(error) (retry \(text(s["source_retries"])))"], at: 1) }
+        if let note = s["config_status"] as? String { lines.append(["config", note]) }
         print(lines.map { $0[0].padding(toLength: 11, withPad: " ", startingAt: 0) + $0[1] }.joined(separator: "\n"))
     }
 }

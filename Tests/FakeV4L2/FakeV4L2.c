@@ -6,6 +6,7 @@
 //   FAKE_V4L2_CONTROL  file whose first word is the mode, re-read on every open and DQBUF:
 //                        ok        frames flow
 //                        unplug    open fails with ENOENT, DQBUF with ENODEV (camera pulled out)
+//                        denied    open fails with EACCES (the node is back, but not for camd)
 //                        stall     the device stops delivering frames (timeouts)
 //                        hang      DQBUF blocks inside the ioctl until the mode changes (a stuck driver)
 //                        truncate  MJPEG frames lose their second half (no EOI)
@@ -144,6 +145,7 @@ int v4l2_open(const char *file, int oflag, ...) {
         return -1;
     }
     if (open_errno) { errno = atoi(open_errno); return -1; }
+    if (strcmp(mode(), "denied") == 0) { errno = EACCES; return -1; }
     int slot = -1, open_count = 0;
     for (int i = 0; i < MAX_HANDLES; i++) {
         if (handles[i] >= 0) open_count++;
