@@ -20,6 +20,10 @@ public enum CameraListing {
             out += "  controls:\n"
             for (name, control) in controls { out += "      \(name) (\(control.minimum)…\(control.maximum))\n" }
         }
+        // The same facts the status line gives when camd cannot stream it: who holds the camera now.
+        let holders = device.otherHolders()
+        out += holders.isEmpty ? "  in use: not by any program camd can see\n"
+            : "  in use: by \(holders.joined(separator: ", ")) (one program at a time can stream a camera)\n"
         return out
     }
 }

@@ -330,6 +330,9 @@ public final class V4L2Device {
 
     public var bufferCount: Int { buffers.count }
 
+    /// Other processes that have this camera open ("ffmpeg (pid 812)"), as far as /proc shows them.
+    public func otherHolders() -> [String] { DeviceDiagnosis.holders(of: path, ownFD: fd).others }
+
     /// Waits up to `timeoutMilliseconds` for a filled buffer. nil on timeout.
     public func dequeue(timeoutMilliseconds: Int32) throws(V4L2Error) -> DequeuedBuffer? {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

@@ -213,6 +213,7 @@ extension CamdIntegrationTests {
         #expect(out.contains("[1] 'YUYV' (YUYV 4:2:2) — encoded by camd"))
         #expect(out.contains("640x480  fps: 30, 15, 5"))
         #expect(out.contains("brightness (0…255)"))
+        #expect(out.contains("in use: not by any program camd can see"))
     }
 
     @Test func aCameraThatIsAbsentAtStartIsWaitedFor() throws {

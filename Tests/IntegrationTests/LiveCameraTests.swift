@@ -145,6 +145,10 @@ extension CamdIntegrationTests {
         let state = try httpExchange(port: camd.httpPort, "GET /state HTTP/1.0\r\n\r\n")
         #expect(state.contains("in use by flock"), "\(state)")
 
+        // A second open may still query the camera, and says the same as the status line.
+        let listing = try runCommand(Binaries.path("camd"), ["--list-formats", node], environment: camera.environment(["FAKE_V4L2_DEVICE": node]))
+        #expect(listing.status == 0 && listing.stdout.contains("in use: by flock (pid \(holder.processIdentifier))"), "\(listing)")
+
         // SIGKILL: Foundation's Process leaves SIGTERM blocked in its children.
         kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()

@@ -27,9 +27,10 @@ extension CamdIntegrationTests {
         let windowStart = Clock.monotonicNanos()
         usleep(2_600_000)
         let pings = notify.messages.filter { $0.message == "WATCHDOG=1" && $0.at >= windowStart }.map(\.at)
-        #expect((4...7).contains(pings.count), "\(pings.count) pings in 2.6 s")
+        // About every 0.5 s; what systemd needs is that no gap reaches WATCHDOG_USEC, even on a loaded machine.
+        #expect((3...7).contains(pings.count), "\(pings.count) pings in 2.6 s")
         for (a, b) in zip(pings, pings.dropFirst()) {
-            #expect(b - a >= 400_000_000 && b - a <= 800_000_000, "pings \(Double(b - a) / 1e6) ms apart")
+            #expect(b - a >= 400_000_000 && b - a < 1_000_000_000, "pings \(Double(b - a) / 1e6) ms apart")
         }
 
         // A driver stuck inside DQBUF stalls the capture thread: the pings stop (systemd would restart camd).
