@@ -123,31 +123,30 @@ extension CamdIntegrationTests {
         let node = camera.directory + "/video-node"
         _ = FileManager.default.createFile(atPath: node, contents: Data())
         let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        // -o: the lock stays with flock itself, not its child, so ending flock frees the camera.
-        holder.arguments = ["-o", node, "sleep", "60"]
+        // One process that opens the node and locks it as the fake's queue owner does (flock(1) would leave a child).
+        holder.executableURL = URL(fileURLWithPath: try #require(which("python3")))
+        holder.arguments = ["-c", "import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); "
+                            + "print('locked', flush=True); time.sleep(60)", node]
+        let said = Pipe()
+        holder.standardOutput = said
         try holder.run()
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        // flock holds the lock once the file shows among its descriptors.
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(holder.processIdentifier)/fd")) ?? [])
-            .contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(holder.processIdentifier)/fd/\($0)")) == node }) {
-            usleep(20_000)
-        }
+        // Start camd only once the lock is held (the read returns when the holder says so, or when it dies).
+        #expect(String(decoding: said.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))
 
         let camd = try CamdProcess(["--source", "v4l2:\(node)", "--device-retry-max", "0.5"],
                                    environment: camera.environment(["FAKE_V4L2_DEVICE": node]))
         let busy = try #require(try camd.waitForLog(containing: "unavailable", timeout: 10), "\(camd.log)")
-        #expect(busy.contains("VIDIOC_S_FMT: device busy: the camera is in use by flock (pid \(holder.processIdentifier))"), "\(busy)")
+        #expect(busy.contains("VIDIOC_S_FMT: device busy: the camera is in use by python3 (pid \(holder.processIdentifier))"), "\(busy)")
         let viewer = try NativeTestClient(port: camd.port)
         defer { viewer.close() }
         #expect(try viewer.readFrame().header.isPlaceholder, "NO SIGNAL while the other program has it")
         let state = try httpExchange(port: camd.httpPort, "GET /state HTTP/1.0\r\n\r\n")
-        #expect(state.contains("in use by flock"), "\(state)")
+        #expect(state.contains("in use by python3"), "\(state)")
 
         // A second open may still query the camera, and says the same as the status line.
         let listing = try runCommand(Binaries.path("camd"), ["--list-formats", node], environment: camera.environment(["FAKE_V4L2_DEVICE": node]))
-        #expect(listing.status == 0 && listing.stdout.contains("in use: by flock (pid \(holder.processIdentifier))"), "\(listing)")
+        #expect(listing.status == 0 && listing.stdout.contains("in use: by python3 (pid \(holder.processIdentifier))"), "\(listing)")
 
         // SIGKILL: Foundation's Process leaves SIGTERM blocked in its children.
         kill(holder.processIdentifier, SIGKILL)
