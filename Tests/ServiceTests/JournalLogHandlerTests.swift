@@ -42,6 +42,8 @@ struct JournalLogHandlerTests {
     @Test(arguments: [
         ("peer", "CAMD_PEER"),
         ("camd_device", "CAMD_DEVICE"),
+        ("camd_reason", "CAMD_REASON"),
+        ("errno", "ERRNO"),
         ("x-request.id", "CAMD_X_REQUEST_ID"),
         ("_PID", "CAMD__PID"),
         ("message", "CAMD_MESSAGE"),
