@@ -19,7 +19,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // System libraries (Debian: libturbojpeg0-dev, libsystemd-dev, libv4l-dev, libsdl2-dev).
@@ -37,6 +36,8 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CamdSystem", "CCamdLinux"], swiftSettings: strict),
         // Frame and FrameRing: no C imports, no dependencies.
         .target(name: "Frames", swiftSettings: strict),
+        // A strict, bounded TOML 1.0 parser in pure Swift (no dependencies): throws on any input, never traps.
+        .target(name: "TOML", swiftSettings: strict),
         // JPEG encode/decode (libturbojpeg) and JPEG marker scanning.
         .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
@@ -55,8 +56,7 @@ let package = Package(
         .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Streaming"], swiftSettings: strict),
         // Configuration, logging and wiring of the daemon.
         .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
-                                                .product(name: "Logging", package: "swift-log"),
-                                                .product(name: "TOMLKit", package: "TOMLKit")],
+                                                "TOML", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
         .executableTarget(name: "camd", dependencies: ["Service", "CamdSystem",
@@ -80,6 +80,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames", "CamdSystem"], swiftSettings: strict),

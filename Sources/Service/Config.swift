@@ -46,12 +46,48 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .integer(let v): return String(v)
         case .float(let v): return String(v)
-        case .string(let v): return "\"\(v)\""
+        case .string(let v): return Self.quoted(v)
         case .bool(let v): return String(v)
         case .list(let values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
-        case .table(let values): return "{ " + values.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + " }"
+        case .table(let values): return "{ " + values.sorted { $0.key < $1.key }.map { "\(Self.key($0.key)) = \($0.value)" }.joined(separator: ", ") + " }"
         case .other(let v): return v
         }
+    }
+
+    var containsControlCharacters: Bool {
+        switch self {
+        case .string(let v): return v.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        case .list(let values): return values.contains(where: \.containsControlCharacters)
+        case .table(let entries): return entries.values.contains(where: \.containsControlCharacters)
+        default: return false
+        }
+    }
+
+    /// A key as TOML would write it: bare when it can be, else quoted.
+    static func key(_ name: String) -> String {
+        let bare = !name.isEmpty && name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+        }
+        return bare ? name : quoted(name)
+    }
+
+    /// A string as TOML would write it, so a value from a file or a command never puts a control character
+    /// or escape sequence into a log line or an error message.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value):
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }
 
@@ -113,6 +149,9 @@ public struct Config: Sendable, Equatable {
     /// Sets one key, checking the value exactly as the config file's documentation promises.
     public mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func fail(_ problem: String) -> ConfigError { ConfigError(key: key, value: value.description, problem: problem) }
+        // No camd setting is text with control characters in it: refusing them here keeps paths, names and
+        // secrets from ever carrying an escape sequence into a log line or the status.
+        if value.containsControlCharacters { throw fail("must not contain control characters") }
         switch key {
         case "listen", "http_listen":
             let texts: [ConfigValue]
@@ -201,6 +240,11 @@ public struct Config: Sendable, Equatable {
             }
             var parsed: [String: Int] = [:]
             for (name, entry) in entries {
+                // camd names controls as lower-case words joined by "_" (VIDIOC_QUERYCTRL's names, normalised).
+                guard !name.isEmpty, name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) else {
+                    throw ConfigError(key: "controls.\(ConfigValue.key(name))", value: entry.description,
+                                      problem: "a control name is lower-case letters, digits and _ (see camd --list-formats DEVICE)")
+                }
                 switch entry {
                 case .integer(let v): parsed[name] = v
                 case .bool(let b): parsed[name] = b ? 1 : 0

@@ -1,27 +1,34 @@
-// ConfigLoader: reads camd.toml with TOMLKit and applies command-line overrides on top.
+// ConfigLoader: reads camd.toml with camd's own strict TOML parser (Sources/TOML) and applies command-line
+// overrides on top. A file's bytes are outside input: any of them gives a value or one line of error, never a
+// crash (TOMLKit's toml++ asserted on a lone "[", which killed a running camd on reload).
 import CamdSystem
-import TOMLKit
+import TOML
 
 public enum ConfigLoader {
     /// The file camd reads when no --config is given, if it exists.
     public static let defaultPath = "/etc/camd/camd.toml"
 
     /// Parses TOML text into a Config, with `overrides` (command-line flags) replacing the file's values
-    /// before anything is checked, so a flag can correct a bad file. Errors name the key (or the line,
-    /// for TOML syntax errors).
-    public static func parse(_ text: String, overrides: [(key: String, value: ConfigValue)] = []) throws(ConfigError) -> Config {
-        let table: TOMLTable
+    /// before anything is checked, so a flag can correct a bad file. Errors name the key, or for TOML syntax
+    /// errors the file (`origin`), line and column.
+    public static func parse(_ text: String, origin: String? = nil,
+                             overrides: [(key: String, value: ConfigValue)] = []) throws(ConfigError) -> Config {
+        try build(try table(TOMLParser.parse(text), origin: origin), overrides: overrides)
+    }
+
+    /// The same from the file's bytes (not UTF-8 is a syntax error at the offending byte).
+    static func parse(bytes: [UInt8], origin: String, overrides: [(key: String, value: ConfigValue)]) throws(ConfigError) -> Config {
+        try build(try table(TOMLParser.parse(bytes: bytes), origin: origin), overrides: overrides)
+    }
+
+    /// Runs the parser and turns its error into camd's one-line config error.
+    private static func table(_ parse: @autoclosure () throws(TOMLError) -> [String: TOMLValue],
+                              origin: String?) throws(ConfigError) -> [String: ConfigValue] {
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(key: "TOML syntax", value: "",
-                              problem: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            return try parse().mapValues(convert)
         } catch {
-            throw ConfigError(key: "TOML syntax", value: "", problem: "\(error)")
+            throw ConfigError(key: "TOML syntax", value: "", problem: (origin.map { "\($0) " } ?? "") + error.description)
         }
-        var values: [String: ConfigValue] = [:]
-        for key in table.keys { values[key] = convert(table[key]!) }
-        return try build(values, overrides: overrides)
     }
 
     /// Applies file values and overrides over the defaults, in the documented key order so that the
@@ -30,7 +37,7 @@ public enum ConfigLoader {
         var values = values
         for (key, value) in overrides { values[key] = value }
         for key in Set(values.keys).subtracting(Config.keys).sorted() {
-            throw ConfigError(key: key, value: "", problem: "unknown key (known keys: \(Config.keys.joined(separator: ", ")))")
+            throw ConfigError(key: ConfigValue.key(key), value: "", problem: "unknown key (known keys: \(Config.keys.joined(separator: ", ")))")
         }
         var config = Config()
         for key in Config.keys {
@@ -46,25 +53,18 @@ public enum ConfigLoader {
         do { bytes = try Files.read(path) } catch {
             throw ConfigError(key: "config file", value: "\"\(path)\"", problem: "cannot read it: \(error)")
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigError(key: "config file", value: "\"\(path)\"", problem: "is not UTF-8 text")
-        }
-        return try parse(text, overrides: overrides)
+        return try parse(bytes: bytes, origin: path, overrides: overrides)
     }
 
-    static func convert(_ value: any TOMLValueConvertible) -> ConfigValue {
-        switch value.type {
-        case .int: return .integer(value.int!)
-        case .double: return .float(value.double!)
-        case .string: return .string(value.string!)
-        case .bool: return .bool(value.bool!)
-        case .array: return .list(value.array!.map { convert($0) })
-        case .table:
-            let table = value.table!
-            var entries: [String: ConfigValue] = [:]
-            for key in table.keys { entries[key] = convert(table[key]!) }
-            return .table(entries)
-        default: return .other("\(value.type)")
+    static func convert(_ value: TOMLValue) -> ConfigValue {
+        switch value {
+        case .integer(let v): return Int(exactly: v).map { .integer($0) } ?? .other("integer \(v)")
+        case .float(let v): return .float(v)
+        case .string(let v): return .string(v)
+        case .bool(let v): return .bool(v)
+        case .datetime(let text): return .other("date-time \(text)")
+        case .array(let values): return .list(values.map(convert))
+        case .table(let entries): return .table(entries.mapValues(convert))
         }
     }
 }

@@ -20,7 +20,8 @@ final class TOMLTable {
     }
 
     var origin: Origin
-    /// Tables above this one; bounded by `TOMLParser.maxNesting`, which bounds recursion in `value`.
+    /// Containers above this one (tables, arrays), as in the TOMLValue that comes out; bounded by
+    /// `TOMLParser.maxNesting`, which bounds recursion in `value`.
     let depth: Int
     private(set) var entries: [String: Entry] = [:]
 
@@ -94,7 +95,8 @@ final class TOMLTable {
     func appendTable(_ path: [String]) throws(TOMLConflict) -> TOMLTable {
         let header = "[[\(TOMLQuoting.key(path))]]"
         let (parent, name) = try headerParent(path, header: header)
-        let element = try parent.child(origin: .header)
+        // The array and its element are a level each, as in the TOMLValue that comes out.
+        let element = try parent.child(origin: .header, levels: 2)
         switch parent.entries[name] {
         case nil: parent.entries[name] = .tables(TOMLTableArray(element))
         case .tables(let array): array.append(element)
@@ -128,9 +130,9 @@ final class TOMLTable {
         return table
     }
 
-    private func child(origin: Origin) throws(TOMLConflict) -> TOMLTable {
-        guard depth < TOMLParser.maxNesting else { throw Self.tooDeep }
-        return TOMLTable(origin: origin, depth: depth + 1)
+    private func child(origin: Origin, levels: Int = 1) throws(TOMLConflict) -> TOMLTable {
+        guard depth + levels <= TOMLParser.maxNesting else { throw Self.tooDeep }
+        return TOMLTable(origin: origin, depth: depth + levels)
     }
 
     private static let tooDeep = TOMLConflict("tables, arrays and inline tables nested deeper than \(TOMLParser.maxNesting)")

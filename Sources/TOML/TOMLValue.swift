@@ -63,7 +63,8 @@ enum TOMLQuoting {
 
     /// A key as TOML would write it: bare when it can be, else a basic string; long keys are cut short.
     static func key(_ parts: some Sequence<String>) -> String {
-        parts.map(part).joined(separator: ".")
+        let text = parts.map(part).joined(separator: ".")
+        return text.count <= 3 * longest ? text : text.prefix(3 * longest) + "…"
     }
 
     static func part(_ name: String) -> String {

@@ -71,6 +71,14 @@ extension CamdIntegrationTests {
         let rejected = try camd.waitForLog(containing: "reload (SIGHUP) rejected", timeout: 3)
         #expect(rejected?.contains("fps = \"fast\": must be a number") == true, "\(camd.log)")
         #expect(camd.process.isRunning)
+        // A TOML syntax slip (which once aborted camd in its TOML library) is rejected the same way, with file,
+        // line and column, and camctl reload says so with exit 1.
+        try write("http_listen = \"127.0.0.1:\(http2)\"\n[\n")
+        let slip = try runCommand(Binaries.path("camctl"), ["reload", "--socket", camd.controlSocket])
+        #expect(slip.status == 1 && slip.stderr.contains("TOML syntax: \(path) line 4, column 2: expected a key"), "\(slip)")
+        #expect(camd.process.isRunning)
+        let status = try runCommand(Binaries.path("camctl"), ["status", "--socket", camd.controlSocket])
+        #expect(status.stdout.contains("config     config rejected at") && status.stdout.contains("line 4, column 2"), "\(status)")
 
         // A new picture size restarts capture only (through camctl reload this time).
         usleep(1_500_000)

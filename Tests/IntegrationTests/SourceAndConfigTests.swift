@@ -69,6 +69,31 @@ extension CamdIntegrationTests {
         #expect(fixed.stdout.contains("quality=70"))
     }
 
+    @Test(arguments: [
+        ("fps = 30\n[\n", "TOML syntax: FILE line 2, column 2: expected a key, found end of line"),
+        ("[[[x]]]\n", "TOML syntax: FILE line 1, column 3: expected a key, found '['"),
+        ("fps = 30\nfps = 31\n", "TOML syntax: FILE line 2, column 1:"),
+        ("title = \"a\u{1B}]0;owned\u{07}\"\n", "TOML syntax: FILE line 1, column 11: control character '\\u{1b}'"),
+        ("\u{FF}\n", "TOML syntax: FILE line 1, column 1: invalid UTF-8"),
+        ("source = \"v4l2:/dev/\\u001b[31m\"\n", "source = \"v4l2:/dev/\\u001B[31m\": must not contain control characters"),
+    ])
+    func aTOMLSlipIsOneLineWithFileLineAndColumnAndExit78(text: String, expected: String) throws {
+        let path = NSTemporaryDirectory() + "camd-it-\(UUID().uuidString).toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Written as bytes: one case is not UTF-8 on purpose.
+        let bytes = text == "\u{FF}\n" ? [0xFF, 0x0A] : Array(text.utf8)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        for arguments in [["--config", path, "--check-config"], ["--config", path]] {
+            let result = try runCommand(Binaries.path("camd"), arguments, timeout: 10)
+            #expect(result.status == 78, "\(arguments): exit \(result.status): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.count == 2 && lines[1].isEmpty, "one line: \(result.stderr)")
+            let want = "camd: config error: " + expected.replacingOccurrences(of: "FILE", with: path)
+            #expect(result.stderr.hasPrefix(want), "got: \(result.stderr)\nwant: \(want)")
+            #expect(!result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "escaped: \(result.stderr)")
+        }
+    }
+
     @Test func aPortInUseIsAClearErrorNotAConfigError() throws {
         let first = try CamdProcess([])
         let result = try runCommand(Binaries.path("camd"), ["--listen", "127.0.0.1:\(first.port)"], timeout: 10)

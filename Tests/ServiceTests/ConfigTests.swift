@@ -66,6 +66,11 @@ struct ConfigTests {
         ("http_token = \"short\"", "http_token", "at least 16"),
         ("http_token = \"has spaces in it, sixteen+\"", "http_token", "only letters"),
         ("fps = ", "TOML syntax", "line 1"),
+        ("fps = 30\n[\n", "TOML syntax", "line 2, column 2"),
+        ("[[[x]]]", "TOML syntax", "line 1, column 3"),
+        ("a = 9223372036854775808", "TOML syntax", "line 1"),
+        ("source = \"file:/tmp/\\u0007\"", "source", "control characters"),
+        ("controls = { Brightness = 1 }", "controls.Brightness", "lower-case"),
     ])
     func eachBadValueIsRejectedNamingItsKey(line: String, key: String, problem: String) {
         #expect {
