@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "camload", targets: ["camload"]),
         // Tests only: a fake UVC camera at the libv4l2 level, LD_PRELOADed into the real camd.
         .library(name: "FakeV4L2", type: .dynamic, targets: ["FakeV4L2"]),
+        // Tests only: libFuzzer entry points, built with -sanitize=fuzzer by scripts/fuzz.sh.
+        .library(name: "CamdFuzz", type: .dynamic, targets: ["CamdFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -79,6 +81,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming", "JPEG"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CamdFuzz", dependencies: ["Service"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),

@@ -17,7 +17,7 @@ public enum ConfigLoader {
     }
 
     /// The same from the file's bytes (not UTF-8 is a syntax error at the offending byte).
-    static func parse(bytes: [UInt8], origin: String, overrides: [(key: String, value: ConfigValue)]) throws(ConfigError) -> Config {
+    public static func parse(bytes: [UInt8], origin: String, overrides: [(key: String, value: ConfigValue)]) throws(ConfigError) -> Config {
         try build(try table(TOMLParser.parse(bytes: bytes), origin: origin), overrides: overrides)
     }
 

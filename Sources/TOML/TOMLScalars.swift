@@ -7,7 +7,7 @@ extension TOMLScanner {
         while let byte = peek(), Self.isBareValueByte(byte) { advance() }
         // "1979-05-27 07:32:00": a space may stand for the T between a date and a time.
         if offset - start == 10, isDate(at: start), peek() == UInt8(ascii: " "),
-           isDigit(1), isDigit(2), peek(3) == UInt8(ascii: ":") {
+           isDigitAhead(1), isDigitAhead(2), peek(3) == UInt8(ascii: ":") {
             advance()
             while let byte = peek(), Self.isBareValueByte(byte) { advance() }
         }
@@ -39,7 +39,7 @@ extension TOMLScanner {
 
     static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    private func isDigit(_ ahead: Int) -> Bool { peek(ahead).map(Self.isDigit) ?? false }
+    private func isDigitAhead(_ ahead: Int) -> Bool { peek(ahead).map(Self.isDigit) ?? false }
 
     private func isDate(at position: Int) -> Bool {
         position + 4 < bytes.count && bytes[position..<position + 4].allSatisfy(Self.isDigit)

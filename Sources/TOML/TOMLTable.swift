@@ -44,6 +44,7 @@ final class TOMLTable {
 
     /// `key = value` in this table (a section, or an inline table), creating the tables of a dotted key.
     func define(_ key: [String], as value: TOMLValue, section: Int) throws(TOMLConflict) {
+        func conflict(_ problem: String) -> TOMLConflict { TOMLConflict("cannot add key '\(TOMLQuoting.key(key))': \(problem)") }
         guard let name = key.last else { return }
         var table = self
         for (index, part) in key.dropLast().enumerated() {
@@ -55,16 +56,13 @@ final class TOMLTable {
                 switch child.origin {
                 case .implicit: child.origin = .dotted(section: section)
                 case .dotted(section: section): break
-                case .dotted: throw TOMLConflict("cannot add key '\(TOMLQuoting.key(key))': table '\(TOMLQuoting.key(path))' was defined by dotted keys in another section")
-                case .header: throw TOMLConflict("cannot add key '\(TOMLQuoting.key(key))': table '\(TOMLQuoting.key(path))' is defined by its own [header]")
+                case .dotted: throw conflict("table '\(TOMLQuoting.key(path))' was defined by dotted keys in another section")
+                case .header: throw conflict("table '\(TOMLQuoting.key(path))' is defined by its own [header]")
                 }
                 table = child
-            case .tables:
-                throw TOMLConflict("cannot add key '\(TOMLQuoting.key(key))': '\(TOMLQuoting.key(path))' is an array of tables")
-            case .value(.table):
-                throw TOMLConflict("cannot add key '\(TOMLQuoting.key(key))': '\(TOMLQuoting.key(path))' is an inline table, which cannot be extended")
-            case .value(let existing):
-                throw TOMLConflict("cannot add key '\(TOMLQuoting.key(key))': '\(TOMLQuoting.key(path))' is already \(existing.kindName)")
+            case .tables: throw conflict("'\(TOMLQuoting.key(path))' is an array of tables")
+            case .value(.table): throw conflict("'\(TOMLQuoting.key(path))' is an inline table, which cannot be extended")
+            case .value(let existing): throw conflict("'\(TOMLQuoting.key(path))' is already \(existing.kindName)")
             }
         }
         guard table.entries[name] == nil else { throw TOMLConflict("duplicate key '\(TOMLQuoting.key(key))'") }
@@ -73,8 +71,8 @@ final class TOMLTable {
 
     /// `[path]`: the table the following keys go into.
     func defineTable(_ path: [String]) throws(TOMLConflict) -> TOMLTable {
-        let header = "[\(TOMLQuoting.key(path))]"
-        let (parent, name) = try headerParent(path, header: header)
+        func conflict(_ problem: String) -> TOMLConflict { TOMLConflict("cannot define [\(TOMLQuoting.key(path))]: \(problem)") }
+        let (parent, name) = try headerParent(path, conflict: conflict)
         switch parent.entries[name] {
         case nil:
             return try parent.addTable(name, origin: .header)
@@ -83,34 +81,34 @@ final class TOMLTable {
             case .implicit:
                 table.origin = .header
                 return table
-            case .header: throw TOMLConflict("table \(header) is already defined")
-            case .dotted: throw TOMLConflict("table \(header) is already defined by dotted keys")
+            case .header: throw TOMLConflict("table [\(TOMLQuoting.key(path))] is already defined")
+            case .dotted: throw TOMLConflict("table [\(TOMLQuoting.key(path))] is already defined by dotted keys")
             }
-        case .tables: throw TOMLConflict("cannot define \(header): it is already an array of tables")
-        case .value(let existing): throw TOMLConflict("cannot define \(header): '\(TOMLQuoting.key(path))' is already \(existing.kindName)")
+        case .tables: throw conflict("it is already an array of tables")
+        case .value(let existing): throw conflict("'\(TOMLQuoting.key(path))' is already \(existing.kindName)")
         }
     }
 
     /// `[[path]]`: appends a table to the array of tables and returns it.
     func appendTable(_ path: [String]) throws(TOMLConflict) -> TOMLTable {
-        let header = "[[\(TOMLQuoting.key(path))]]"
-        let (parent, name) = try headerParent(path, header: header)
+        func conflict(_ problem: String) -> TOMLConflict { TOMLConflict("cannot define [[\(TOMLQuoting.key(path))]]: \(problem)") }
+        let (parent, name) = try headerParent(path, conflict: conflict)
         // The array and its element are a level each, as in the TOMLValue that comes out.
         let element = try parent.child(origin: .header, levels: 2)
         switch parent.entries[name] {
         case nil: parent.entries[name] = .tables(TOMLTableArray(element))
         case .tables(let array): array.append(element)
-        case .table: throw TOMLConflict("cannot define \(header): '\(TOMLQuoting.key(path))' is already a table")
-        case .value(.array): throw TOMLConflict("cannot define \(header): '\(TOMLQuoting.key(path))' is a static array, which cannot be extended")
-        case .value(let existing): throw TOMLConflict("cannot define \(header): '\(TOMLQuoting.key(path))' is already \(existing.kindName)")
+        case .table: throw conflict("'\(TOMLQuoting.key(path))' is already a table")
+        case .value(.array): throw conflict("'\(TOMLQuoting.key(path))' is a static array, which cannot be extended")
+        case .value(let existing): throw conflict("'\(TOMLQuoting.key(path))' is already \(existing.kindName)")
         }
         return element
     }
 
     /// The table a header's last key goes into: missing tables on the way are created implicitly, and an
     /// array of tables stands for its last element.
-    private func headerParent(_ path: [String], header: String) throws(TOMLConflict) -> (TOMLTable, String) {
-        guard let name = path.last else { throw TOMLConflict("empty table name") }
+    private func headerParent(_ path: [String], conflict: (String) -> TOMLConflict) throws(TOMLConflict) -> (TOMLTable, String) {
+        guard let name = path.last else { throw conflict("empty table name") }
         var table = self
         for (index, part) in path.dropLast().enumerated() {
             switch table.entries[part] {
@@ -118,7 +116,7 @@ final class TOMLTable {
             case .table(let child): table = child
             case .tables(let array): table = array.last
             case .value(let existing):
-                throw TOMLConflict("cannot define \(header): '\(TOMLQuoting.key(path[...index]))' is already \(existing.kindName)")
+                throw conflict("'\(TOMLQuoting.key(path[...index]))' is already \(existing.kindName)")
             }
         }
         return (table, name)
