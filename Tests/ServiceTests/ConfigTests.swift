@@ -11,6 +11,22 @@ private var packageRoot: String {
 }
 
 struct ConfigTests {
+    /// The config fuzzer's corpus, replayed through the loader on every test run: an input that once crashed
+    /// it stays fixed, and every error stays one line without control characters.
+    @Test func everyConfigFuzzCorpusFileLoadsOrIsOneCleanError() throws {
+        let directory = packageRoot + "/Tests/Fuzz/corpus/config"
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(names.count >= 50)
+        for name in names {
+            let bytes = try #require(FileManager.default.contents(atPath: directory + "/" + name))
+            do {
+                _ = try ConfigLoader.parse(bytes: [UInt8](bytes), origin: name, overrides: [])
+            } catch {
+                #expect(!error.description.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(name): \(error)")
+            }
+        }
+    }
+
     @Test func theShippedConfigFileStatesExactlyTheDefaults() throws {
         let shipped = try ConfigLoader.load(path: packageRoot + "/config/camd.toml")
         #expect(shipped == Config())
