@@ -216,10 +216,16 @@ if [ ! -f "$vmcam" ]; then echo "vmcam-systemd: skipped (no ../shared/vmcam)"; e
 bin="$(cd "${1:-$(swift build --show-bin-path)}" && pwd)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-echo "==> vmcam-systemd: booting a VM with systemd as PID 1 and running camd.service in it (30-60 s under TCG)"
-bash "$vmcam" boot -t 240 -- bash "$PWD/scripts/vmcam-systemd-test.sh" --guest "$bin" 2>&1 | tee "$log"
+echo "==> vmcam-systemd: booting a VM with systemd as PID 1 and running camd.service in it (2-4 min under TCG)"
+# 240 s is plenty on an idle machine; with both cores busy (scripts/test-under-load.sh) TCG runs at half speed.
+bash "$vmcam" boot -t 720 -- bash "$PWD/scripts/vmcam-systemd-test.sh" --guest "$bin" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-if [ "$rc" = 3 ] || ! grep -q "install.sh" "$log"; then
-    echo "vmcam-systemd: skipped: the VM did not run the test (exit $rc)"; exit 0
+if ! grep -q "install.sh" "$log"; then
+    echo "vmcam-systemd: skipped: the VM did not start the test (exit $rc)"; exit 0
+fi
+if [ "$rc" = 3 ]; then
+    # It started and did not finish: that is a failure, not a skip.
+    echo "vmcam-systemd: FAILED: the test started in the VM but did not finish within the VM's time limit"
+    echo "0 passed, 1 failed"; exit 1
 fi
 exit $((rc != 0))
