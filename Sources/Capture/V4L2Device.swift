@@ -51,7 +51,7 @@ public struct FourCC: Equatable, Hashable, Sendable, CustomStringConvertible {
     public static let yuyv = FourCC(CV4L2_PIX_FMT_YUYV)
     public var isJPEG: Bool { self == .mjpeg || self == .jpeg }
     public var description: String {
-        String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> ($0 * 8)) }, as: UTF8.self)
+        LogText.escaped(String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> ($0 * 8)) }, as: UTF8.self))
     }
 }
 
@@ -112,9 +112,10 @@ public final class V4L2Device {
             self.fd = -1
             throw V4L2Error(path, "not a V4L2 device (VIDIOC_QUERYCAP: \(String(cString: strerror(err))))", errno: err)
         }
-        driver = Self.string(cap.driver)
-        card = Self.string(cap.card)
-        busInfo = Self.string(cap.bus_info)
+        // The driver's words reach logs, /state and --list-formats: escaped like any outside bytes.
+        driver = LogText.escaped(Self.string(cap.driver))
+        card = LogText.escaped(Self.string(cap.card))
+        busInfo = LogText.escaped(Self.string(cap.bus_info))
         let caps = cap.capabilities & CV4L2_CAP_DEVICE_CAPS != 0 ? cap.device_caps : cap.capabilities
         if caps & CV4L2_CAP_VIDEO_CAPTURE == 0 {
             _ = v4l2_close(fd)
@@ -162,7 +163,7 @@ public final class V4L2Device {
             desc.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
             guard (try? xioctl(CV4L2_VIDIOC_ENUM_FMT, "VIDIOC_ENUM_FMT", &desc)) != nil else { break }
             let fourcc = FourCC(desc.pixelformat)
-            result.append(FormatListing(fourcc: fourcc, description: Self.string(desc.description), sizes: frameSizes(fourcc)))
+            result.append(FormatListing(fourcc: fourcc, description: LogText.escaped(Self.string(desc.description)), sizes: frameSizes(fourcc)))
             index += 1
         }
         return result
