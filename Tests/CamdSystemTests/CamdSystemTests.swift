@@ -1,0 +1,33 @@
+// CamdSystem: the small helpers whose output reaches operators (escaped log text, times of day) and files.
+import CamdSystem
+import Testing
+
+struct LogTextTests {
+    @Test func printableASCIIIsKeptAndEverythingElseIsWrittenAsHexBytes() {
+        #expect(LogText.escaped("ffmpeg (pid 812)") == "ffmpeg (pid 812)")
+        #expect(LogText.escaped("GET / HTTP/1.1\u{1B}]0;owned\u{07}") == "GET / HTTP/1.1\\x1b]0;owned\\x07")
+        #expect(LogText.escaped("line\nforged line") == "line\\x0aforged line")
+        #expect(LogText.escaped("a\\x41") == "a\\x5cx41", "a backslash cannot fake an escape")
+        #expect(LogText.escaped("caméra") == "cam\\xc3\\xa9ra")
+        #expect(LogText.escaped("\u{0}\u{7F}") == "\\x00\\x7f")
+    }
+
+    @Test func longTextIsCutAtTheLimit() {
+        #expect(LogText.escaped(String(repeating: "a", count: 600)) == String(repeating: "a", count: 512) + "…")
+        #expect(LogText.escaped("abcdef", limit: 3) == "abc…")
+        #expect(LogText.escaped("abc", limit: 3) == "abc")
+    }
+}
+
+struct FilesAndClockTests {
+    @Test func aProcPseudoFileIsReadAlthoughItReportsSizeZero() throws {
+        let comm = try Files.read("/proc/self/comm")
+        #expect(!comm.isEmpty && comm.last == 0x0A)
+    }
+
+    @Test func theTimeOfDayIsHoursMinutesSeconds() {
+        let text = Clock.localTimeOfDay()
+        let parts = text.split(separator: ":")
+        #expect(parts.count == 3 && parts.allSatisfy { $0.count == 2 && $0.allSatisfy(\.isNumber) }, "\(text)")
+    }
+}
