@@ -9,5 +9,6 @@ for _ in $(seq 1 "$(nproc)"); do
     timeout "$seconds" bash -c 'while :; do :; done' &
     pids+=($!)
 done
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 wait

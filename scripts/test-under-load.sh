@@ -8,7 +8,9 @@ runs="${1:-5}"
 # Bounded: the hog stops by itself after 6 hours even if this script is killed.
 scripts/cpu-hog.sh 21600 &
 hog=$!
-trap 'kill $hog 2>/dev/null; wait $hog 2>/dev/null' EXIT INT TERM
+trap 'kill $hog 2>/dev/null; wait $hog 2>/dev/null' EXIT
+# A signal ends the whole campaign (a trap that only cleaned up would let the loop go on to the next run).
+trap 'exit 130' INT TERM
 passed=0 failed=0
 for n in $(seq 1 "$runs"); do
     log="${TMPDIR:-/tmp}/camd-load-$n.log"
