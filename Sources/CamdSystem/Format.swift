@@ -20,6 +20,27 @@ public enum Format {
     }
 }
 
+extension Format {
+    /// A string literal as both JSON and TOML write it: `"` and `\` escaped, `\n` and `\t` by name, and every other
+    /// control character (C0, DEL, C1) as `\uXXXX`, so the literal never carries one raw.
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value):
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
 /// Text from outside camd (device names, library messages, peers' bytes) made safe for a log line.
 public enum LogText {
     /// Printable ASCII kept; every other byte (control characters, escape sequences, non-ASCII UTF-8) and the

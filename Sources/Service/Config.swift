@@ -73,22 +73,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
 
     /// A string as TOML would write it, so a value from a file or a command never puts a control character
     /// or escape sequence into a log line or an error message.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value):
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ text: String) -> String { Format.quoted(text) }
 }
 
 /// A rejected setting: the key, the value given, and what is allowed. Exit status 78 (EX_CONFIG).

@@ -19,6 +19,16 @@ struct LogTextTests {
     }
 }
 
+struct QuotedTests {
+    @Test func aLiteralIsValidJSONAndTOMLAndCarriesNoRawControlCharacter() {
+        #expect(Format.quoted("v4l2:/dev/video0") == "\"v4l2:/dev/video0\"")
+        #expect(Format.quoted("say \"hi\" \\ bye") == "\"say \\\"hi\\\" \\\\ bye\"")
+        #expect(Format.quoted("a\nb\tc") == "\"a\\nb\\tc\"")
+        #expect(Format.quoted("\u{1B}]0;x\u{07}\u{7F}\u{85}") == "\"\\u001B]0;x\\u0007\\u007F\\u0085\"")
+        #expect(Format.quoted("caméra") == "\"caméra\"")
+    }
+}
+
 struct FilesAndClockTests {
     @Test func aProcPseudoFileIsReadAlthoughItReportsSizeZero() throws {
         let comm = try Files.read("/proc/self/comm")
