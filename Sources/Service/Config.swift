@@ -46,7 +46,8 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .integer(let v): return String(v)
         case .float(let v): return String(v)
-        case .string(let v): return Self.quoted(v)
+        // As TOML writes it: a value from a file or a command never puts a control character into a message.
+        case .string(let v): return Format.quoted(v)
         case .bool(let v): return String(v)
         case .list(let values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
         case .table(let values): return "{ " + values.sorted { $0.key < $1.key }.map { "\(Self.key($0.key)) = \($0.value)" }.joined(separator: ", ") + " }"
@@ -68,12 +69,9 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         let bare = !name.isEmpty && name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
         }
-        return bare ? name : quoted(name)
+        return bare ? name : Format.quoted(name)
     }
 
-    /// A string as TOML would write it, so a value from a file or a command never puts a control character
-    /// or escape sequence into a log line or an error message.
-    static func quoted(_ text: String) -> String { Format.quoted(text) }
 }
 
 /// A rejected setting: the key, the value given, and what is allowed. Exit status 78 (EX_CONFIG).
