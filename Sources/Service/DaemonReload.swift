@@ -58,9 +58,18 @@ extension Daemon {
     /// Moves the running daemon to `new`: live settings at once, capture restarted only when the source
     /// must be reopened, listeners re-bound only when their addresses changed. Viewers stay connected.
     /// On failure nothing has changed.
-    func apply(_ new: Config) -> Result<ApplyOutcome, ApplyError> {
+    func apply(_ requested: Config) -> Result<ApplyOutcome, ApplyError> {
         let old = config
         var outcome = ApplyOutcome()
+        // `config` stays what the daemon really runs: keys that only a restart can change keep their running
+        // values (and are reported), so the next reload compares the file with the truth, not with a wish.
+        var new = requested
+        new.logLevel = old.logLevel
+        new.ringSize = old.ringSize
+        new.controlSocket = old.controlSocket
+        new.controlGroup = old.controlGroup
+        if activated.contains(.native) { new.listen = old.listen }
+        if activated.contains(.http) { new.httpListen = old.httpListen }
         // Build a new source first: if it cannot be built, nothing else changes either.
         let sourceKeysChanged = old.source != new.source || old.width != new.width || old.height != new.height
             || old.format != new.format || old.buffers != new.buffers || old.deviceTimeout != new.deviceTimeout
@@ -74,7 +83,7 @@ extension Daemon {
             }
         }
         // Listeners next: they can fail (address in use) and are undone on failure.
-        for (proto, oldAddresses, newAddresses) in [(StreamProtocol.native, old.listen, new.listen), (.http, old.httpListen, new.httpListen)]
+        for (proto, oldAddresses, newAddresses) in [(StreamProtocol.native, old.listen, requested.listen), (.http, old.httpListen, requested.httpListen)]
         where oldAddresses != newAddresses {
             if activated.contains(proto) {
                 outcome.restartNeeded.append("\(proto == .native ? "listen" : "http_listen") (its sockets come from systemd)")
@@ -113,9 +122,9 @@ extension Daemon {
             if old.fps != new.fps { outcome.changes.append("fps \(old.fps.formatted1) → \(new.fps.formatted1)") }
             if old.quality != new.quality { outcome.changes.append("quality \(old.quality) → \(new.quality)") }
         }
-        for (key, changed) in [("log_level", old.logLevel != new.logLevel), ("ring_size", old.ringSize != new.ringSize),
-                               ("control_socket", old.controlSocket != new.controlSocket),
-                               ("control_group", old.controlGroup != new.controlGroup)] where changed {
+        for (key, changed) in [("log_level", old.logLevel != requested.logLevel), ("ring_size", old.ringSize != requested.ringSize),
+                               ("control_socket", old.controlSocket != requested.controlSocket),
+                               ("control_group", old.controlGroup != requested.controlGroup)] where changed {
             outcome.restartNeeded.append(key)
         }
         return .success(outcome)

@@ -104,3 +104,31 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
     }
 }
+
+extension CamdIntegrationTests {
+    @Test func aReloadThatNeedsARestartSaysSoUntilTheFileMatchesTheRunningDaemonAgain() throws {
+        let path = NSTemporaryDirectory() + "reload-\(UUID().uuidString).toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "log_level = \"info\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket()
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        let camd = try CamdProcess(["--config", path], environment: environment)
+        #expect(notify.wait(for: "READY=1", timeout: 10) != nil)
+
+        try "log_level = \"debug\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let reload = try runCommand(Binaries.path("camctl"), ["reload", "--socket", camd.controlSocket])
+        #expect(reload.status == 0 && reload.stdout.contains("take effect at the next start: log_level"), "\(reload)")
+        let status = try runCommand(Binaries.path("camctl"), ["status", "--socket", camd.controlSocket])
+        #expect(status.stdout.contains("config     reloaded at") && status.stdout.contains("restart needed for log_level"), "\(status)")
+        // systemctl status shows the same words (STATUS=, sent with READY=1 after the reload).
+        #expect(notify.wait(for: "restart needed for log_level", timeout: 5) != nil, "\(notify.messages.map(\.message))")
+
+        // Back to what the daemon runs: nothing left to say.
+        try "log_level = \"info\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try runCommand(Binaries.path("camctl"), ["reload", "--socket", camd.controlSocket]).status == 0)
+        let after = try runCommand(Binaries.path("camctl"), ["status", "--socket", camd.controlSocket])
+        #expect(!after.stdout.contains("config "), "\(after)")
+        #expect(camd.stop() == 0)
+    }
+}
