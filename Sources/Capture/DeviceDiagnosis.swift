@@ -20,18 +20,9 @@ enum DeviceDiagnosis {
         let me = getpid()
         var others: [String] = []
         var ownExtra: [Int32] = []
-        guard let proc = opendir("/proc") else { return ([], []) }
-        defer { closedir(proc) }
-        var scanned = 0
         // Bounded: a box has hundreds of processes, not tens of thousands.
-        while let entry = readdir(proc), scanned < 32768 {
-            let name = entryName(entry)
-            guard let pid = Int32(name) else { continue }
-            scanned += 1
-            guard let fds = opendir("/proc/\(pid)/fd") else { continue }
-            defer { closedir(fds) }
-            while let fdEntry = readdir(fds) {
-                let fdName = entryName(fdEntry)
+        for pid in ((try? Files.list("/proc")) ?? []).lazy.compactMap({ Int32($0) }).prefix(32768) {
+            for fdName in (try? Files.list("/proc/\(pid)/fd")) ?? [] {
                 guard let fd = Int32(fdName), readLink("/proc/\(pid)/fd/\(fdName)") == target else { continue }
                 if pid == me {
                     if fd != ownFD { ownExtra.append(fd) }
@@ -106,10 +97,6 @@ enum DeviceDiagnosis {
     }
 
     // MARK: Small helpers
-
-    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-    }
 
     private static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
