@@ -1,4 +1,6 @@
-// StreamServer: listeners and subscribers on the reactor, and the fan-out of the latest frame.
+// StreamServer: the I/O driver. Listeners (accepting with back-off) and admission here; each connection's
+// state lives in its ConnectionMachine, whose actions StreamServer+Connections carries out on the sockets;
+// HTTPRoutes answers requests. The fan-out: every idle viewer is offered the latest frame as it is published.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +22,12 @@ public struct StreamSettings: Sendable, Equatable {
     public var requestTimeoutNanos: UInt64
     /// Who may use the HTTP endpoints (open by default). The native protocol has no authentication.
     public var access: HTTPAccessPolicy
+
+    /// What each connection machine works with.
+    public var limits: ConnectionLimits {
+        ConnectionLimits(clientTimeoutNanos: clientTimeoutNanos, requestTimeoutNanos: requestTimeoutNanos,
+                         sendLowWatermark: sendLowWatermark)
+    }
 
     public init(maxClients: Int = 512, clientTimeoutNanos: UInt64 = 10_000_000_000,
                 sendLowWatermark: Int = 65536, sendBuffer: Int = 0, requestTimeoutNanos: UInt64 = 5_000_000_000,
@@ -62,40 +70,24 @@ public struct StreamStats: Sendable, Equatable {
     public var bytesSent: UInt64 = 0
 }
 
-final class Subscriber {
+/// One accepted socket and its machine.
+final class Connection {
     let id: UInt64
     let socket: Descriptor
     var registration: RegistrationID?
     let peer: String
-    let proto: StreamProtocol
-    var machine: SubscriberStateMachine
     let connectedAt: UInt64
-    var interest: Interest = .read
-    var bytesIgnored = 0
-    /// The viewer shut down its sending side; it may still be reading.
-    var inputClosed = false
-    /// Waiting for the kernel to send what is left of the previous frame before starting the newest.
-    var draining = false
-    var drainUnsent = 0
-    var drainProgressAt: UInt64 = 0
+    var machine: ConnectionMachine
 
-    /// HTTP only. `.frames`: subscribed to the stream (native viewers always are).
-    enum Phase { case frames, request, response }
-    var phase: Phase = .frames
-    /// Bytes of the request(s) read so far; bounded by HTTPRequestParser.maxHeadBytes.
-    var requestBuffer: [UInt8] = []
-    var requestStartedAt: UInt64 = 0
-    /// A one-off HTTP response in flight, and what follows it.
-    var response: HTTPResponseInFlight?
-
-    init(id: UInt64, socket: Descriptor, peer: String, proto: StreamProtocol, now: UInt64) {
+    init(id: UInt64, socket: Descriptor, peer: String, machine: ConnectionMachine, now: UInt64) {
         self.id = id
         self.socket = socket
         self.peer = peer
-        self.proto = proto
-        machine = SubscriberStateMachine(now: now)
+        self.machine = machine
         connectedAt = now
     }
+
+    var proto: StreamProtocol { machine.proto }
 }
 
 public final class StreamServer {
@@ -108,10 +100,18 @@ public final class StreamServer {
 
     let reactor: Reactor
     let ring: FrameRing
-    public var settings: StreamSettings
+    /// Applied to every connection as it changes (reload): limits at once, a new access policy for the next request.
+    public var settings: StreamSettings {
+        didSet {
+            if settings.access != oldValue.access { accessControl = HTTPAccessControl(policy: settings.access) }
+            if settings.limits != oldValue.limits {
+                for connection in connections.values { connection.machine.limits = settings.limits }
+            }
+        }
+    }
     let logger: Logger
     var listeners: [Listener] = []
-    var subscribers: [UInt64: Subscriber] = [:]
+    var connections: [UInt64: Connection] = [:]
     var nextID: UInt64 = 1
     var currentNative: WireFrame?
     var currentHTTP: WireFrame?
@@ -121,9 +121,9 @@ public final class StreamServer {
     var closedTotals = StreamStats()
     var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
-    var accessControl = HTTPAccessControl(policy: .open)
+    var accessControl: HTTPAccessControl
     var accessFailureLog = RateLimitedLog(intervalNanos: 1_000_000_000)
-    /// One scratch buffer for reading (and discarding) what viewers send; freed in deinit.
+    /// One scratch buffer for reading what connections send; freed in deinit.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
     public init(reactor: Reactor, ring: FrameRing, settings: StreamSettings, logger: Logger) {
@@ -131,6 +131,7 @@ public final class StreamServer {
         self.ring = ring
         self.settings = settings
         self.logger = logger
+        accessControl = HTTPAccessControl(policy: settings.access)
     }
 
     deinit { readScratch.deallocate() }
@@ -187,7 +188,6 @@ public final class StreamServer {
     }
 
     public var listenAddresses: [SocketAddress] { listeners.map(\.address) }
-    public var httpAddresses: [SocketAddress] { listeners.filter { $0.proto == .http }.map(\.address) }
     public func addresses(_ proto: StreamProtocol) -> [SocketAddress] { listeners.filter { $0.proto == proto }.map(\.address) }
 
     func acceptAll(_ listener: Descriptor, proto: StreamProtocol) {
@@ -218,7 +218,7 @@ public final class StreamServer {
         let now = Clock.monotonicNanos()
         if let suppressed = acceptErrorLog.shouldLog(now: now) {
             let more = suppressed > 0 ? " (\(suppressed) more pauses since the last message)" : ""
-            logger.error("accept: \(error); pausing new viewers for 100 ms at a time, \(subscribers.count) connected\(more)")
+            logger.error("accept: \(error); pausing new viewers for 100 ms at a time, \(connections.count) connected\(more)")
         }
         acceptPausedUntil = now + 100_000_000
         for listener in listeners { try? reactor.reregister(listener.registration, interest: []) }
@@ -230,8 +230,9 @@ public final class StreamServer {
         for listener in listeners { try? reactor.reregister(listener.registration, interest: .read) }
     }
 
+    /// Takes a new connection within max_clients, sets its socket options and starts its machine.
     func admit(_ socket: Descriptor, peer: String, proto: StreamProtocol) {
-        if subscribers.count >= settings.maxClients {
+        if connections.count >= settings.maxClients {
             socket.close()
             closedTotals.refused += 1
             if let suppressed = refusalLog.shouldLog(now: Clock.monotonicNanos()) {
@@ -247,37 +248,29 @@ public final class StreamServer {
         if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
 
         let now = Clock.monotonicNanos()
-        let subscriber = Subscriber(id: nextID, socket: socket, peer: peer, proto: proto, now: now)
+        let connection = Connection(id: nextID, socket: socket, peer: peer,
+                                    machine: ConnectionMachine(proto: proto, limits: settings.limits, now: now), now: now)
         nextID += 1
         do {
-            subscriber.registration = try reactor.register(socket, interest: .read) { [unowned self, unowned subscriber] events in
-                self.handle(events, for: subscriber)
+            connection.registration = try reactor.register(socket, interest: .read) { [unowned self, unowned connection] events in
+                self.handle(events, for: connection)
             }
         } catch {
             logger.error("cannot watch viewer \(peer): \(error)")
             socket.close()
             return
         }
-        subscribers[subscriber.id] = subscriber
+        connections[connection.id] = connection
         closedTotals.accepted += 1
-        if proto == .http {
-            // HTTP speaks second: wait for the request (within request_timeout).
-            subscriber.phase = .request
-            subscriber.requestStartedAt = now
-            logger.debug("http connection \(subscriber.id) from \(peer)")
-            return
-        }
-        logConnect(subscriber, what: proto.rawValue)
-        // The native protocol's server speaks first: send the newest frame at once.
-        if let wire = currentWire(subscriber.proto), subscriber.machine.frameAvailable(wire, now: now) {
-            pump(subscriber, now: now)
-        }
+        if proto == .http { logger.debug("http connection \(connection.id) from \(peer)") }
+        // The native protocol's server speaks first: its machine asks for the newest frame at once.
+        run(connection, now: now)
     }
 
     // MARK: Fan-out
 
     /// The latest frame in a protocol's wire form, rebuilt only when the ring has a newer frame: one
-    /// header (and trailer) per frame per protocol, shared by all its subscribers.
+    /// header (and trailer) per frame per protocol, shared by all its viewers.
     func currentWire(_ proto: StreamProtocol) -> WireFrame? {
         guard let frame = ring.latest else { return nil }
         switch proto {
@@ -294,254 +287,68 @@ public final class StreamServer {
         }
     }
 
-    /// The capture thread published a frame: every idle subscriber starts sending it; busy ones will
-    /// pick up the newest when they finish the frame they are on.
+    /// The capture thread published a frame: every idle viewer is offered it; busy ones will ask for the
+    /// newest when they finish the frame they are on.
     public func frameAvailable() {
         guard ring.latest != nil else { return }
         let now = Clock.monotonicNanos()
-        for subscriber in subscribers.values
-        where subscriber.phase == .frames && subscriber.machine.isIdle && !subscriber.draining {
-            guard let wire = currentWire(subscriber.proto) else { continue }
-            if mayStart(wire, subscriber, now: now), subscriber.machine.frameAvailable(wire, now: now) {
-                pump(subscriber, now: now)
-            }
-        }
-    }
-
-    /// Unsent bytes a new frame may queue behind. Above this the subscriber first waits for the kernel
-    /// to drain: a frame started behind a backlog reaches a slow viewer late (at 200 KB/s, 64 KiB is 0.3 s).
-    var boundaryUnsent: Int {
-        settings.sendLowWatermark > 0 ? min(settings.sendLowWatermark, 16384) : 16384
-    }
-
-    /// Whether an idle subscriber may start `wire` now. If its socket still holds more than
-    /// `boundaryUnsent` bytes of the previous frame, it waits for EPOLLOUT (with TCP_NOTSENT_LOWAT
-    /// lowered to that boundary) and takes the newest frame then.
-    func mayStart(_ wire: WireFrame, _ subscriber: Subscriber, now: UInt64) -> Bool {
-        guard wire.frame.sequence > subscriber.machine.lastSequence else { return false }
-        // Before the first frame there is nothing queued; skip the ioctl.
-        let unsent = subscriber.machine.framesSent == 0 ? 0 : Socket.unsentBytes(subscriber.socket)
-        if unsent > boundaryUnsent {
-            if !subscriber.draining {
-                subscriber.draining = true
-                subscriber.drainUnsent = unsent
-                subscriber.drainProgressAt = now
-                try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: boundaryUnsent)
-                setInterest(subscriber, [.read, .write])
-            }
-            return false
-        }
-        if subscriber.draining {
-            subscriber.draining = false
-            try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: settings.sendLowWatermark)
-        }
-        return true
-    }
-
-    /// Writes as much of the subscriber's frame as the socket takes; on completion moves to the newest frame.
-    func pump(_ subscriber: Subscriber, now: UInt64) {
-        while case .sending(let wire, let sent) = subscriber.machine.state {
-            let result: IOResult<Int>
-            do {
-                result = try Socket.send(subscriber.socket, wire.header, wire.sendsPayload ? wire.frame.payload : [],
-                                         wire.trailer, offset: sent)
-            } catch {
-                drop(subscriber, reason: error.errno == EPIPE || error.errno == ECONNRESET ? "connection reset" : "\(error)")
-                return
-            }
-            switch result {
-            case .wouldBlock:
-                setInterest(subscriber, [.read, .write])
-                return
-            case .done(let count):
-                if subscriber.machine.wrote(count, now: now), let newest = currentWire(subscriber.proto),
-                   mayStart(newest, subscriber, now: now) {
-                    _ = subscriber.machine.frameAvailable(newest, now: now)
-                }
-            }
-        }
-        setInterest(subscriber, subscriber.draining ? [.read, .write] : .read)
-    }
-
-    func setInterest(_ subscriber: Subscriber, _ interest: Interest) {
-        // A viewer that half-closed has nothing more to read: watching for input would spin.
-        let wanted = subscriber.inputClosed ? interest.subtracting(.read) : interest
-        guard wanted != subscriber.interest, let registration = subscriber.registration else { return }
-        do {
-            try reactor.reregister(registration, interest: wanted)
-            subscriber.interest = wanted
-        } catch {
-            drop(subscriber, reason: "\(error)")
-        }
-    }
-
-    func handle(_ events: Events, for subscriber: Subscriber) {
-        if events.contains(.error) || (events.contains(.hangup) && !events.contains(.readable)) {
-            drop(subscriber, reason: "connection closed")
-            return
-        }
-        if events.contains(.readable) {
-            if subscriber.proto == .http && subscriber.phase != .frames {
-                readRequest(subscriber)
-            } else {
-                readAndDiscard(subscriber)
-            }
-            guard subscribers[subscriber.id] != nil else { return }
-        }
-        if events.contains(.writable) && subscriber.response != nil {
-            pumpResponse(subscriber, now: Clock.monotonicNanos())
-            return
-        }
-        if events.contains(.writable) {
-            let now = Clock.monotonicNanos()
-            if subscriber.draining {
-                // Writable with the lowered watermark: the previous frame has (nearly) left.
-                if Socket.unsentBytes(subscriber.socket) <= boundaryUnsent {
-                    subscriber.draining = false
-                    try? Socket.setNotSentLowWatermark(subscriber.socket, bytes: settings.sendLowWatermark)
-                }
-                if !subscriber.draining, let wire = currentWire(subscriber.proto), subscriber.machine.isIdle {
-                    _ = subscriber.machine.frameAvailable(wire, now: now)
-                }
-            }
-            pump(subscriber, now: now)
-        }
-    }
-
-    /// Native viewers have nothing to say: what they send is read and ignored, so garbage costs only
-    /// the time to read it. End of input is a half-close; the viewer may still be reading.
-    func readAndDiscard(_ subscriber: Subscriber) {
-        for _ in 0..<16 {
-            let result: IOResult<Int>
-            do {
-                result = try Socket.read(subscriber.socket, into: readScratch)
-            } catch {
-                drop(subscriber, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)")
-                return
-            }
-            switch result {
-            case .wouldBlock:
-                return
-            case .done(0):
-                subscriber.inputClosed = true
-                setInterest(subscriber, subscriber.interest)
-                return
-            case .done(let count):
-                if subscriber.bytesIgnored == 0 {
-                    logger.notice("viewer \(subscriber.id) (\(subscriber.peer)) sent data on the \(subscriber.proto.rawValue) stream; ignoring it")
-                }
-                subscriber.bytesIgnored += count
-            }
+        for connection in connections.values where connection.machine.isWaitingForFrame {
+            guard let wire = currentWire(connection.proto) else { continue }
+            connection.machine.frameAvailable(wire, now: now, unsent: Socket.unsentBytes(connection.socket))
+            run(connection, now: now)
         }
     }
 
     // MARK: Timeouts, state, shutdown
 
-    /// Periodic work (call every ~100 ms): stalled viewers, accept back-off.
+    /// Periodic work (call every ~100 ms): timeouts, accept back-off.
     public func tick() {
         let now = Clock.monotonicNanos()
         resumeAccepting(now: now)
-        expireHTTPRequests(now: now)
-        for subscriber in subscribers.values where subscriber.draining {
-            // Draining counts as progress while the kernel's unsent bytes go down.
-            let unsent = Socket.unsentBytes(subscriber.socket)
-            if unsent < subscriber.drainUnsent {
-                subscriber.drainUnsent = unsent
-                subscriber.drainProgressAt = now
-            }
+        for connection in connections.values {
+            connection.machine.tick(now: now, unsent: Socket.unsentBytes(connection.socket))
+            run(connection, now: now)
         }
-        for subscriber in subscribers.values
-        where subscriber.machine.isStalled(now: now, timeout: settings.clientTimeoutNanos)
-            || (subscriber.draining && now - subscriber.drainProgressAt >= settings.clientTimeoutNanos) {
-            closedTotals.timedOut += 1
-            let seconds = Double(settings.clientTimeoutNanos) / 1e9
-            drop(subscriber, reason: "timeout: accepted no data for \(seconds) s", level: .warning, event: "client_drop")
-        }
-    }
-
-    func logConnect(_ subscriber: Subscriber, what: String) {
-        logger.info("viewer \(subscriber.id) connected: \(subscriber.peer) (\(what)), \(subscribers.count) connected",
-                    metadata: ["camd_event": "client_connect", "camd_client": "\(subscriber.peer)",
-                               "camd_client_id": "\(subscriber.id)", "camd_protocol": "\(subscriber.proto.rawValue)"])
-    }
-
-    /// Closes a subscriber and logs it. `event` is client_disconnect when the viewer left, client_drop when
-    /// camd disconnected it (timeout, kick).
-    func drop(_ subscriber: Subscriber, reason: String, level: Logger.Level = .info, event: String = "client_disconnect") {
-        guard subscribers.removeValue(forKey: subscriber.id) != nil else { return }
-        if let registration = subscriber.registration { reactor.deregister(registration) }
-        subscriber.socket.close()
-        let machine = subscriber.machine
-        closedTotals.framesSent += machine.framesSent
-        closedTotals.framesDropped += machine.framesDropped
-        closedTotals.bytesSent += machine.bytesSent
-        let seconds = Double(Clock.monotonicNanos() - subscriber.connectedAt) / 1e9
-        let duration = String(format1: seconds)
-        logger.log(level: level, "viewer \(subscriber.id) disconnected: \(subscriber.peer) (\(subscriber.proto.rawValue)), \(reason); \(duration) s, \(machine.framesSent) frames sent, \(machine.framesDropped) dropped",
-                   metadata: ["camd_event": "\(event)", "camd_client": "\(subscriber.peer)", "camd_client_id": "\(subscriber.id)",
-                              "camd_protocol": "\(subscriber.proto.rawValue)", "camd_duration_s": "\(duration)",
-                              "camd_frames_sent": "\(machine.framesSent)", "camd_frames_dropped": "\(machine.framesDropped)",
-                              "camd_reason": "\(reason)"])
     }
 
     /// Disconnects one viewer by id; false if there is none.
     @discardableResult
     public func kick(_ id: UInt64, reason: String) -> Bool {
-        guard let subscriber = subscribers[id] else { return false }
-        drop(subscriber, reason: reason, level: .notice, event: "client_drop")
+        guard let connection = connections[id] else { return false }
+        drop(connection, reason: reason, level: .notice, event: "client_drop")
         return true
     }
 
-    public var clientCount: Int { subscribers.count }
+    public var clientCount: Int { connections.count }
 
     public var clients: [ClientInfo] {
         let now = Clock.monotonicNanos()
-        return subscribers.values.sorted { $0.id < $1.id }.map {
+        return connections.values.sorted { $0.id < $1.id }.map {
             ClientInfo(id: $0.id, peer: $0.peer, proto: $0.proto, connectedNanos: now - $0.connectedAt,
-                       framesSent: $0.machine.framesSent, framesDropped: $0.machine.framesDropped,
-                       bytesSent: $0.machine.bytesSent, isViewer: $0.phase == .frames)
+                       framesSent: $0.machine.frames.framesSent, framesDropped: $0.machine.frames.framesDropped,
+                       bytesSent: $0.machine.frames.bytesSent, isViewer: $0.machine.isStreaming)
         }
     }
 
     public var stats: StreamStats {
         var stats = closedTotals
-        stats.clients = subscribers.count
-        for subscriber in subscribers.values {
-            stats.framesSent += subscriber.machine.framesSent
-            stats.framesDropped += subscriber.machine.framesDropped
-            stats.bytesSent += subscriber.machine.bytesSent
+        stats.clients = connections.count
+        for connection in connections.values {
+            stats.framesSent += connection.machine.frames.framesSent
+            stats.framesDropped += connection.machine.frames.framesDropped
+            stats.bytesSent += connection.machine.frames.bytesSent
         }
         return stats
     }
 
     /// Closes every viewer and listener.
     public func close() {
-        for subscriber in subscribers.values { drop(subscriber, reason: "server shutting down", level: .debug) }
+        for connection in connections.values { drop(connection, reason: "server shutting down", level: .debug) }
         for listener in listeners {
             reactor.deregister(listener.registration)
             listener.socket.close()
         }
         listeners.removeAll()
-    }
-}
-
-/// Logs the first event, then at most once per interval, reporting how many were suppressed.
-struct RateLimitedLog {
-    let intervalNanos: UInt64
-    var lastLogged: UInt64?
-    var suppressed = 0
-
-    init(intervalNanos: UInt64) { self.intervalNanos = intervalNanos }
-
-    /// nil: stay quiet. Otherwise: log now, mentioning this many suppressed since the last message.
-    mutating func shouldLog(now: UInt64) -> Int? {
-        if let last = lastLogged, now - last < intervalNanos {
-            suppressed += 1
-            return nil
-        }
-        lastLogged = now
-        defer { suppressed = 0 }
-        return suppressed
     }
 }
 

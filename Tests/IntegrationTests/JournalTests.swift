@@ -148,7 +148,7 @@ extension CamdIntegrationTests {
         _ = try viewer.readFrame()
         let connected = try #require(try camdEntry(containing: "connected: 127.0.0.1:"))
         #expect(connected["PRIORITY"] == "6")
-        #expect(connected["CODE_FILE"]?.hasSuffix("StreamServer.swift") == true)
+        #expect(connected["CODE_FILE"]?.hasSuffix("StreamServer+Connections.swift") == true)
         #expect(connected["CAMD_EVENT"] == "client_connect")
         #expect(connected["CAMD_CLIENT"]?.hasPrefix("127.0.0.1:") == true && connected["CAMD_PROTOCOL"] == "native")
         viewer.close()

@@ -1,0 +1,408 @@
+// ConnectionMachine: one connection's whole life, without I/O. This is where a viewer's state changes, and why.
+//
+// StreamServer (the I/O driver) feeds it one input at a time — bytes read, end of input, bytes written, the
+// socket became writable, a frame was published, a clock tick — and then carries out the actions it asks for,
+// one at a time, from `nextAction()` until there are none: write these bytes, answer this request, offer the
+// newest frame, set TCP_NOTSENT_LOWAT, watch for read/write, log a note, close. Time is always a parameter
+// (`now`, monotonic nanoseconds), so unit tests drive every path with a fake clock and no sockets.
+//
+//   phase              what happens                                        leaves when
+//   awaitingRequest    HTTP: bytes collect until a whole request head      a head parses (→ routing), a bad
+//                      (bounded by HTTPRequestParser.maxHeadBytes)         one (→ responding 4xx, then close),
+//                                                                          request_timeout (→ closed)
+//   routing            HTTP: a request waits for the driver's answer       respond(_:now:) (→ responding)
+//   responding         HTTP: a one-off response is written; further        written (→ awaitingRequest,
+//                      requests are buffered (pipelining)                  streaming or closed), stalled for
+//                                                                          client_timeout (→ closed)
+//   streaming          frames, latest wins (native from the start, HTTP    end of output: error, kick, or no
+//                      after /stream's head); input is read and ignored    progress for client_timeout
+//   closed             terminal: the driver closes the socket
+//
+// While streaming, `frames` is idle or sending one frame. An idle viewer whose socket still holds more than
+// `limits.boundaryUnsent` unsent bytes of the previous frame does not start the newest behind them: it
+// drains first (TCP_NOTSENT_LOWAT lowered to the boundary, waiting for EPOLLOUT) and then takes the newest.
+// That is the slow-viewer policy: change it here (frameAvailable, writable, tick).
+import Frames
+
+/// The timeouts and socket thresholds a connection works with (from StreamSettings).
+public struct ConnectionLimits: Equatable, Sendable {
+    /// A frame or response in flight that accepts no bytes for this long closes the connection.
+    public var clientTimeoutNanos: UInt64
+    /// An HTTP request head must be complete within this long after the connection or the previous response.
+    public var requestTimeoutNanos: UInt64
+    /// TCP_NOTSENT_LOWAT while not draining (0: the kernel's default).
+    public var sendLowWatermark: Int
+
+    public init(clientTimeoutNanos: UInt64 = 10_000_000_000, requestTimeoutNanos: UInt64 = 5_000_000_000,
+                sendLowWatermark: Int = 65536) {
+        self.clientTimeoutNanos = clientTimeoutNanos
+        self.requestTimeoutNanos = requestTimeoutNanos
+        self.sendLowWatermark = sendLowWatermark
+    }
+
+    /// Unsent bytes a new frame may queue behind. Above this an idle viewer first waits for the kernel to
+    /// send them: a frame started behind a backlog reaches a slow viewer late (at 200 KB/s, 64 KiB is 0.3 s).
+    public var boundaryUnsent: Int { sendLowWatermark > 0 ? min(sendLowWatermark, 16384) : 16384 }
+}
+
+/// Which readiness the connection's socket should be watched for.
+public struct ConnectionInterest: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let read = ConnectionInterest(rawValue: 1)
+    public static let write = ConnectionInterest(rawValue: 2)
+}
+
+/// Bytes to write: `header`, `payload`, `trailer` as one sequence, from `offset` on.
+public struct Outgoing {
+    public var header: [UInt8]
+    public var payload: [UInt8]
+    public var trailer: [UInt8]
+    public var offset: Int
+}
+
+/// A one-off HTTP response and what follows it on the connection.
+public struct HTTPResponse: Equatable {
+    public enum Then: Equatable, Sendable { case nextRequest, stream, close }
+    public var head: [UInt8]
+    public var body: [UInt8]
+    public var then: Then
+
+    public init(head: [UInt8], body: [UInt8], then: Then) {
+        self.head = head
+        self.body = body
+        self.then = then
+    }
+}
+
+/// Why a connection ends, and how loudly that is logged.
+public struct ConnectionClose: Equatable, Sendable {
+    public enum Severity: Sendable { case debug, info, notice, warning }
+    public var reason: String
+    public var severity: Severity
+    /// camd ended it (timeout): logged as client_drop rather than client_disconnect, and counted.
+    public var timedOut: Bool
+
+    public init(_ reason: String, _ severity: Severity, timedOut: Bool = false) {
+        self.reason = reason
+        self.severity = severity
+        self.timedOut = timedOut
+    }
+}
+
+/// Something worth a log line that does not end the connection.
+public enum ConnectionNote: Equatable, Sendable {
+    /// The connection became a viewer ("native", "http /stream").
+    case streamStarted(String)
+    /// The viewer sent bytes on the stream for the first time; they are read and ignored.
+    case ignoringInput
+    /// A request was refused before routing (400, 405, 431, 505); the response says why.
+    case rejected(status: Int, reason: String)
+}
+
+public enum ConnectionAction {
+    /// Send these bytes; report with `wrote(_:now:)` or `writeWouldBlock()`.
+    case write(Outgoing)
+    /// A complete request: answer it with `respond(_:now:)`.
+    case route(HTTPRequest)
+    /// Idle and streaming: offer the newest frame with `frameAvailable(_:now:unsent:)` (if there is one).
+    case offerFrame
+    case setLowWatermark(Int)
+    case setInterest(ConnectionInterest)
+    case note(ConnectionNote)
+    /// Close the socket; the machine is finished.
+    case close(ConnectionClose)
+}
+
+public struct ConnectionMachine {
+    public enum Phase {
+        case awaitingRequest(since: UInt64)
+        case routing(HTTPRequest)
+        case responding(ResponseInFlight)
+        case streaming
+        case closed
+    }
+
+    public struct ResponseInFlight {
+        public var response: HTTPResponse
+        public var sent = 0
+        /// The last write that made progress (or the response's start).
+        public var progressAt: UInt64
+        var total: Int { response.head.count + response.body.count }
+    }
+
+    /// An idle viewer waiting for its socket's unsent bytes to fall to the boundary.
+    public struct Drain: Equatable {
+        public var unsent: Int
+        /// The last time `unsent` went down (or the drain's start).
+        public var progressAt: UInt64
+    }
+
+    public let proto: StreamProtocol
+    public var limits: ConnectionLimits
+    public private(set) var phase: Phase
+    /// Sending frames (streaming only): latest wins, skips counted.
+    public private(set) var frames: SubscriberStateMachine
+    public private(set) var drain: Drain?
+    /// The peer shut down its sending side; it may still be reading.
+    public private(set) var inputClosed = false
+    public private(set) var bytesIgnored = 0
+    /// Request bytes read and not yet parsed (pipelining); bounded by HTTPRequestParser.maxHeadBytes + 4.
+    public private(set) var requestBuffer: [UInt8] = []
+    /// The last write hit a full socket: wait for `writable`.
+    private var writeBlocked = false
+    /// Became idle while streaming: ask the driver for the newest frame.
+    private var wantsOffer = false
+    private var notes: [ConnectionNote] = []
+    private var closing: ConnectionClose?
+    /// What the driver has applied (it registers the socket for reading and sets `limits.sendLowWatermark`).
+    private var appliedInterest: ConnectionInterest = .read
+    private var appliedLowWatermark: Int
+
+    /// A new connection: native viewers stream at once (the server speaks first); HTTP waits for a request.
+    public init(proto: StreamProtocol, limits: ConnectionLimits, now: UInt64) {
+        self.proto = proto
+        self.limits = limits
+        appliedLowWatermark = limits.sendLowWatermark
+        frames = SubscriberStateMachine(now: now)
+        switch proto {
+        case .native:
+            phase = .streaming
+            wantsOffer = true
+            notes.append(.streamStarted("native"))
+        case .http:
+            phase = .awaitingRequest(since: now)
+        }
+    }
+
+    public var isStreaming: Bool {
+        if case .streaming = phase { return true }
+        return false
+    }
+
+    public var isClosed: Bool {
+        if case .closed = phase { return true }
+        return false
+    }
+
+    /// Streaming, idle and not draining: the fan-out offers it each new frame.
+    public var isWaitingForFrame: Bool { isStreaming && frames.isIdle && drain == nil }
+
+    // MARK: Inputs
+
+    /// Bytes the peer sent.
+    public mutating func received(_ bytes: some Collection<UInt8>, now: UInt64) {
+        switch phase {
+        case .closed:
+            return
+        case .streaming:
+            if bytesIgnored == 0 { notes.append(.ignoringInput) }
+            bytesIgnored += bytes.count
+        case .awaitingRequest, .routing, .responding:
+            let room = HTTPRequestParser.maxHeadBytes + 4 - requestBuffer.count
+            guard room > 0 else {
+                if case .awaitingRequest = phase { parseRequest(now: now) } else {
+                    close(ConnectionClose("too much pipelined input", .notice))
+                }
+                return
+            }
+            requestBuffer.append(contentsOf: bytes.prefix(room))
+            if case .awaitingRequest = phase { parseRequest(now: now) }
+        }
+    }
+
+    /// The peer shut down its sending side (read returned 0).
+    public mutating func receivedEnd() {
+        switch phase {
+        case .closed:
+            return
+        case .streaming:
+            // A viewer may half-close and keep reading.
+            inputClosed = true
+        case .awaitingRequest, .routing:
+            close(ConnectionClose("connection closed", .debug))
+        case .responding:
+            close(ConnectionClose("connection closed", .info))
+        }
+    }
+
+    /// The kernel took `count` bytes of the `.write` last asked for.
+    public mutating func wrote(_ count: Int, now: UInt64) {
+        switch phase {
+        case .responding(var flight):
+            flight.sent += count
+            if count > 0 { flight.progressAt = now }
+            phase = .responding(flight)
+            if flight.sent >= flight.total { finish(flight.response.then, now: now) }
+        case .streaming:
+            if frames.wrote(count, now: now) { wantsOffer = true }
+        case .awaitingRequest, .routing, .closed:
+            return
+        }
+    }
+
+    /// The socket took nothing: wait for it to become writable.
+    public mutating func writeWouldBlock() {
+        writeBlocked = true
+    }
+
+    /// The socket is writable again. `unsent` is its unsent byte count (asked only while draining).
+    public mutating func writable(now: UInt64, unsent: @autoclosure () -> Int) {
+        writeBlocked = false
+        if drain != nil, unsent() <= limits.boundaryUnsent {
+            // The previous frame has (nearly) left: take the newest now.
+            drain = nil
+            wantsOffer = true
+        }
+    }
+
+    /// A frame is on offer (published, or asked for with `.offerFrame`). An idle streaming viewer starts it if it
+    /// is newer than the last one started — unless its socket still holds more than the boundary of unsent
+    /// bytes (asked through `unsent`, not before the first frame), in which case it drains first.
+    public mutating func frameAvailable(_ wire: WireFrame, now: UInt64, unsent: @autoclosure () -> Int) {
+        guard isWaitingForFrame else { return }
+        wantsOffer = false
+        guard wire.frame.sequence > frames.lastSequence else { return }
+        let queued = frames.framesSent == 0 ? 0 : unsent()
+        if queued > limits.boundaryUnsent {
+            drain = Drain(unsent: queued, progressAt: now)
+            return
+        }
+        _ = frames.frameAvailable(wire, now: now)
+    }
+
+    /// Periodic check (about every 100 ms). `unsent` is asked only while draining.
+    public mutating func tick(now: UInt64, unsent: @autoclosure () -> Int) {
+        switch phase {
+        case .awaitingRequest(let since):
+            if now >= since, now - since >= limits.requestTimeoutNanos {
+                close(ConnectionClose("no complete request within request_timeout", requestBuffer.isEmpty ? .debug : .info))
+            }
+        case .responding(let flight):
+            if now >= flight.progressAt, now - flight.progressAt >= limits.clientTimeoutNanos {
+                close(ConnectionClose("timeout: response accepted no data", .warning, timedOut: true))
+            }
+        case .streaming:
+            if var waiting = drain {
+                // Draining counts as progress while the kernel's unsent bytes go down.
+                let left = unsent()
+                if left < waiting.unsent {
+                    waiting.unsent = left
+                    waiting.progressAt = now
+                    drain = waiting
+                }
+            }
+            let drainStalled = drain.map { now >= $0.progressAt && now - $0.progressAt >= limits.clientTimeoutNanos } ?? false
+            if frames.isStalled(now: now, timeout: limits.clientTimeoutNanos) || drainStalled {
+                let seconds = Double(limits.clientTimeoutNanos) / 1e9
+                close(ConnectionClose("timeout: accepted no data for \(seconds) s", .warning, timedOut: true))
+            }
+        case .routing, .closed:
+            return
+        }
+    }
+
+    /// The driver's answer to `.route`.
+    public mutating func respond(_ response: HTTPResponse, now: UInt64) {
+        switch phase {
+        case .routing, .awaitingRequest:
+            if response.then == .stream { notes.append(.streamStarted("http /stream")) }
+            phase = .responding(ResponseInFlight(response: response, progressAt: now))
+        case .responding, .streaming, .closed:
+            return
+        }
+    }
+
+    // MARK: Actions
+
+    /// The next thing the driver must do; nil when there is nothing until the next input.
+    public mutating func nextAction() -> ConnectionAction? {
+        if case .closed = phase { return nil }
+        if !notes.isEmpty { return .note(notes.removeFirst()) }
+        if let closing {
+            phase = .closed
+            return .close(closing)
+        }
+        if case .routing(let request) = phase { return .route(request) }
+        let lowWatermark = drain == nil ? limits.sendLowWatermark : limits.boundaryUnsent
+        if lowWatermark != appliedLowWatermark {
+            appliedLowWatermark = lowWatermark
+            return .setLowWatermark(lowWatermark)
+        }
+        if !writeBlocked, let outgoing { return .write(outgoing) }
+        if wantsOffer {
+            wantsOffer = false
+            if isWaitingForFrame { return .offerFrame }
+        }
+        let interest = desiredInterest
+        if interest != appliedInterest {
+            appliedInterest = interest
+            return .setInterest(interest)
+        }
+        return nil
+    }
+
+    /// What is left to write now, if anything.
+    var outgoing: Outgoing? {
+        switch phase {
+        case .responding(let flight):
+            guard flight.sent < flight.total else { return nil }
+            return Outgoing(header: flight.response.head, payload: flight.response.body, trailer: [], offset: flight.sent)
+        case .streaming:
+            guard case .sending(let wire, let sent) = frames.state else { return nil }
+            return Outgoing(header: wire.header, payload: wire.sendsPayload ? wire.frame.payload : [], trailer: wire.trailer, offset: sent)
+        case .awaitingRequest, .routing, .closed:
+            return nil
+        }
+    }
+
+    var desiredInterest: ConnectionInterest {
+        var interest: ConnectionInterest = .read
+        switch phase {
+        case .responding:
+            if writeBlocked { interest.insert(.write) }
+        case .streaming:
+            if writeBlocked || drain != nil { interest.insert(.write) }
+        case .awaitingRequest, .routing, .closed:
+            break
+        }
+        // A peer that half-closed has nothing more to say: watching for input would spin.
+        if inputClosed { interest.remove(.read) }
+        return interest
+    }
+
+    // MARK: Transitions
+
+    private mutating func close(_ why: ConnectionClose) {
+        if closing == nil { closing = why }
+    }
+
+    private mutating func parseRequest(now: UInt64) {
+        switch HTTPRequestParser().parse(requestBuffer) {
+        case .incomplete:
+            return
+        case .reject(let status, let reason):
+            notes.append(.rejected(status: status, reason: reason))
+            respond(HTTPResponse.text(status, "\(status) \(reason)\n", keepAlive: false,
+                                      extra: status == 405 ? "Allow: GET, HEAD\r\n" : ""), now: now)
+        case .request(let request, let consumed):
+            requestBuffer.removeFirst(consumed)
+            phase = .routing(request)
+        }
+    }
+
+    private mutating func finish(_ then: HTTPResponse.Then, now: UInt64) {
+        switch then {
+        case .close:
+            close(ConnectionClose("response sent", .debug))
+        case .nextRequest:
+            phase = .awaitingRequest(since: now)
+            parseRequest(now: now)
+        case .stream:
+            phase = .streaming
+            requestBuffer = []
+            frames = SubscriberStateMachine(now: now)
+            wantsOffer = true
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// HTTPRoutes: what camd answers to each HTTP request — /stream, /snapshot, /state, / — after access control.
+import CamdSystem
+import Frames
+import Logging
+
+extension StreamServer {
+    /// The response to one request (a connection machine asked with `.route`).
+    func route(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse {
+        let head = request.method == .head
+        if let refusal = authorize(request, connection, now: now) { return refusal }
+        let action = request.path == "/" ? request.parameter("action") : nil
+        switch (request.path, action) {
+        case ("/stream", _), ("/", "stream"):
+            return HTTPResponse(head: HTTPMessages.streamHead, body: [], then: head ? .close : .stream)
+        case ("/snapshot", _), ("/", "snapshot"):
+            guard let frame = ring.latest else {
+                return .text(503, "no frame yet\n", keepAlive: request.keepAlive, extra: "Retry-After: 1\r\n", bodyless: head)
+            }
+            return .complete(200, type: "image/jpeg", body: frame.payload, keepAlive: request.keepAlive,
+                             extra: HTTPMessages.frameHeaders(frame), bodyless: head)
+        case ("/state", _):
+            return .complete(200, type: "application/json", body: stateProvider(), keepAlive: request.keepAlive, bodyless: head)
+        case ("/", nil):
+            return .complete(200, type: "text/html; charset=utf-8", body: HTTPPage.index, keepAlive: request.keepAlive, bodyless: head)
+        default:
+            return .text(404, "404 not found: \(request.path)\n", keepAlive: request.keepAlive, bodyless: head)
+        }
+    }
+
+    /// Applies http_auth / http_token: nil when the request may proceed, else the 401 to send.
+    private func authorize(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse? {
+        let decision = accessControl.check(request, now: now)
+        if decision == .allowed { return nil }
+        switch decision {
+        case .denied(let who):
+            if let suppressed = accessFailureLog.shouldLog(now: now) {
+                let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
+                logger.warning("http \(connection.peer): authentication failed (\(who)) for \(request.method.rawValue) \(request.path)\(more)",
+                               metadata: ["camd_event": "auth_failed", "camd_client": "\(connection.peer)"])
+            }
+        case .throttled:
+            if let suppressed = accessFailureLog.shouldLog(now: now) {
+                let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
+                let limit = HTTPAccessControl.verificationsPerSecond
+                logger.warning("http \(connection.peer): credentials refused unchecked (over \(limit) new ones per second)\(more)")
+            }
+        case .missing, .allowed:
+            logger.debug("http \(connection.peer): no credentials for \(request.path)")
+        }
+        return .text(401, "401 unauthorized\n", keepAlive: request.keepAlive, extra: accessControl.challenge,
+                     bodyless: request.method == .head)
+    }
+}

@@ -1,0 +1,146 @@
+// StreamServer+Connections: the I/O half of each connection — socket events become ConnectionMachine inputs,
+// and the machine's actions become sends, reregistrations, socket options, log lines and closes.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CamdSystem
+import Frames
+import Logging
+import Reactor
+
+extension StreamServer {
+    func handle(_ events: Events, for connection: Connection) {
+        if events.contains(.error) || (events.contains(.hangup) && !events.contains(.readable)) {
+            drop(connection, reason: "connection closed")
+            return
+        }
+        if events.contains(.readable) {
+            readInput(connection)
+            guard connections[connection.id] != nil else { return }
+        }
+        if events.contains(.writable) {
+            let now = Clock.monotonicNanos()
+            connection.machine.writable(now: now, unsent: Socket.unsentBytes(connection.socket))
+            run(connection, now: now)
+        }
+    }
+
+    /// Reads what the peer sent (bounded per wake-up) and hands each chunk to its machine.
+    func readInput(_ connection: Connection) {
+        for _ in 0..<16 {
+            let result: IOResult<Int>
+            do {
+                result = try Socket.read(connection.socket, into: readScratch)
+            } catch {
+                drop(connection, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)",
+                     level: connection.machine.isStreaming ? .info : .debug)
+                return
+            }
+            let now = Clock.monotonicNanos()
+            switch result {
+            case .wouldBlock:
+                return
+            case .done(0):
+                connection.machine.receivedEnd()
+                run(connection, now: now)
+                return
+            case .done(let count):
+                connection.machine.received(UnsafeRawBufferPointer(rebasing: readScratch[0..<count]), now: now)
+                run(connection, now: now)
+                guard connections[connection.id] != nil else { return }
+            }
+        }
+    }
+
+    /// Carries out the machine's actions until it has none left (or the connection is closed).
+    func run(_ connection: Connection, now: UInt64) {
+        while let action = connection.machine.nextAction() {
+            switch action {
+            case .write(let outgoing):
+                let result: IOResult<Int>
+                do {
+                    result = try Socket.send(connection.socket, outgoing.header, outgoing.payload, outgoing.trailer,
+                                             offset: outgoing.offset)
+                } catch {
+                    if connection.machine.isStreaming {
+                        drop(connection, reason: error.errno == EPIPE || error.errno == ECONNRESET ? "connection reset" : "\(error)")
+                    } else {
+                        drop(connection, reason: "connection reset", level: .debug)
+                    }
+                    return
+                }
+                switch result {
+                case .wouldBlock: connection.machine.writeWouldBlock()
+                case .done(let count): connection.machine.wrote(count, now: now)
+                }
+            case .route(let request):
+                connection.machine.respond(route(request, connection, now: now), now: now)
+            case .offerFrame:
+                if let wire = currentWire(connection.proto) {
+                    connection.machine.frameAvailable(wire, now: now, unsent: Socket.unsentBytes(connection.socket))
+                }
+            case .setLowWatermark(let bytes):
+                try? Socket.setNotSentLowWatermark(connection.socket, bytes: bytes)
+            case .setInterest(let wanted):
+                guard let registration = connection.registration else { continue }
+                var interest: Interest = []
+                if wanted.contains(.read) { interest.insert(.read) }
+                if wanted.contains(.write) { interest.insert(.write) }
+                do {
+                    try reactor.reregister(registration, interest: interest)
+                } catch {
+                    drop(connection, reason: "\(error)")
+                    return
+                }
+            case .note(let note):
+                log(note, connection)
+            case .close(let why):
+                if why.timedOut { closedTotals.timedOut += 1 }
+                drop(connection, reason: why.reason, level: Self.level(why.severity),
+                     event: why.timedOut ? "client_drop" : "client_disconnect")
+                return
+            }
+        }
+    }
+
+    func log(_ note: ConnectionNote, _ connection: Connection) {
+        switch note {
+        case .streamStarted(let what):
+            logger.info("viewer \(connection.id) connected: \(connection.peer) (\(what)), \(connections.count) connected",
+                        metadata: ["camd_event": "client_connect", "camd_client": "\(connection.peer)",
+                                   "camd_client_id": "\(connection.id)", "camd_protocol": "\(connection.proto.rawValue)"])
+        case .ignoringInput:
+            logger.notice("viewer \(connection.id) (\(connection.peer)) sent data on the \(connection.proto.rawValue) stream; ignoring it")
+        case .rejected(let status, let reason):
+            logger.info("http \(connection.peer): \(status) \(reason)")
+        }
+    }
+
+    static func level(_ severity: ConnectionClose.Severity) -> Logger.Level {
+        switch severity {
+        case .debug: return .debug
+        case .info: return .info
+        case .notice: return .notice
+        case .warning: return .warning
+        }
+    }
+
+    /// Closes a connection and logs it. `event` is client_disconnect when the viewer left, client_drop when
+    /// camd disconnected it (timeout, kick).
+    func drop(_ connection: Connection, reason: String, level: Logger.Level = .info, event: String = "client_disconnect") {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        if let registration = connection.registration { reactor.deregister(registration) }
+        connection.socket.close()
+        let frames = connection.machine.frames
+        closedTotals.framesSent += frames.framesSent
+        closedTotals.framesDropped += frames.framesDropped
+        closedTotals.bytesSent += frames.bytesSent
+        let seconds = Double(Clock.monotonicNanos() - connection.connectedAt) / 1e9
+        let duration = String(format1: seconds)
+        logger.log(level: level, "viewer \(connection.id) disconnected: \(connection.peer) (\(connection.proto.rawValue)), \(reason); \(duration) s, \(frames.framesSent) frames sent, \(frames.framesDropped) dropped",
+                   metadata: ["camd_event": "\(event)", "camd_client": "\(connection.peer)", "camd_client_id": "\(connection.id)",
+                              "camd_protocol": "\(connection.proto.rawValue)", "camd_duration_s": "\(duration)",
+                              "camd_frames_sent": "\(frames.framesSent)", "camd_frames_dropped": "\(frames.framesDropped)",
+                              "camd_reason": "\(reason)"])
+    }
+}
