@@ -46,8 +46,11 @@ let package = Package(
         .target(name: "Capture", dependencies: ["Frames", "CamdSystem", "CCamdLinux", "JPEG", "CV4L2",
                                                 .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
-        // Wire protocols, subscribers and the fan-out policy.
-        .target(name: "Streaming", dependencies: ["Frames", "Reactor", "CamdSystem",
+        // The bytes on the wire, for servers and clients alike: the native frame header and stream parser, the
+        // multipart stream parser, the HTTP request parser and camd's HTTP messages. No reactor, no logging.
+        .target(name: "Wire", dependencies: ["Frames"], swiftSettings: strict),
+        // The streaming server: listeners, one ConnectionMachine per connection, and the fan-out of the latest frame.
+        .target(name: "Streaming", dependencies: ["Frames", "Wire", "Reactor", "CamdSystem",
                                                   .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // The operator's control socket: commands, peer checks, one JSON line per reply.
@@ -55,7 +58,7 @@ let package = Package(
                 swiftSettings: strict),
         // camview's engine: stream URLs, the reader thread (native and HTTP multipart), the latest-wins mailbox,
         // recording, and the pixels-to-terminal-cells renderer. No display code: that is the executable's.
-        .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Streaming"], swiftSettings: strict),
+        .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Wire"], swiftSettings: strict),
         // Configuration, logging and wiring of the daemon.
         .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
                                                 "TOML", .product(name: "Logging", package: "swift-log")],
@@ -64,21 +67,21 @@ let package = Package(
         .executableTarget(name: "camd", dependencies: ["Service", "CamdSystem",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
-        .executableTarget(name: "camview", dependencies: ["Viewer", "Streaming", "CamdSystem", "JPEG", "CSDL2",
+        .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         .executableTarget(name: "camctl", dependencies: ["Control", "CamdSystem",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         // The benchmark's load generator (see bench/README and docs/BENCHMARKS.md).
-        .executableTarget(name: "camload", dependencies: ["Streaming", "Reactor", "CamdSystem",
+        .executableTarget(name: "camload", dependencies: ["Wire", "Reactor", "CamdSystem",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/camload", swiftSettings: strict),
         // The capture path's cost per frame (YUYV encode, MJPEG passthrough), compared with tjbench.
         .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
-        .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming", "JPEG"], path: "Tests/TestSupport",
+        .target(name: "TestSupport", dependencies: ["CamdSystem", "Wire", "JPEG"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CamdFuzz", dependencies: ["Service"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
@@ -87,11 +90,12 @@ let package = Package(
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Streaming", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Wire", "JPEG", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Wire", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,6 +23,7 @@
 // drains first (TCP_NOTSENT_LOWAT lowered to the boundary, waiting for EPOLLOUT) and then takes the newest.
 // That is the slow-viewer policy: change it here (frameAvailable, writable, tick).
 import Frames
+import Wire
 
 /// The timeouts and socket thresholds a connection works with (from StreamSettings).
 public struct ConnectionLimits: Equatable, Sendable {

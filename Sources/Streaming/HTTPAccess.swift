@@ -2,6 +2,7 @@
 // and/or an access token (?token=… or "Authorization: Bearer …"). Sans-IO apart from crypt itself.
 import CamdSystem
 import FoundationEssentials
+import Wire
 
 /// Who may use the HTTP endpoints. Both nil: anyone (the default).
 public struct HTTPAccessPolicy: Sendable, Equatable {

@@ -2,6 +2,7 @@
 import CamdSystem
 import Frames
 import Logging
+import Wire
 
 extension StreamServer {
     /// The response to one request (a connection machine asked with `.route`).
@@ -49,5 +50,20 @@ extension StreamServer {
         }
         return .text(401, "401 unauthorized\n", keepAlive: request.keepAlive, extra: accessControl.challenge,
                      bodyless: request.method == .head)
+    }
+}
+
+extension HTTPResponse {
+    /// A complete response with a body (`bodyless`: HEAD, the head alone).
+    static func complete(_ status: Int, type: String, body: [UInt8], keepAlive: Bool, extra: String = "",
+                         bodyless: Bool = false) -> HTTPResponse {
+        HTTPResponse(head: HTTPMessages.head(status, contentType: type, length: body.count, keepAlive: keepAlive, extra: extra),
+                     body: bodyless ? [] : body, then: keepAlive ? .nextRequest : .close)
+    }
+
+    /// A plain-text response ("404 not found: /x\n").
+    static func text(_ status: Int, _ text: String, keepAlive: Bool, extra: String = "", bodyless: Bool = false) -> HTTPResponse {
+        complete(status, type: "text/plain; charset=utf-8", body: Array(text.utf8), keepAlive: keepAlive, extra: extra,
+                 bodyless: bodyless)
     }
 }

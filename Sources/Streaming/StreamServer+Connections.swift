@@ -7,6 +7,7 @@ import CamdSystem
 import Frames
 import Logging
 import Reactor
+import Wire
 
 extension StreamServer {
     func handle(_ events: Events, for connection: Connection) {

@@ -8,6 +8,7 @@ import CamdSystem
 import Frames
 import Logging
 import Reactor
+import Wire
 
 public struct StreamSettings: Sendable, Equatable {
     public var maxClients: Int

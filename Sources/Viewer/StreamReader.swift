@@ -8,7 +8,7 @@ import Glibc
 internal import CCamdLinux
 import CamdSystem
 import JPEG
-import Streaming
+import Wire
 import Synchronization
 
 public struct ReaderOptions: Sendable {

@@ -5,7 +5,6 @@ import Glibc
 import CamdSystem
 import Foundation
 import JPEG
-import Streaming
 import Testing
 import TestSupport
 

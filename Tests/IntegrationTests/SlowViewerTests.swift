@@ -4,7 +4,7 @@ import Glibc
 #endif
 import CamdSystem
 import Foundation
-import Streaming
+import Wire
 import Testing
 import TestSupport
 

@@ -2,6 +2,7 @@
 // frames (latest wins), the frame-boundary drain, keep-alive, pipelining, half-close and timeouts.
 import Frames
 import Streaming
+import Wire
 import Testing
 
 private func wire(_ sequence: UInt64, payload: Int = 100) -> WireFrame {

@@ -2,6 +2,7 @@
 import CamdSystem
 import FoundationEssentials
 @testable import Streaming
+import Wire
 import Testing
 
 struct HTTPAccessTests {

@@ -1,6 +1,7 @@
 // The per-viewer policy without sockets: latest wins, skips counted, stalls detected.
 import Frames
 import Streaming
+import Wire
 import Testing
 
 private func wire(_ sequence: UInt64, payload: Int = 100) -> WireFrame {

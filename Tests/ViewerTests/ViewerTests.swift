@@ -3,6 +3,7 @@
 import Glibc
 #endif
 import CamdSystem
+import Foundation
 import Synchronization
 import Testing
 @testable import Viewer

@@ -1,7 +1,7 @@
 // LoadClient: one simulated viewer — its socket, its stream parser, and what it measured.
 import CamdSystem
 import Reactor
-import Streaming
+import Wire
 
 enum WireProtocol: String, CaseIterable, Sendable {
     case native

@@ -3,10 +3,10 @@ import Frames
 
 public enum HTTPMessages {
     public static let boundary = "camdframe"
-    static let crlf: [UInt8] = [0x0D, 0x0A]
-    static let noStore = "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\nPragma: no-cache\r\nExpires: 0\r\n"
+    public static let crlf: [UInt8] = [0x0D, 0x0A]
+    public static let noStore = "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\nPragma: no-cache\r\nExpires: 0\r\n"
 
-    static func reason(_ status: Int) -> String {
+    public static func reason(_ status: Int) -> String {
         switch status {
         case 200: return "OK"
         case 400: return "Bad Request"
@@ -21,7 +21,7 @@ public enum HTTPMessages {
         }
     }
 
-    static func head(_ status: Int, contentType: String, length: Int?, keepAlive: Bool, extra: String = "") -> [UInt8] {
+    public static func head(_ status: Int, contentType: String, length: Int?, keepAlive: Bool, extra: String = "") -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(reason(status))\r\nServer: camd\r\nContent-Type: \(contentType)\r\n"
         if let length { text += "Content-Length: \(length)\r\n" }
         text += noStore + "Access-Control-Allow-Origin: *\r\n" + extra
@@ -30,38 +30,23 @@ public enum HTTPMessages {
     }
 
     /// "1764000000.123456", as ustreamer sends X-Timestamp.
-    static func timestamp(_ nanos: UInt64) -> String {
+    public static func timestamp(_ nanos: UInt64) -> String {
         let micros = String(nanos / 1000 % 1_000_000)
         return "\(nanos / 1_000_000_000)." + String(repeating: "0", count: 6 - micros.count) + micros
     }
 
-    static func frameHeaders(_ frame: Frame) -> String {
+    public static func frameHeaders(_ frame: Frame) -> String {
         "X-Timestamp: \(timestamp(frame.timestampNanos))\r\nX-Sequence: \(frame.sequence)\r\n"
             + (frame.isPlaceholder ? "X-Placeholder: 1\r\n" : "")
     }
 
     /// One multipart part's header; the payload and a CRLF follow.
-    static func partHeader(_ frame: Frame) -> [UInt8] {
+    public static func partHeader(_ frame: Frame) -> [UInt8] {
         Array(("--\(boundary)\r\nContent-Type: image/jpeg\r\nContent-Length: \(frame.payload.count)\r\n"
             + frameHeaders(frame) + "\r\n").utf8)
     }
 
-    static let streamHead: [UInt8] = Array(("HTTP/1.1 200 OK\r\nServer: camd\r\n"
+    public static let streamHead: [UInt8] = Array(("HTTP/1.1 200 OK\r\nServer: camd\r\n"
         + "Content-Type: multipart/x-mixed-replace;boundary=\(boundary)\r\n" + noStore
         + "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n").utf8)
-}
-
-extension HTTPResponse {
-    /// A complete response with a body (`bodyless`: HEAD, the head alone).
-    static func complete(_ status: Int, type: String, body: [UInt8], keepAlive: Bool, extra: String = "",
-                         bodyless: Bool = false) -> HTTPResponse {
-        HTTPResponse(head: HTTPMessages.head(status, contentType: type, length: body.count, keepAlive: keepAlive, extra: extra),
-                     body: bodyless ? [] : body, then: keepAlive ? .nextRequest : .close)
-    }
-
-    /// A plain-text response ("404 not found: /x\n").
-    static func text(_ status: Int, _ text: String, keepAlive: Bool, extra: String = "", bodyless: Bool = false) -> HTTPResponse {
-        complete(status, type: "text/plain; charset=utf-8", body: Array(text.utf8), keepAlive: keepAlive, extra: extra,
-                 bodyless: bodyless)
-    }
 }

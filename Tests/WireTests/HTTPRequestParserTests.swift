@@ -1,5 +1,5 @@
 // The HTTP request parser on ordinary and hostile inputs.
-import Streaming
+import Wire
 import Testing
 
 private func parse(_ text: String) -> HTTPRequestParser.Outcome {

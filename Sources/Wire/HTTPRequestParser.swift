@@ -111,7 +111,8 @@ public struct HTTPRequestParser {
 }
 
 extension Substring {
-    var trimmingSpaces: String {
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
+    public var trimmingSpaces: String {
         var s = self
         while s.first == " " || s.first == "\t" { s.removeFirst() }
         while s.last == " " || s.last == "\t" { s.removeLast() }

@@ -1,6 +1,6 @@
 // The native header's exact bytes, its validation, and incremental parsing.
 import Frames
-import Streaming
+import Wire
 import Testing
 
 struct NativeProtocolTests {
