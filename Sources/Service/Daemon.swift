@@ -8,6 +8,7 @@ import Control
 import Frames
 import Logging
 import Reactor
+import Settings
 import Streaming
 import FoundationEssentials
 
@@ -85,13 +86,7 @@ public final class Daemon {
         ProcessSignals.ignoreSIGPIPE()
         reactor = try Reactor()
         ring = FrameRing(capacity: config.ringSize)
-        server = StreamServer(reactor: reactor, ring: ring, settings: Self.streamSettings(config), logger: logger)
-    }
-
-    static func streamSettings(_ config: Config) -> StreamSettings {
-        StreamSettings(maxClients: config.maxClients, clientTimeoutNanos: UInt64(config.clientTimeout * 1e9),
-                       sendLowWatermark: config.sendLowWatermark, sendBuffer: config.sendBuffer,
-                       requestTimeoutNanos: UInt64(config.requestTimeout * 1e9), access: config.httpAccess)
+        server = StreamServer(reactor: reactor, ring: ring, settings: StreamSettings(config), logger: logger)
     }
 
     /// Builds the configured source (on this thread, so its errors come before start-up).
@@ -106,17 +101,7 @@ public final class Daemon {
         case .file(let path):
             return try FileSource(path: path)
         case .v4l2(let path):
-            var settings = V4L2Settings(path: path)
-            settings.format = config.format
-            settings.width = config.width
-            settings.height = config.height
-            settings.fps = config.fps
-            settings.quality = config.quality
-            settings.bufferCount = config.buffers
-            settings.deviceTimeout = config.deviceTimeout
-            settings.retryMax = config.deviceRetryMax
-            settings.controls = config.controls
-            do { return try V4L2Source(settings: settings, logger: logger) } catch { throw SourceError("\(path): \(error)") }
+            do { return try V4L2Source(settings: V4L2Settings(path: path, config: config), logger: logger) } catch { throw SourceError("\(path): \(error)") }
         }
     }
 

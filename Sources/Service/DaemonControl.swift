@@ -6,6 +6,7 @@ import Capture
 import CamdSystem
 import Control
 import Logging
+import Settings
 import Streaming
 
 extension Daemon {

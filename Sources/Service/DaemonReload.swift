@@ -7,6 +7,7 @@ import Capture
 import CamdSystem
 import Control
 import Logging
+import Settings
 import Streaming
 
 extension Daemon {
@@ -96,7 +97,7 @@ extension Daemon {
             }
         }
         config = new
-        server.settings = Self.streamSettings(new)
+        server.settings = StreamSettings(new)
         for (key, before, after) in [("max_clients", "\(old.maxClients)", "\(new.maxClients)"),
                                      ("client_timeout", old.clientTimeout.formatted1, new.clientTimeout.formatted1),
                                      ("request_timeout", old.requestTimeout.formatted1, new.requestTimeout.formatted1),

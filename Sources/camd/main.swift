@@ -7,6 +7,7 @@ import CamdSystem
 import Capture
 import Logging
 import Service
+import Settings
 
 struct Camd: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,5 @@
 // Config: every setting camd has, its default, its allowed values, and the one place that checks them.
 import CamdSystem
-import Capture
-import Streaming
 
 /// What the capture thread reads from.
 public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
@@ -21,6 +19,11 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
 
 public enum LogLevel: String, Sendable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
+}
+
+/// What the operator asks of a camera with `format = …` (Service maps it to Capture's preference).
+public enum CameraFormat: String, Sendable, CaseIterable {
+    case auto, mjpeg, yuyv
 }
 
 /// A config value as it arrived, from the TOML file or from a command-line flag.
@@ -112,7 +115,7 @@ public struct Config: Sendable, Equatable {
     public var ringSize = 4
     public var logLevel: LogLevel = .info
     public var statsInterval: Double = 60
-    public var format: PixelFormatPreference = .auto
+    public var format: CameraFormat = .auto
     public var buffers = 4
     public var deviceTimeout: Double = 2
     public var deviceRetryMax: Double = 5
@@ -210,8 +213,8 @@ public struct Config: Sendable, Equatable {
             let seconds = try number(value, in: 0...86400, fail)
             statsInterval = seconds
         case "format":
-            guard case .string(let s) = value, let preference = PixelFormatPreference(rawValue: s) else {
-                throw fail("must be one of " + PixelFormatPreference.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            guard case .string(let s) = value, let preference = CameraFormat(rawValue: s) else {
+                throw fail("must be one of " + CameraFormat.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
             }
             format = preference
         case "buffers": buffers = try integer(value, in: 1...32, fail)
@@ -269,14 +272,10 @@ public struct Config: Sendable, Equatable {
 
     private func trim(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
 
-    /// http_auth and http_token as the HTTP server applies them.
-    public var httpAccess: HTTPAccessPolicy {
-        var policy = HTTPAccessPolicy()
-        if let colon = httpAuth.firstIndex(of: ":") {
-            policy.basic = (String(httpAuth[..<colon]), String(httpAuth[httpAuth.index(after: colon)...]))
-        }
-        if !httpToken.isEmpty { policy.token = httpToken }
-        return policy
+    /// http_auth split into the user name and the crypt(3) hash, or nil (off).
+    public var httpBasic: (user: String, hash: String)? {
+        guard let colon = httpAuth.firstIndex(of: ":") else { return nil }
+        return (String(httpAuth[..<colon]), String(httpAuth[httpAuth.index(after: colon)...]))
     }
 
     public var isCamera: Bool {

@@ -1,7 +1,7 @@
 // Configuration: the shipped file documents the defaults, and every bad value names its key.
 import CamdSystem
 import Foundation
-import Service
+import Settings
 import Testing
 
 private var packageRoot: String {
@@ -101,8 +101,8 @@ struct ConfigTests {
     @Test func httpSecretsAreAcceptedButNeverEchoed() throws {
         let hash = try #require(PasswordHash.make("hunter2"))
         let config = try ConfigLoader.parse("http_auth = \"admin:\(hash)\"\nhttp_token = \"abcdefghijklmnop\"")
-        #expect(config.httpAccess.basic?.user == "admin" && config.httpAccess.basic?.hash == hash)
-        #expect(config.httpAccess.token == "abcdefghijklmnop")
+        #expect(config.httpBasic?.user == "admin" && config.httpBasic?.hash == hash)
+        #expect(config.httpToken == "abcdefghijklmnop")
         #expect(config.summary.contains("http_access=basic+token") && !config.summary.contains(hash))
         #expect(PasswordHash.matches("hunter2", hash: hash) && !PasswordHash.matches("hunter3", hash: hash))
         #expect {
