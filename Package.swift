@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Streaming", "JPEG", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "Settings", "Capture", "Streaming",
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Settings", "Capture", "Streaming", "camd",
                                                        .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
     ],
