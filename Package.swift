@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(name: "camview", dependencies: ["Viewer", "Streaming", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
-        .executableTarget(name: "camctl", dependencies: ["Control", "CamdSystem",
+        .executableTarget(name: "camctl", dependencies: ["Control", "Settings", "CamdSystem",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         // The benchmark's load generator (see bench/README and docs/BENCHMARKS.md).
