@@ -60,7 +60,7 @@ extension Daemon {
     /// restarted only when the source must be reopened, listeners re-bound only when their addresses changed.
     /// Viewers stay connected. On failure nothing has changed.
     func apply(_ requested: Config) -> Result<ApplyOutcome, ApplyError> {
-        let change = ConfigChange(old: config, new: requested, systemdListeners: Set(activated.map(Self.listenerKey)))
+        let change = ConfigChange(old: config, new: requested, systemdListeners: listeners.activatedKeys)
         // `config` stays what the daemon really runs (keys that only a restart can change keep their running values).
         let new = change.running
         // Build a new source first: if it cannot be built, nothing else changes either.
@@ -73,9 +73,8 @@ extension Daemon {
         var outcome = ApplyOutcome(restartNeeded: change.restartNeeded)
         // Listeners next: they can fail (address in use) and are undone on failure.
         for key in change.rebinds {
-            let proto: StreamProtocol = key == Self.listenerKey(.native) ? .native : .http
             do {
-                outcome.changes += try rebind(proto, to: proto == .native ? new.listen : new.httpListen)
+                outcome.changes += try listeners.rebind(key, to: new)
             } catch {
                 return .failure(ApplyError(description: "\(key): \(error)"))
             }
@@ -96,13 +95,5 @@ extension Daemon {
         }
         outcome.changes += change.captureChanges
         return .success(outcome)
-    }
-
-    /// The config key that lists a protocol's listen addresses.
-    static func listenerKey(_ proto: StreamProtocol) -> String {
-        switch proto {
-        case .native: return "listen"
-        case .http: return "http_listen"
-        }
     }
 }
