@@ -67,7 +67,9 @@ public struct Config: Sendable, Equatable {
         // No camd setting is text with control characters in it: refusing them here keeps paths, names and
         // secrets from ever carrying an escape sequence into a log line or the status.
         if value.containsControlCharacters {
-            throw ConfigError(key: key, value: value.description, problem: "must not contain control characters")
+            // Not even this error shows a secret.
+            let shown = ConfigKey.named(key)?.isSecret == true ? "" : value.description
+            throw ConfigError(key: key, value: shown, problem: "must not contain control characters")
         }
         guard let entry = ConfigKey.named(key) else { throw ConfigError.unknownKey(key) }
         try entry.assign(&self, value)

@@ -108,6 +108,13 @@ struct ConfigTests {
         #expect {
             try ConfigLoader.parse("http_auth = \"admin:plaintext-password\"")
         } throws: { error in !"\(error)".contains("plaintext-password") }
+        for line in ["http_auth = \"admin:\\u0007\(hash)\"", "http_token = \"abcdefgh\\u0007ijklmnop\""] {
+            #expect {
+                try ConfigLoader.parse(line)
+            } throws: { error in
+                "\(error)".hasSuffix(": must not contain control characters") && !"\(error)".contains(hash) && !"\(error)".contains("abcdefgh")
+            }
+        }
     }
 
     @Test func flagValuesAreTypedLikeTOML() {
