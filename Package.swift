@@ -59,18 +59,21 @@ let package = Package(
         // camview's engine: stream URLs, the reader thread (native and HTTP multipart), the latest-wins mailbox,
         // recording, and the pixels-to-terminal-cells renderer. No display code: that is the executable's.
         .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Wire"], swiftSettings: strict),
-        // Configuration, logging and wiring of the daemon.
+        // Every setting camd has: Config, its checks, the config file loader. Plain values only (no capture,
+        // streaming or server code), so camctl can read the settings without linking the daemon.
+        .target(name: "Settings", dependencies: ["CamdSystem", "TOML"], swiftSettings: strict),
+        // Logging, systemd and the wiring of the daemon: applies Settings to capture, streaming and control.
         .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
-                                                "TOML", .product(name: "Logging", package: "swift-log")],
+                                                "Settings", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
-        .executableTarget(name: "camd", dependencies: ["Service", "CamdSystem",
+        .executableTarget(name: "camd", dependencies: ["Service", "Settings", "CamdSystem",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
-        .executableTarget(name: "camctl", dependencies: ["Control", "CamdSystem",
+        .executableTarget(name: "camctl", dependencies: ["Control", "Settings", "CamdSystem",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         // The benchmark's load generator (see bench/README and docs/BENCHMARKS.md).
@@ -84,7 +87,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Wire", "JPEG"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
-        .target(name: "CamdFuzz", dependencies: ["Service"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
+        .target(name: "CamdFuzz", dependencies: ["Settings"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
         .testTarget(name: "CamdSystemTests", dependencies: ["CamdSystem"], swiftSettings: strict),
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
@@ -94,7 +97,9 @@ let package = Package(
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Wire", "JPEG", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Settings", "Capture", "Streaming", "camd",
+                                                       .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Wire", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -4,25 +4,26 @@ public enum ControlCommand: Equatable, Sendable {
     case status
     case clients
     case kick(id: UInt64)
-    /// A live setting: validated by the daemon exactly like the config key of the same name.
+    /// A live setting: the daemon checks that the key may be set live (its key table says which) and the
+    /// value exactly like the config key of the same name.
     case set(key: String, value: String)
     case reload
     case help
 
-    /// Keys `set` can change without a restart or reload.
-    public static let settableKeys = ["fps", "quality", "client_timeout", "max_clients"]
-
     /// A line longer than this is refused (and the connection closed): no client can grow camd's memory.
     public static let maxLineBytes = 4096
 
-    public static let usage: [String: String] = [
-        "status": "what camd is doing: source, format, fps, viewers, uptime",
-        "clients": "the connected viewers: id, address, protocol, duration, frames sent and dropped",
-        "kick <id>": "disconnect one viewer",
-        "set <key> <value>": "change \(settableKeys.joined(separator: ", ")) now (validated like the config file)",
-        "reload": "re-read the config file (as SIGHUP does)",
-        "help": "this list",
-    ]
+    /// The `help` reply: each command and what it does; `settableKeys` are the keys `set` may change.
+    public static func usage(settableKeys: [String]) -> [String: String] {
+        [
+            "status": "what camd is doing: source, format, fps, viewers, uptime",
+            "clients": "the connected viewers: id, address, protocol, duration, frames sent and dropped",
+            "kick <id>": "disconnect one viewer",
+            "set <key> <value>": "change \(settableKeys.joined(separator: ", ")) now (validated like the config file)",
+            "reload": "re-read the config file (as SIGHUP does)",
+            "help": "this list",
+        ]
+    }
 
     /// Parses one command line (without its newline). Errors are the text of the `{"error": …}` reply.
     public static func parse(_ line: String) -> Result<ControlCommand, ControlCommandError> {
@@ -43,15 +44,11 @@ public enum ControlCommand: Equatable, Sendable {
             }
             return .success(.kick(id: id))
         case "set":
+            // Which keys may be set live is the daemon's to say (help lists them), not the parser's.
             guard arguments.count == 2 else {
-                return .failure(ControlCommandError("usage: set <key> <value>, key one of \(settableKeys.joined(separator: ", "))"))
+                return .failure(ControlCommandError("usage: set <key> <value> (help lists the keys)"))
             }
-            let key = arguments[0].lowercased()
-            guard settableKeys.contains(key) else {
-                return .failure(ControlCommandError("\(key) cannot be set live; settable: \(settableKeys.joined(separator: ", ")) "
-                    + "(edit the config file and reload for the others)"))
-            }
-            return .success(.set(key: key, value: arguments[1]))
+            return .success(.set(key: arguments[0].lowercased(), value: arguments[1]))
         default:
             return .failure(ControlCommandError("unknown command \"\(verb)\"; commands: status, clients, kick, set, reload, help"))
         }

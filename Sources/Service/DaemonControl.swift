@@ -6,6 +6,7 @@ import Capture
 import CamdSystem
 import Control
 import Logging
+import Settings
 import Streaming
 
 extension Daemon {
@@ -55,19 +56,22 @@ extension Daemon {
                 return ControlServer.errorLine("no client with id \(id) (see clients)")
             }
             return ControlServer.jsonLine(KickReply(kicked: id))
-        case .set(let key, let value):
+        case .set(let name, let value):
+            guard let key = ConfigKey.named(name), key.isSettableLive else {
+                return ControlServer.errorLine(ConfigKey.notSettableLive(name))
+            }
             var candidate = config
             do throws(ConfigError) {
-                try candidate.set(key, ConfigValue(flag: value))
+                try candidate.set(name, ConfigValue(flag: value))
                 try candidate.validate()
             } catch {
                 return ControlServer.errorLine("\(error)")
             }
-            let previous = currentValue(key)
+            let previous = key.value(in: config)
             switch apply(candidate) {
             case .success:
-                logger.notice("control: \(key) set to \(value) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(key)"])
-                return ControlServer.jsonLine(SetReply(key: key, value: currentValue(key), previous: previous))
+                logger.notice("control: \(name) set to \(value) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(name)"])
+                return ControlServer.jsonLine(SetReply(key: name, value: key.value(in: config), previous: previous))
             case .failure(let error):
                 return ControlServer.errorLine(error.description)
             }
@@ -77,17 +81,7 @@ extension Daemon {
             case .failure(let error): return ControlServer.errorLine(error.description)
             }
         case .help:
-            return ControlServer.jsonLine(HelpReply(commands: ControlCommand.usage))
-        }
-    }
-
-    func currentValue(_ key: String) -> String {
-        switch key {
-        case "fps": return config.fps.formatted1
-        case "quality": return "\(config.quality)"
-        case "client_timeout": return config.clientTimeout.formatted1
-        case "max_clients": return "\(config.maxClients)"
-        default: return ""
+            return ControlServer.jsonLine(HelpReply(commands: ControlCommand.usage(settableKeys: ConfigKey.settableLive.map(\.name))))
         }
     }
 }

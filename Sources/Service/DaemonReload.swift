@@ -7,6 +7,7 @@ import Capture
 import CamdSystem
 import Control
 import Logging
+import Settings
 import Streaming
 
 extension Daemon {
@@ -55,60 +56,33 @@ extension Daemon {
         return result
     }
 
-    /// Moves the running daemon to `new`: live settings at once, capture restarted only when the source
-    /// must be reopened, listeners re-bound only when their addresses changed. Viewers stay connected.
-    /// On failure nothing has changed.
+    /// Moves the running daemon to `requested` as ConfigChange plans it: live settings at once, capture
+    /// restarted only when the source must be reopened, listeners re-bound only when their addresses changed.
+    /// Viewers stay connected. On failure nothing has changed.
     func apply(_ requested: Config) -> Result<ApplyOutcome, ApplyError> {
-        let old = config
-        var outcome = ApplyOutcome()
-        // `config` stays what the daemon really runs: keys that only a restart can change keep their running
-        // values (and are reported), so the next reload compares the file with the truth, not with a wish.
-        var new = requested
-        new.logLevel = old.logLevel
-        new.ringSize = old.ringSize
-        new.controlSocket = old.controlSocket
-        new.controlGroup = old.controlGroup
-        if activated.contains(.native) { new.listen = old.listen }
-        if activated.contains(.http) { new.httpListen = old.httpListen }
+        let change = ConfigChange(old: config, new: requested, systemdListeners: listeners.activatedKeys)
+        // `config` stays what the daemon really runs (keys that only a restart can change keep their running values).
+        let new = change.running
         // Build a new source first: if it cannot be built, nothing else changes either.
-        let sourceKeysChanged = old.source != new.source || old.width != new.width || old.height != new.height
-            || old.format != new.format || old.buffers != new.buffers || old.deviceTimeout != new.deviceTimeout
-            || old.deviceRetryMax != new.deviceRetryMax || old.controls != new.controls
-        // A camera's rate is negotiated with the driver (S_PARM): it needs a reopen; the clock adjusts live.
-        let restartCapture = sourceKeysChanged || (new.isCamera && old.fps != new.fps)
         var newSource: (any FrameSource)?
-        if restartCapture {
+        if change.restartsCapture {
             do { newSource = try Self.makeSource(new, logger: logger) } catch {
                 return .failure(ApplyError(description: "source = \"\(new.source)\": \(error)"))
             }
         }
+        var outcome = ApplyOutcome(restartNeeded: change.restartNeeded)
         // Listeners next: they can fail (address in use) and are undone on failure.
-        for (proto, oldAddresses, newAddresses) in [(StreamProtocol.native, old.listen, requested.listen), (.http, old.httpListen, requested.httpListen)]
-        where oldAddresses != newAddresses {
-            if activated.contains(proto) {
-                outcome.restartNeeded.append("\(proto == .native ? "listen" : "http_listen") (its sockets come from systemd)")
-                continue
-            }
+        for key in change.rebinds {
             do {
-                outcome.changes += try rebind(proto, to: newAddresses)
+                outcome.changes += try listeners.rebind(key, to: new)
             } catch {
-                return .failure(ApplyError(description: "\(proto == .native ? "listen" : "http_listen"): \(error)"))
+                return .failure(ApplyError(description: "\(key): \(error)"))
             }
         }
         config = new
-        server.settings = Self.streamSettings(new)
-        for (key, before, after) in [("max_clients", "\(old.maxClients)", "\(new.maxClients)"),
-                                     ("client_timeout", old.clientTimeout.formatted1, new.clientTimeout.formatted1),
-                                     ("request_timeout", old.requestTimeout.formatted1, new.requestTimeout.formatted1),
-                                     ("send_lowat", "\(old.sendLowWatermark)", "\(new.sendLowWatermark)"),
-                                     ("send_buffer", "\(old.sendBuffer)", "\(new.sendBuffer)"),
-                                     ("stats_interval", old.statsInterval.formatted1, new.statsInterval.formatted1),
-                                     ("http_access", old.accessSummary, new.accessSummary)] where before != after {
-            outcome.changes.append("\(key) \(before) → \(after)")
-        }
-        if old.httpAuth != new.httpAuth || old.httpToken != new.httpToken, old.accessSummary == new.accessSummary {
-            outcome.changes.append("http credentials changed")
-        }
+        let settings = StreamSettings(new)
+        if settings != server.settings { server.settings = settings }
+        outcome.changes += change.liveChanges
         if let newSource {
             capture.stop()
             do {
@@ -116,17 +90,10 @@ extension Daemon {
             } catch {
                 logger.error("capture could not be restarted: \(error)")
             }
-            outcome.changes.append("capture restarted: source=\(new.source) \(new.width)x\(new.height) fps=\(new.fps.formatted1)")
-        } else if old.fps != new.fps || old.quality != new.quality {
+        } else if change.adjustsCapture {
             capture.adjust(CaptureAdjustment(fps: new.fps, quality: new.quality))
-            if old.fps != new.fps { outcome.changes.append("fps \(old.fps.formatted1) → \(new.fps.formatted1)") }
-            if old.quality != new.quality { outcome.changes.append("quality \(old.quality) → \(new.quality)") }
         }
-        for (key, changed) in [("log_level", old.logLevel != requested.logLevel), ("ring_size", old.ringSize != requested.ringSize),
-                               ("control_socket", old.controlSocket != requested.controlSocket),
-                               ("control_group", old.controlGroup != requested.controlGroup)] where changed {
-            outcome.restartNeeded.append(key)
-        }
+        outcome.changes += change.captureChanges
         return .success(outcome)
     }
 }

@@ -6,6 +6,7 @@ import ArgumentParser
 import CamdSystem
 import Control
 import Foundation
+import Settings
 
 struct Connection: ParsableArguments {
     @Option(help: ArgumentHelp("camd's control socket (control_socket).", valueName: "path"))
@@ -144,11 +145,13 @@ struct Kick: ParsableCommand {
 }
 
 struct Set: ParsableCommand {
+    /// The keys camd can change live, from the key table.
+    static let keys = ConfigKey.settableLive.map(\.name).joined(separator: ", ")
     static let configuration = CommandConfiguration(
-        abstract: "Change a setting now: \(ControlCommand.settableKeys.joined(separator: ", ")).",
+        abstract: "Change a setting now: \(keys).",
         discussion: "Checked like the config file's key of the same name. The config file is not changed: a reload or restart goes back to it.")
     @OptionGroup var connection: Connection
-    @Argument(help: ArgumentHelp("One of \(ControlCommand.settableKeys.joined(separator: ", ")).")) var key: String
+    @Argument(help: ArgumentHelp("One of \(keys).")) var key: String
     @Argument(help: "The new value.") var value: String
 
     func run() {

@@ -7,6 +7,7 @@ import CamdSystem
 import Capture
 import Logging
 import Service
+import Settings
 
 struct Camd: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,52 +25,32 @@ struct Camd: ParsableCommand {
     @Option(name: .customLong("config"), help: ArgumentHelp("Config file to read.", valueName: "path"))
     var configPath: String?
 
-    @Option(help: ArgumentHelp("Native protocol listen address, repeatable (listen; default 0.0.0.0:9999).", valueName: "host:port"))
-    var listen: [String] = []
-    @Option(help: ArgumentHelp("HTTP listen address, repeatable (http_listen; default 0.0.0.0:8080; \"off\" disables).", valueName: "host:port"))
-    var httpListen: [String] = []
-    @Option(help: "Seconds an HTTP client has to send its request head (request_timeout; default 5).")
-    var requestTimeout: String?
-    @Option(help: ArgumentHelp("\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\" (source; default testpattern).", valueName: "source"))
-    var source: String?
-    @Option(help: "Picture width: the test pattern's, or asked of the camera (width; default 640).")
-    var width: String?
-    @Option(help: "Picture height: the test pattern's, or asked of the camera (height; default 480).")
-    var height: String?
-    @Option(help: "Frames per second, 0.1-240 (fps; default 30).")
-    var fps: String?
-    @Option(help: "JPEG quality 1-100 when camd encodes (quality; default 80).")
-    var quality: String?
-    @Option(help: "Most viewers at once; more are refused (max_clients; default 512).")
-    var maxClients: String?
-    @Option(help: "Seconds a viewer may accept no data before it is disconnected (client_timeout; default 10).")
-    var clientTimeout: String?
-    @Option(help: "Unsent bytes kept per viewer socket, TCP_NOTSENT_LOWAT (send_lowat; default 65536; 0 = off).")
-    var sendLowat: String?
-    @Option(help: "SO_SNDBUF per viewer socket in bytes (send_buffer; default 0 = kernel autotuning).")
-    var sendBuffer: String?
-    @Option(help: "Frames kept in the ring, 2-64 (ring_size; default 4).")
-    var ringSize: String?
-    @Option(help: "trace, debug, info, notice, warning, error or critical (log_level; default info).")
-    var logLevel: String?
-    @Option(help: "Seconds between summary log lines, 0 = never (stats_interval; default 60).")
-    var statsInterval: String?
+    // One option per key of the config table (Settings/ConfigKeys.swift), which gives each its name, its --help
+    // line and how its text is read; `flagTexts` hands the values back by key name.
+    @Option(name: KeyFlag.name("listen"), help: KeyFlag.help("listen")) var listen: [String] = []
+    @Option(name: KeyFlag.name("http_listen"), help: KeyFlag.help("http_listen")) var httpListen: [String] = []
+    @Option(name: KeyFlag.name("request_timeout"), help: KeyFlag.help("request_timeout")) var requestTimeout: String?
+    @Option(name: KeyFlag.name("source"), help: KeyFlag.help("source")) var source: String?
+    @Option(name: KeyFlag.name("width"), help: KeyFlag.help("width")) var width: String?
+    @Option(name: KeyFlag.name("height"), help: KeyFlag.help("height")) var height: String?
+    @Option(name: KeyFlag.name("fps"), help: KeyFlag.help("fps")) var fps: String?
+    @Option(name: KeyFlag.name("quality"), help: KeyFlag.help("quality")) var quality: String?
+    @Option(name: KeyFlag.name("max_clients"), help: KeyFlag.help("max_clients")) var maxClients: String?
+    @Option(name: KeyFlag.name("client_timeout"), help: KeyFlag.help("client_timeout")) var clientTimeout: String?
+    @Option(name: KeyFlag.name("send_lowat"), help: KeyFlag.help("send_lowat")) var sendLowat: String?
+    @Option(name: KeyFlag.name("send_buffer"), help: KeyFlag.help("send_buffer")) var sendBuffer: String?
+    @Option(name: KeyFlag.name("ring_size"), help: KeyFlag.help("ring_size")) var ringSize: String?
+    @Option(name: KeyFlag.name("log_level"), help: KeyFlag.help("log_level")) var logLevel: String?
+    @Option(name: KeyFlag.name("stats_interval"), help: KeyFlag.help("stats_interval")) var statsInterval: String?
 
-    @Option(help: "Camera pixel format: auto, mjpeg or yuyv (format; default auto).")
-    var format: String?
-    @Option(help: "Camera capture buffers, 1-32 (buffers; default 4).")
-    var buffers: String?
-    @Option(help: "Seconds without a camera frame before it counts as lost (device_timeout; default 2).")
-    var deviceTimeout: String?
-    @Option(help: "Longest wait between reopen attempts, seconds (device_retry_max; default 5).")
-    var deviceRetryMax: String?
-    @Option(help: ArgumentHelp("A camera control set at open, repeatable (controls; e.g. --control brightness=128).", valueName: "name=value"))
-    var control: [String] = []
+    @Option(name: KeyFlag.name("format"), help: KeyFlag.help("format")) var format: String?
+    @Option(name: KeyFlag.name("buffers"), help: KeyFlag.help("buffers")) var buffers: String?
+    @Option(name: KeyFlag.name("device_timeout"), help: KeyFlag.help("device_timeout")) var deviceTimeout: String?
+    @Option(name: KeyFlag.name("device_retry_max"), help: KeyFlag.help("device_retry_max")) var deviceRetryMax: String?
+    @Option(name: KeyFlag.name("controls"), help: KeyFlag.help("controls")) var control: [String] = []
 
-    @Option(help: ArgumentHelp("The control socket's path, \"\" for none (control_socket; default /run/camd/control).", valueName: "path"))
-    var controlSocket: String?
-    @Option(help: ArgumentHelp("Group that may use the control socket (control_group; default none).", valueName: "group"))
-    var controlGroup: String?
+    @Option(name: KeyFlag.name("control_socket"), help: KeyFlag.help("control_socket")) var controlSocket: String?
+    @Option(name: KeyFlag.name("control_group"), help: KeyFlag.help("control_group")) var controlGroup: String?
 
     @Flag(help: "Check the configuration, print it, and exit (0 if valid, 78 if not).")
     var checkConfig = false
@@ -80,38 +61,24 @@ struct Camd: ParsableCommand {
     @Option(help: ArgumentHelp("Print the formats, sizes, frame rates and controls a camera offers, and exit.", valueName: "device"))
     var listFormats: String?
 
-    /// Flags in the documented key order, so the first bad one reported is stable.
+    /// Each key option's texts (one per occurrence), by key name. A test checks that these are exactly the
+    /// table's keys that have a flag.
+    var flagTexts: [String: [String]] {
+        ["listen": listen, "http_listen": httpListen, "request_timeout": requestTimeout.texts, "source": source.texts,
+         "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts, "max_clients": maxClients.texts,
+         "client_timeout": clientTimeout.texts, "send_lowat": sendLowat.texts, "send_buffer": sendBuffer.texts,
+         "ring_size": ringSize.texts, "log_level": logLevel.texts, "stats_interval": statsInterval.texts, "format": format.texts,
+         "buffers": buffers.texts, "device_timeout": deviceTimeout.texts, "device_retry_max": deviceRetryMax.texts,
+         "controls": control, "control_socket": controlSocket.texts, "control_group": controlGroup.texts]
+    }
+
+    /// The flags given, read as the table says, in the table's key order (so the first bad one reported is stable).
     var overrides: [(key: String, value: ConfigValue)] {
-        var list: [(String, ConfigValue)] = []
-        if !listen.isEmpty { list.append(("listen", .list(listen.map { .string($0) }))) }
-        if !httpListen.isEmpty {
-            list.append(("http_listen", .list(httpListen == ["off"] ? [] : httpListen.map { .string($0) })))
+        let given = flagTexts
+        return ConfigKey.all.compactMap { key in
+            guard let flag = key.flag, let texts = given[key.name], !texts.isEmpty else { return nil }
+            return (key.name, flag.value(texts))
         }
-        if let requestTimeout { list.append(("request_timeout", ConfigValue(flag: requestTimeout))) }
-        if let source { list.append(("source", .string(source))) }
-        let numeric: [(String, String?)] = [
-            ("width", width), ("height", height), ("fps", fps), ("quality", quality), ("max_clients", maxClients),
-            ("client_timeout", clientTimeout), ("send_lowat", sendLowat), ("send_buffer", sendBuffer),
-            ("ring_size", ringSize),
-        ]
-        for (key, text) in numeric { if let text { list.append((key, ConfigValue(flag: text))) } }
-        if let logLevel { list.append(("log_level", .string(logLevel))) }
-        if let statsInterval { list.append(("stats_interval", ConfigValue(flag: statsInterval))) }
-        if let format { list.append(("format", .string(format))) }
-        for (key, text) in [("buffers", buffers), ("device_timeout", deviceTimeout), ("device_retry_max", deviceRetryMax)] {
-            if let text { list.append((key, ConfigValue(flag: text))) }
-        }
-        if !control.isEmpty {
-            var table: [String: ConfigValue] = [:]
-            for item in control {
-                let parts = item.split(separator: "=", maxSplits: 1)
-                table[String(parts[0])] = parts.count == 2 ? ConfigValue(flag: String(parts[1])) : .string("")
-            }
-            list.append(("controls", .table(table)))
-        }
-        if let controlSocket { list.append(("control_socket", .string(controlSocket))) }
-        if let controlGroup { list.append(("control_group", .string(controlGroup))) }
-        return list
     }
 
     /// The config file camd reads (and re-reads on reload), if any.
@@ -203,6 +170,26 @@ struct Camd: ParsableCommand {
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         Glibc.exit(status)
     }
+}
+
+/// A config key's option, as the key table describes it (a key without a flag is a programming error here).
+enum KeyFlag {
+    static func key(_ name: String) -> ConfigKey {
+        guard let key = ConfigKey.named(name), key.flag != nil else { preconditionFailure("config key \(name) has no flag") }
+        return key
+    }
+
+    static func name(_ key: String) -> NameSpecification { .customLong(self.key(key).flag!.name) }
+
+    static func help(_ key: String) -> ArgumentHelp {
+        let key = self.key(key)
+        return ArgumentHelp(key.flagHelp, valueName: key.flag!.valueName)
+    }
+}
+
+extension Optional<String> {
+    /// An option given once, or not.
+    var texts: [String] { map { [$0] } ?? [] }
 }
 
 Camd.main()

@@ -2,7 +2,7 @@
 // (UTF-8 check, TOML parser, every key's check) — so a crash anywhere in it is found, not only in the parser.
 // Built as a shared library with -sanitize=fuzzer and linked with libFuzzer's main by scripts/fuzz.sh; in
 // an ordinary build it is an unused library.
-import Service
+import Settings
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func camdFuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -1,7 +1,7 @@
 // Configuration: the shipped file documents the defaults, and every bad value names its key.
 import CamdSystem
 import Foundation
-import Service
+import Settings
 import Testing
 
 private var packageRoot: String {
@@ -34,7 +34,7 @@ struct ConfigTests {
 
     @Test func theShippedConfigFileDocumentsEveryKey() throws {
         let text = try String(contentsOfFile: packageRoot + "/config/camd.toml", encoding: .utf8)
-        for key in Config.keys {
+        for key in ConfigKey.all.map(\.name) {
             #expect(text.contains("\n\(key) = "), "config/camd.toml does not document \(key)")
         }
     }
@@ -101,13 +101,20 @@ struct ConfigTests {
     @Test func httpSecretsAreAcceptedButNeverEchoed() throws {
         let hash = try #require(PasswordHash.make("hunter2"))
         let config = try ConfigLoader.parse("http_auth = \"admin:\(hash)\"\nhttp_token = \"abcdefghijklmnop\"")
-        #expect(config.httpAccess.basic?.user == "admin" && config.httpAccess.basic?.hash == hash)
-        #expect(config.httpAccess.token == "abcdefghijklmnop")
+        #expect(config.httpBasic?.user == "admin" && config.httpBasic?.hash == hash)
+        #expect(config.httpToken == "abcdefghijklmnop")
         #expect(config.summary.contains("http_access=basic+token") && !config.summary.contains(hash))
         #expect(PasswordHash.matches("hunter2", hash: hash) && !PasswordHash.matches("hunter3", hash: hash))
         #expect {
             try ConfigLoader.parse("http_auth = \"admin:plaintext-password\"")
         } throws: { error in !"\(error)".contains("plaintext-password") }
+        for line in ["http_auth = \"admin:\\u0007\(hash)\"", "http_token = \"abcdefgh\\u0007ijklmnop\""] {
+            #expect {
+                try ConfigLoader.parse(line)
+            } throws: { error in
+                "\(error)".hasSuffix(": must not contain control characters") && !"\(error)".contains(hash) && !"\(error)".contains("abcdefgh")
+            }
+        }
     }
 
     @Test func flagValuesAreTypedLikeTOML() {

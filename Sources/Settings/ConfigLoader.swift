@@ -36,12 +36,12 @@ public enum ConfigLoader {
     public static func build(_ values: [String: ConfigValue], overrides: [(key: String, value: ConfigValue)]) throws(ConfigError) -> Config {
         var values = values
         for (key, value) in overrides { values[key] = value }
-        for key in Set(values.keys).subtracting(Config.keys).sorted() {
-            throw ConfigError(key: ConfigValue.key(key), value: "", problem: "unknown key (known keys: \(Config.keys.joined(separator: ", ")))")
+        for key in Set(values.keys).subtracting(ConfigKey.all.map(\.name)).sorted() {
+            throw ConfigError.unknownKey(ConfigValue.key(key))
         }
         var config = Config()
-        for key in Config.keys {
-            if let value = values[key] { try config.set(key, value) }
+        for key in ConfigKey.all {
+            if let value = values[key.name] { try config.set(key.name, value) }
         }
         try config.validate()
         return config

@@ -1,0 +1,35 @@
+// ConfigMapping: the one place where Settings' plain values become what Capture and Streaming take.
+import Capture
+import Settings
+import Streaming
+
+extension StreamSettings {
+    /// What the stream server applies to viewers: limits, timeouts, socket caps and HTTP access
+    /// (http_auth and http_token).
+    init(_ config: Config) {
+        self.init(maxClients: config.maxClients, clientTimeoutNanos: UInt64(config.clientTimeout * 1e9),
+                  sendLowWatermark: config.sendLowWatermark, sendBuffer: config.sendBuffer,
+                  requestTimeoutNanos: UInt64(config.requestTimeout * 1e9),
+                  access: HTTPAccessPolicy(basic: config.httpBasic, token: config.httpToken.isEmpty ? nil : config.httpToken))
+    }
+}
+
+extension V4L2Settings {
+    /// The camera at `path` opened with the configured format, size, rate, quality, buffers, timeouts and controls.
+    init(path: String, config: Config) {
+        self.init(path: path)
+        switch config.format {
+        case .auto: format = .auto
+        case .mjpeg: format = .mjpeg
+        case .yuyv: format = .yuyv
+        }
+        width = config.width
+        height = config.height
+        fps = config.fps
+        quality = config.quality
+        bufferCount = config.buffers
+        deviceTimeout = config.deviceTimeout
+        retryMax = config.deviceRetryMax
+        controls = config.controls
+    }
+}

@@ -1,0 +1,135 @@
+// DaemonReporting: what the daemon tells the operator about itself — GET /state and the control socket's
+// status (DaemonState), STATUS= for systemctl status, and the periodic summary line in the log.
+import CamdSystem
+import Capture
+import FoundationEssentials
+import Logging
+import Settings
+import Streaming
+
+/// GET /state. Field names are the JSON keys.
+struct DaemonState: Encodable {
+    var version: String
+    var source: String
+    var source_state: String
+    var source_retries: Int
+    var source_error: String?
+    var source_format: String?
+    var format: String
+    var width: Int
+    var height: Int
+    var fps: Double
+    var target_fps: Double
+    var uptime_seconds: Double
+    var sequence: UInt64
+    var frame_age_ms: Double?
+    var placeholder: Bool
+    var frames_captured: UInt64
+    var frames_invalid: UInt64
+    var clients: Int
+    var viewers: Int
+    var clients_native: Int
+    var clients_http: Int
+    var clients_accepted: UInt64
+    var clients_refused: UInt64
+    var clients_timed_out: UInt64
+    var frames_sent: UInt64
+    var frames_dropped: UInt64
+    var bytes_sent: UInt64
+    var config_status: String?
+}
+
+extension Daemon {
+    /// STATUS= once a second (once READY=1 was sent) and, every stats_interval, one summary line in the log.
+    func reportIfDue(now: UInt64) {
+        if notifier.isReady, now - lastStatus >= 1_000_000_000 {
+            lastStatus = now
+            notifier.status(statusLine())
+        }
+        guard config.statsInterval > 0, now - lastSummary >= UInt64(config.statsInterval * 1e9) else { return }
+        lastSummary = now
+        let capture = self.capture.snapshot
+        let stats = server.stats
+        let source = capture.source
+        let retry = source.state == .streaming ? "" : " (retry \(source.retries)\(source.lastError.map { ": " + $0 } ?? ""))"
+        logger.info("summary: source \(source.state.rawValue)\(retry), \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out",
+                    metadata: ["camd_event": "summary"])
+    }
+
+    /// STATUS= for systemctl status: "streaming 1280x720 MJPEG 30.0 fps, 3 viewers" or
+    /// "no signal from /dev/video0 (retry 4)", then what the last reload left to say.
+    func statusLine() -> String {
+        guard let configStatus else { return sourceStatusLine() }
+        return sourceStatusLine() + "; " + configStatus
+    }
+
+    private func sourceStatusLine() -> String {
+        let snapshot = capture.snapshot
+        let device: String
+        switch config.source {
+        case .v4l2(let path): device = path
+        case .file(let path): device = path
+        case .testPattern: device = "test pattern"
+        }
+        switch snapshot.source.state {
+        case .opening:
+            return "opening \(device)"
+        case .noSignal:
+            let why = snapshot.source.lastError.map { ": \($0)" } ?? ""
+            return "no signal from \(device) (retry \(snapshot.source.retries))\(why)"
+        case .streaming:
+            let latest = ring.latest
+            let kind: String
+            switch config.source {
+            case .v4l2:
+                let negotiated = snapshot.source.format?.split(separator: " ").dropFirst().first.map(String.init) ?? "camera"
+                kind = negotiated == "MJPG" ? "MJPEG" : negotiated
+            case .file: kind = "file replay"
+            case .testPattern: kind = "test pattern"
+            }
+            let viewers = server.clients.filter(\.isViewer).count
+            return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "
+                + "\(String(format1: snapshot.measuredFPS)) fps, \(viewers) viewer\(viewers == 1 ? "" : "s")"
+        }
+    }
+
+    /// What GET /state returns (documented field by field in the README).
+    func stateJSON() -> [UInt8] {
+        let capture = capture.snapshot
+        let stats = server.stats
+        let latest = ring.latest
+        let now = Clock.realtimeNanos()
+        let state = DaemonState(
+            version: CamdVersion.string,
+            source: config.source.description,
+            source_state: capture.source.state.rawValue,
+            source_retries: capture.source.retries,
+            source_error: capture.source.lastError,
+            source_format: capture.source.format,
+            format: latest?.format.description ?? "JPEG",
+            width: latest?.width ?? config.width,
+            height: latest?.height ?? config.height,
+            fps: (capture.measuredFPS * 10).rounded() / 10,
+            target_fps: config.fps,
+            uptime_seconds: Double((Clock.monotonicNanos() - startedAt) / 1_000_000) / 1000,
+            sequence: latest?.sequence ?? 0,
+            frame_age_ms: latest.map { now > $0.timestampNanos ? Double((now - $0.timestampNanos) / 1000) / 1000 : 0 },
+            placeholder: latest?.isPlaceholder ?? false,
+            frames_captured: capture.framesPublished,
+            frames_invalid: capture.invalidFrames,
+            clients: stats.clients,
+            viewers: server.clients.filter(\.isViewer).count,
+            clients_native: server.clients.filter { $0.proto == .native }.count,
+            clients_http: server.clients.filter { $0.proto == .http }.count,
+            clients_accepted: stats.accepted,
+            clients_refused: stats.refused,
+            clients_timed_out: stats.timedOut,
+            frames_sent: stats.framesSent,
+            frames_dropped: stats.framesDropped,
+            bytes_sent: stats.bytesSent,
+            config_status: configStatus)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(state)).map { Array($0) } ?? Array("{}".utf8)
+    }
+}
