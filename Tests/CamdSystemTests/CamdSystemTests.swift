@@ -1,4 +1,5 @@
-// CamdSystem: the small helpers whose output reaches operators (escaped log text, times of day) and files.
+// CamdSystem: the small helpers whose output reaches operators (escaped log text, times of day) and files,
+// errno's words, and poll.
 import CamdSystem
 import Testing
 
@@ -39,5 +40,26 @@ struct FilesAndClockTests {
         let text = Clock.localTimeOfDay()
         let parts = text.split(separator: ":")
         #expect(parts.count == 3 && parts.allSatisfy { $0.count == 2 && $0.allSatisfy(\.isNumber) }, "\(text)")
+    }
+}
+
+struct SystemErrorTests {
+    @Test func theMessageIsTheKernelsWordsAndTheDescriptionNamesTheCall() {
+        let error = SystemError("connect /run/camd/control", errno: 2)   // ENOENT
+        #expect(error.message == "No such file or directory")
+        #expect(error.description == "connect /run/camd/control: No such file or directory")
+    }
+}
+
+struct PollTests {
+    @Test func aQuietDescriptorTimesOutAndASignalledCounterIsReadableUntilDrained() throws {
+        let counter = try EventCounter()
+        #expect(try Poll.wait(counter.fd, for: .readable, timeoutMilliseconds: 10) == nil)
+        counter.signal()
+        counter.signal()
+        let ready = try Poll.wait([(-1, .readable), (counter.fd, .readable)], timeoutMilliseconds: 1000)
+        #expect(ready?.count == 2 && ready?[0] == [] && ready?[1] == .readable, "a negative fd is an empty slot")
+        counter.drain()
+        #expect(try Poll.wait(counter.fd, for: .readable, timeoutMilliseconds: 0) == nil)
     }
 }
