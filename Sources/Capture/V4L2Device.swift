@@ -67,7 +67,7 @@ public struct NegotiatedFormat: Equatable, Sendable, CustomStringConvertible {
     public var height: Int
     public var bytesPerLine: Int
     public var fps: Double
-    public var description: String { "\(width)x\(height) \(pixelFormat) \(fps.formatted1Capture) fps" }
+    public var description: String { "\(width)x\(height) \(pixelFormat) \(Format.fixed(fps, 1, bareWhole: true)) fps" }
 }
 
 /// One entry of `camd --list-formats`.
@@ -403,12 +403,5 @@ public final class V4L2Device {
         buffers.removeAll()
         _ = v4l2_close(fd)
         fd = -1
-    }
-}
-
-extension Double {
-    var formatted1Capture: String {
-        if self == rounded() { return String(Int(self)) }
-        return String((self * 10).rounded() / 10)
     }
 }

@@ -88,7 +88,7 @@ public final class V4L2Source: FrameSource {
         }
         guard let buffer = dequeued else {
             if Double(now - lastFrameAt) / 1e9 >= settings.deviceTimeout {
-                lose(V4L2Error(settings.path, "no frame for \(settings.deviceTimeout.formatted1Capture) s (device_timeout)", errno: ETIMEDOUT),
+                lose(V4L2Error(settings.path, "no frame for \(Format.fixed(settings.deviceTimeout, 1, bareWhole: true)) s (device_timeout)", errno: ETIMEDOUT),
                      now: now)
             }
             return nil
@@ -152,7 +152,7 @@ public final class V4L2Source: FrameSource {
                 status.format = "\(format) (\(mode))"
                 var adjusted = ""
                 if format.width != settings.width || format.height != settings.height || abs(format.fps - settings.fps) > 0.01 {
-                    adjusted = " (asked for \(settings.width)x\(settings.height) at \(settings.fps.formatted1Capture) fps)"
+                    adjusted = " (asked for \(settings.width)x\(settings.height) at \(Format.fixed(settings.fps, 1, bareWhole: true)) fps)"
                 }
                 let message = "camera \(settings.path): \(device.card) (driver \(device.driver), bus \(device.busInfo)); \(format)\(adjusted), \(mode), \(device.bufferCount) buffers\(applied.isEmpty ? "" : ", controls " + applied.joined(separator: " "))"
                 // Once per camera, not once per reopen while it is failing.
@@ -171,7 +171,7 @@ public final class V4L2Source: FrameSource {
             if !lossLogged {
                 lossLogged = true
                 report(error, now: now, level: .error, event: "device_unavailable",
-                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)")
+                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(Format.fixed(settings.retryMax, 1, bareWhole: true)) s)")
             } else {
                 reportIfChanged(error, now: now, "camera \(settings.path) still unavailable (retry \(status.retries)), now: \(error.message)")
             }

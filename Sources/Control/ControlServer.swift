@@ -172,7 +172,7 @@ public final class ControlServer {
         case .success(let command):
             switch command {
             case .status, .clients, .help: break
-            default: logger.notice("control (\(connection.peer)): \(line.trimmingCharacters())")
+            default: logger.notice("control (\(connection.peer)): \(line.trimmingWhitespace(\.isWhitespace))")
             }
             connection.output += respond(command, connection.peer)
         }
@@ -215,14 +215,5 @@ public final class ControlServer {
         var bytes = (try? encoder.encode(value)).map { Array($0) } ?? Array("{\"error\":\"encoding failed\"}".utf8)
         bytes.append(0x0A)
         return bytes
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s.removeFirst() }
-        while s.last?.isWhitespace == true { s.removeLast() }
-        return String(s)
     }
 }
