@@ -24,9 +24,6 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "\(device): \(message)" }
 
-    /// The device is gone or broken (unplugged): reopen later rather than fail.
-    public var isDeviceLost: Bool { errno == ENODEV || errno == EIO || errno == ENXIO || errno == ENOENT }
-
     /// A short, stable name for the kind of failure (the journal's CAMD_REASON): a change of reason is what
     /// an operator needs to see, not every retry.
     public var reason: String {

@@ -30,8 +30,6 @@ public final class V4L2Source: FrameSource {
     public let pacing = SourcePacing.device
     public private(set) var invalidFrames: UInt64 = 0
     public private(set) var status = SourceStatus(state: .opening)
-    /// Frames whose Huffman tables camd inserted (cameras that omit DHT).
-    public private(set) var repairedFrames: UInt64 = 0
 
     private let logger: Logger
     private var device: V4L2Device?
@@ -126,8 +124,7 @@ public final class V4L2Source: FrameSource {
         let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
         if format.pixelFormat.isJPEG {
             let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
-            guard case .image(let bytes, let inserted) = outcome else { return nil }
-            if inserted { repairedFrames += 1 }
+            guard case .image(let bytes, _) = outcome else { return nil }
             return SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp)
         }
         let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
