@@ -55,16 +55,17 @@ let package = Package(
                 swiftSettings: strict),
         // camview's engine: stream URLs, the reader thread (native and HTTP multipart), the latest-wins mailbox,
         // recording, and the pixels-to-terminal-cells renderer. No display code: that is the executable's.
-        .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Streaming"], swiftSettings: strict),
+        .target(name: "Viewer", dependencies: ["CamdSystem", "JPEG", "Streaming"], swiftSettings: strict),
         // Configuration, logging and wiring of the daemon.
         .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
                                                 "TOML", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
-        .executableTarget(name: "camd", dependencies: ["Service", "CamdSystem",
-                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "camd", dependencies: ["Service", "Capture", "CamdSystem",
+                                                       .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                                       .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
-        .executableTarget(name: "camview", dependencies: ["Viewer", "Streaming", "CamdSystem", "JPEG", "CSDL2",
+        .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         .executableTarget(name: "camctl", dependencies: ["Control", "CamdSystem",
@@ -78,7 +79,7 @@ let package = Package(
         .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
-        .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming", "JPEG"], path: "Tests/TestSupport",
+        .target(name: "TestSupport", dependencies: ["CamdSystem", "Streaming"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CamdFuzz", dependencies: ["Service"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
@@ -86,12 +87,15 @@ let package = Package(
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Streaming", "JPEG", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "CamdSystem", .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Capture", "CamdSystem", "JPEG", "Streaming",
+                                                             "camd", "camview", "camctl"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
