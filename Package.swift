@@ -58,7 +58,7 @@ let package = Package(
                 swiftSettings: strict),
         // camview's engine: stream URLs, the reader thread (native and HTTP multipart), the latest-wins mailbox,
         // recording, and the pixels-to-terminal-cells renderer. No display code: that is the executable's.
-        .target(name: "Viewer", dependencies: ["CamdSystem", "CCamdLinux", "JPEG", "Wire"], swiftSettings: strict),
+        .target(name: "Viewer", dependencies: ["CamdSystem", "JPEG", "Wire"], swiftSettings: strict),
         // Every setting camd has: Config, its checks, the config file loader. Plain values only (no capture,
         // streaming or server code), so camctl can read the settings without linking the daemon.
         .target(name: "Settings", dependencies: ["CamdSystem", "TOML"], swiftSettings: strict),
@@ -67,8 +67,9 @@ let package = Package(
                                                 "Settings", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
-        .executableTarget(name: "camd", dependencies: ["Service", "Settings", "CamdSystem",
-                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "camd", dependencies: ["Service", "Settings", "Capture", "CamdSystem",
+                                                       .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                                       .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
         .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -84,7 +85,7 @@ let package = Package(
         .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
-        .target(name: "TestSupport", dependencies: ["CamdSystem", "Wire", "JPEG"], path: "Tests/TestSupport",
+        .target(name: "TestSupport", dependencies: ["CamdSystem", "Wire"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CamdFuzz", dependencies: ["Settings"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
@@ -92,15 +93,17 @@ let package = Package(
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Frames", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "Wire", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "Settings", "Capture", "Streaming", "camd",
                                                        .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Wire", "Capture", "camd", "camview", "camctl"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "Wire", "Capture", "CamdSystem", "JPEG",
+                                                             "camd", "camview", "camctl"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,19 +21,27 @@ const uint32_t CCAMD_EPOLLOUT = EPOLLOUT;
 const uint32_t CCAMD_EPOLLERR = EPOLLERR;
 const uint32_t CCAMD_EPOLLHUP = EPOLLHUP;
 const uint32_t CCAMD_EPOLLRDHUP = EPOLLRDHUP;
-const uint32_t CCAMD_EPOLLET = EPOLLET;
-
-_Static_assert(EPOLL_CTL_ADD == 1 && EPOLL_CTL_MOD == 3 && EPOLL_CTL_DEL == 2, "epoll_ctl ops");
 
 int ccamd_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
-int ccamd_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+static int epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t data) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = events;
     ev.data.u64 = data;
-    int kop = op == 1 ? EPOLL_CTL_ADD : op == 2 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
-    return epoll_ctl(epfd, kop, fd, &ev);
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int ccamd_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) {
+    return epoll_control(epfd, EPOLL_CTL_ADD, fd, events, data);
+}
+
+int ccamd_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data) {
+    return epoll_control(epfd, EPOLL_CTL_MOD, fd, events, data);
+}
+
+int ccamd_epoll_delete(int epfd, int fd) {
+    return epoll_control(epfd, EPOLL_CTL_DEL, fd, 0, 0);
 }
 
 int ccamd_epoll_wait(int epfd, CCamdEpollEvent *events, int maxevents, int timeout_ms) {
@@ -86,14 +94,6 @@ int ccamd_signalfd_read(int fd) {
     return (int)info.ssi_signo;
 }
 
-int ccamd_block_signals(const int *signals, int count) {
-    sigset_t set;
-    make_sigset(&set, signals, count);
-    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (rc != 0) { errno = rc; return -1; }
-    return 0;
-}
-
 int ccamd_accept(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
@@ -105,12 +105,6 @@ int ccamd_set_notsent_lowat(int fd, int bytes) {
 int ccamd_unsent_bytes(int fd) {
     int n = 0;
     if (ioctl(fd, SIOCOUTQNSD, &n) < 0) return -1;
-    return n;
-}
-
-int ccamd_queued_bytes(int fd) {
-    int n = 0;
-    if (ioctl(fd, SIOCOUTQ, &n) < 0) return -1;
     return n;
 }
 

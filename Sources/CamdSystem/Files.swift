@@ -5,8 +5,9 @@ import Glibc
 
 public enum Files {
     /// Writes all of `bytes` to `fd`: retries EINTR, and waits (poll) while a non-blocking `fd` is full.
-    /// 0 when written, else the errno that stopped it.
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+    /// Throws the error that stopped it. Never traps: `fd` may be a stream camd did not open (stdout, a closed
+    /// terminal).
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
@@ -16,11 +17,9 @@ public enum Files {
             }
             let err = errno
             if err == EINTR { continue }
-            guard err == EAGAIN || err == EWOULDBLOCK else { return err }
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&poller, 1, 1000)
+            guard err == EAGAIN || err == EWOULDBLOCK else { throw SystemError("write", errno: err) }
+            _ = try? Poll.wait(fd, for: .writable, timeoutMilliseconds: 1000)
         }
-        return 0
     }
 
     /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a reader never sees
@@ -28,13 +27,14 @@ public enum Files {
     public static func writeAtomically(_ bytes: [UInt8], to path: String) -> String? {
         let temporary = path + ".tmp-\(getpid())"
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return "cannot write \(path): \(String(cString: strerror(errno)))" }
-        let err = writeAll(fd, bytes)
+        guard fd >= 0 else { return "cannot write \(path): \(SystemError("open", errno: errno).message)" }
+        var failure: SystemError?
+        do { try writeAll(fd, bytes) } catch { failure = error }
         _ = Glibc.close(fd)
-        guard err == 0, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(err != 0 ? err : errno))
+        if failure == nil, rename(temporary, path) != 0 { failure = SystemError("rename", errno: errno) }
+        if let failure {
             unlink(temporary)
-            return "cannot write \(path): \(reason)"
+            return "cannot write \(path): \(failure.message)"
         }
         return nil
     }

@@ -1,10 +1,14 @@
-// Format: numbers as text without Foundation (camview's status lines, the benchmark's JSON and tables).
+// Format: numbers as text without Foundation (camview's status lines, the benchmark's JSON and tables, capture
+// messages), and the one whitespace trimmer.
 
 public enum Format {
     /// Fixed-point decimal: fixed(29.96, 1) == "30.0". Non-finite values give "0" (valid in JSON); magnitudes
     /// are clamped at 9e18 units of the last place rather than trapping.
-    public static func fixed(_ value: Double, _ places: Int) -> String {
+    /// With `bareWhole`, a value that is already a whole number is written without decimals, as a setting reads:
+    /// fixed(30, 1, bareWhole: true) == "30", fixed(12.5, 1, bareWhole: true) == "12.5", but 29.96 still "30.0".
+    public static func fixed(_ value: Double, _ places: Int, bareWhole: Bool = false) -> String {
         guard value.isFinite else { return "0" }
+        let places = bareWhole && value == value.rounded() ? 0 : places
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
         let scaled = (value * scale).rounded()
@@ -17,6 +21,18 @@ public enum Format {
             text += "." + String(repeating: "0", count: places - fraction.count) + fraction
         }
         return negative ? "-" + text : text
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing whitespace. What counts as whitespace is the protocol's to say: by
+    /// default space and tab (HTTP's optional whitespace, RFC 9110 §5.6.3); pass `\.isWhitespace` to trim every
+    /// Unicode whitespace character (a control command as the operator typed it, "\r" included).
+    public func trimmingWhitespace(_ isWhitespace: (Character) -> Bool = { $0 == " " || $0 == "\t" }) -> String {
+        guard let first = firstIndex(where: { !isWhitespace($0) }), let last = lastIndex(where: { !isWhitespace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
     }
 }
 

@@ -120,6 +120,26 @@ public enum Socket {
         return try result.get()
     }
 
+    /// Writes what is left of `bytes` after `offset` with one send; returns the bytes written, or `.wouldBlock`.
+    public static func send(_ socket: Descriptor, _ bytes: [UInt8], offset: Int = 0) throws(SystemError) -> IOResult<Int> {
+        try send(socket, bytes, [], [], offset: offset)
+    }
+
+    /// Writes all of `bytes` on a blocking socket (clients: camctl, tests). A send timeout (SO_SNDTIMEO) that runs
+    /// out is an EAGAIN error.
+    public static func sendAll(_ socket: Descriptor, _ bytes: [UInt8]) throws(SystemError) {
+        var sent = 0
+        while sent < bytes.count {
+            guard case .done(let count) = try send(socket, bytes, offset: sent) else { throw SystemError("sendmsg", errno: EAGAIN) }
+            sent += count
+        }
+    }
+
+    /// Tells the peer nothing more will be sent (shutdown SHUT_WR), so it can answer and close.
+    public static func shutdownWrite(_ socket: Descriptor) throws(SystemError) {
+        _ = try socket.withRawValue { (fd) throws(SystemError) in try syscall("shutdown") { Glibc.shutdown(fd, Int32(SHUT_WR)) } }
+    }
+
     /// Writes all of `bytes` on a blocking socket, or reports `.wouldBlock` on a non-blocking one.
     public static func write(_ socket: Descriptor, _ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         try socket.withRawValue { (fd) throws(SystemError) -> IOResult<Int> in
@@ -132,6 +152,14 @@ public enum Socket {
         try socket.withRawValue { (fd) throws(SystemError) -> IOResult<Int> in
             try nonBlockingSyscall("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
         }
+    }
+
+    /// Reads into `buffer` (at most its count); `.done(0)` means the peer closed.
+    public static func read(_ socket: Descriptor, into buffer: inout [UInt8]) throws(SystemError) -> IOResult<Int> {
+        let result: Result<IOResult<Int>, SystemError> = buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(SystemError) in try read(socket, into: raw) }
+        }
+        return try result.get()
     }
 
     public static func setNoDelay(_ socket: Descriptor) throws(SystemError) {
@@ -159,12 +187,12 @@ public enum Socket {
         }
     }
 
-    /// The pending socket error (SO_ERROR), e.g. after a non-blocking connect.
-    public static func pendingError(_ socket: Descriptor) -> Int32 {
+    /// The pending socket error (SO_ERROR), e.g. how a non-blocking connect failed; nil if there is none.
+    public static func pendingError(_ socket: Descriptor) -> SystemError? {
         var value: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
         _ = socket.withRawValue { fd in getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) }
-        return value
+        return value == 0 ? nil : SystemError("SO_ERROR", errno: value)
     }
 
     /// Unsent bytes still queued in the kernel for this socket.

@@ -51,13 +51,6 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public func withPort(_ port: UInt16) -> SocketAddress {
-        switch self {
-        case .v4(let host, _): return .v4(host: host, port: port)
-        case .v6(let host, _): return .v6(host: host, port: port)
-        }
-    }
-
     public var description: String {
         switch self {
         case .v4(let host, let port):

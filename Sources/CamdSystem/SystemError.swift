@@ -13,11 +13,11 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
         self.errno = errno
     }
 
-    public var description: String {
-        "\(call): \(String(cString: strerror(errno)))"
-    }
+    /// The kernel's words for the errno ("Connection refused"), as strerror(3) gives them: for messages that put
+    /// their own context in front. The one place camd turns an errno into text.
+    public var message: String { String(cString: strerror(errno)) }
 
-    public var isWouldBlock: Bool { errno == EAGAIN || errno == EWOULDBLOCK }
+    public var description: String { "\(call): \(message)" }
 }
 
 /// The result of a non-blocking call: done with a value, or the kernel said "try again later".

@@ -1,4 +1,5 @@
 // CameraListing: what `camd --list-formats DEVICE` prints, in the spirit of v4l2-ctl --list-formats-ext.
+import CamdSystem
 
 public enum CameraListing {
     public static func describe(path: String) throws(V4L2Error) -> String {
@@ -11,7 +12,7 @@ public enum CameraListing {
             let how = format.fourcc.isJPEG ? "passed through" : format.fourcc == .yuyv ? "encoded by camd" : "not used by camd"
             out += "  [\(index)] '\(format.fourcc)' (\(format.description)) — \(how)\n"
             for size in format.sizes {
-                let rates = size.fps.map { $0.formatted1Capture }.joined(separator: ", ")
+                let rates = size.fps.map { Format.fixed($0, 1, bareWhole: true) }.joined(separator: ", ")
                 out += "      \(size.width)x\(size.height)" + (rates.isEmpty ? "" : "  fps: \(rates)") + "\n"
             }
         }

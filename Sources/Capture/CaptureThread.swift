@@ -8,13 +8,8 @@ import Synchronization
 public struct CaptureSnapshot: Sendable, Equatable {
     public var framesPublished: UInt64 = 0
     public var invalidFrames: UInt64 = 0
-    public var skippedTicks: UInt64 = 0
-    public var errors: UInt64 = 0
-    public var lastError: String?
     /// Frames per second measured over the last few seconds.
     public var measuredFPS: Double = 0
-    /// Monotonic time of the last publish (0 = never): lets a watchdog see the thread is alive.
-    public var lastPublishMonotonic: UInt64 = 0
     /// The source's own account: streaming / opening / no_signal, retries, last error, format.
     public var source = SourceStatus(state: .opening)
 }
@@ -38,6 +33,8 @@ public final class CaptureThread: Sendable {
     private let heartbeat = Atomic<UInt64>(0)
     private let pendingAdjustment = Mutex<CaptureAdjustment?>(nil)
     private let adjustmentWaiting = Atomic<Bool>(false)
+    /// The failure last logged, across restarts: the same one again is not logged once per frame.
+    private let loggedFailure = Mutex<String?>(nil)
 
     public init() {}
 
@@ -51,8 +48,6 @@ public final class CaptureThread: Sendable {
         pendingAdjustment.withLock { $0 = adjustment }
         adjustmentWaiting.store(true, ordering: .releasing)
     }
-
-    public var isRunning: Bool { thread.withLock { $0 != nil } }
 
     /// Starts capturing from the source that `makeSource` builds on the new thread (so a source never
     /// crosses threads). Each frame is published into `ring`, then `published` is called (it signals
@@ -85,7 +80,7 @@ public final class CaptureThread: Sendable {
             source = try makeSource()
         } catch {
             logger.error("capture: cannot start source: \(error)")
-            snapshotState.withLock { $0.lastError = "\(error)"; $0.errors += 1 }
+            loggedFailure.withLock { $0 = "\(error)" }
             return
         }
         defer { source.close() }
@@ -130,9 +125,7 @@ public final class CaptureThread: Sendable {
                 snapshotState.withLock {
                     $0.framesPublished += 1
                     $0.invalidFrames = source.invalidFrames
-                    $0.skippedTicks = pacer.skippedTicks
                     $0.measuredFPS = picture.isPlaceholder ? 0 : rate.fps
-                    $0.lastPublishMonotonic = now
                     $0.source = source.status
                 }
                 ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
@@ -141,9 +134,9 @@ public final class CaptureThread: Sendable {
                 published()
             } catch {
                 let message = "\(error)"
-                let first = snapshotState.withLock { state -> Bool in
-                    defer { state.errors += 1; state.lastError = message }
-                    return state.lastError != message
+                let first = loggedFailure.withLock { logged -> Bool in
+                    defer { logged = message }
+                    return logged != message
                 }
                 // Log a failure once, not once per frame.
                 if first { logger.error("capture: \(message)") }

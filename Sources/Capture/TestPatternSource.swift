@@ -84,9 +84,6 @@ public final class TestPatternSource: FrameSource {
         }
     }
 
-    /// The canvas as last rendered (for tests).
-    public var lastRendered: Canvas { canvas }
-
     /// "2026-11-25 12:34:56.789 UTC"
     public static func utcString(_ nanos: UInt64) -> String {
         var seconds = time_t(nanos / 1_000_000_000)

@@ -17,10 +17,12 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
         self.errno = errno
     }
 
-    public var description: String { "\(device): \(message)" }
+    /// A failed call on the device: the message is the call and the kernel's words ("VIDIOC_DQBUF: No such device").
+    init(_ device: String, _ error: SystemError) {
+        self.init(device, error.description, errno: error.errno)
+    }
 
-    /// The device is gone or broken (unplugged): reopen later rather than fail.
-    public var isDeviceLost: Bool { errno == ENODEV || errno == EIO || errno == ENXIO || errno == ENOENT }
+    public var description: String { "\(device): \(message)" }
 
     /// A short, stable name for the kind of failure (the journal's CAMD_REASON): a change of reason is what
     /// an operator needs to see, not every retry.
@@ -62,7 +64,7 @@ public struct NegotiatedFormat: Equatable, Sendable, CustomStringConvertible {
     public var height: Int
     public var bytesPerLine: Int
     public var fps: Double
-    public var description: String { "\(width)x\(height) \(pixelFormat) \(fps.formatted1Capture) fps" }
+    public var description: String { "\(width)x\(height) \(pixelFormat) \(Format.fixed(fps, 1, bareWhole: true)) fps" }
 }
 
 /// One entry of `camd --list-formats`.
@@ -101,7 +103,7 @@ public final class V4L2Device {
             case ENOENT: throw V4L2Error(path, "no such device (is the camera plugged in?)", errno: err)
             case EACCES, EPERM: throw V4L2Error(path, DeviceDiagnosis.permissionMessage(path: path), errno: err)
             case EBUSY: throw V4L2Error(path, "device busy: " + DeviceDiagnosis.busyMessage(path: path, ownFD: nil), errno: err)
-            default: throw V4L2Error(path, "cannot open: \(String(cString: strerror(err)))", errno: err)
+            default: throw V4L2Error(path, SystemError("cannot open", errno: err))
             }
         }
         self.fd = fd
@@ -110,7 +112,7 @@ public final class V4L2Device {
             let err = errno
             _ = v4l2_close(fd)
             self.fd = -1
-            throw V4L2Error(path, "not a V4L2 device (VIDIOC_QUERYCAP: \(String(cString: strerror(err))))", errno: err)
+            throw V4L2Error(path, "not a V4L2 device (\(SystemError("VIDIOC_QUERYCAP", errno: err)))", errno: err)
         }
         // The driver's words reach logs, /state and --list-formats: escaped like any outside bytes.
         driver = LogText.escaped(Self.string(cap.driver))
@@ -148,7 +150,7 @@ public final class V4L2Device {
                 // program for a handle of camd's own).
                 throw V4L2Error(path, "\(name): device busy: \(DeviceDiagnosis.busyMessage(path: path, ownFD: fd))", errno: err)
             }
-            throw V4L2Error(path, "\(name): \(String(cString: strerror(err)))", errno: err)
+            throw V4L2Error(path, SystemError(name, errno: err))
         }
     }
 
@@ -319,7 +321,7 @@ public final class V4L2Device {
             let length = Int(buffer.length)
             guard let start = v4l2_mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset)),
                   start != MAP_FAILED else {
-                throw V4L2Error(path, "mmap of buffer \(index): \(String(cString: strerror(errno)))", errno: errno)
+                throw V4L2Error(path, SystemError("mmap of buffer \(index)", errno: errno))
             }
             buffers.append((start, length))
             try xioctl(CV4L2_VIDIOC_QBUF, "VIDIOC_QBUF", &buffer)
@@ -336,16 +338,12 @@ public final class V4L2Device {
 
     /// Waits up to `timeoutMilliseconds` for a filled buffer. nil on timeout.
     public func dequeue(timeoutMilliseconds: Int32) throws(V4L2Error) -> DequeuedBuffer? {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&poller, 1, timeoutMilliseconds)
-        if ready < 0 {
-            if errno == EINTR { return nil }
-            throw V4L2Error(path, "poll: \(String(cString: strerror(errno)))", errno: errno)
-        }
-        if ready == 0 { return nil }
-        if poller.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && poller.revents & Int16(POLLIN) == 0 {
+        let ready: PollEvents?
+        do { ready = try Poll.wait(fd, for: .readable, timeoutMilliseconds: timeoutMilliseconds) } catch { throw V4L2Error(path, error) }
+        guard let ready else { return nil }
+        if !ready.isDisjoint(with: [.error, .hangup, .invalid]) && !ready.contains(.readable) {
             // Drivers signal an unplugged or failed device this way (uvcvideo: POLLERR after disconnect).
-            let what = poller.revents & Int16(POLLHUP) != 0 ? "the device hung up (unplugged?)"
+            let what = ready.contains(.hangup) ? "the device hung up (unplugged?)"
                 : "the device reported an error (unplugged, or the driver failed)"
             throw V4L2Error(path, what, errno: ENODEV)
         }
@@ -357,7 +355,7 @@ public final class V4L2Device {
             let err = errno
             if err == EINTR { continue }
             if err == EAGAIN { return nil }
-            throw V4L2Error(path, "VIDIOC_DQBUF: \(String(cString: strerror(err)))", errno: err)
+            throw V4L2Error(path, SystemError("VIDIOC_DQBUF", errno: err))
         }
         let index = Int(buffer.index)
         guard index < buffers.count else { throw V4L2Error(path, "driver returned unknown buffer \(index)", errno: EIO) }
@@ -402,12 +400,5 @@ public final class V4L2Device {
         buffers.removeAll()
         _ = v4l2_close(fd)
         fd = -1
-    }
-}
-
-extension Double {
-    var formatted1Capture: String {
-        if self == rounded() { return String(Int(self)) }
-        return String((self * 10).rounded() / 10)
     }
 }

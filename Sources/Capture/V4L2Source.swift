@@ -30,8 +30,6 @@ public final class V4L2Source: FrameSource {
     public let pacing = SourcePacing.device
     public private(set) var invalidFrames: UInt64 = 0
     public private(set) var status = SourceStatus(state: .opening)
-    /// Frames whose Huffman tables camd inserted (cameras that omit DHT).
-    public private(set) var repairedFrames: UInt64 = 0
 
     private let logger: Logger
     private var device: V4L2Device?
@@ -88,7 +86,7 @@ public final class V4L2Source: FrameSource {
         }
         guard let buffer = dequeued else {
             if Double(now - lastFrameAt) / 1e9 >= settings.deviceTimeout {
-                lose(V4L2Error(settings.path, "no frame for \(settings.deviceTimeout.formatted1Capture) s (device_timeout)", errno: ETIMEDOUT),
+                lose(V4L2Error(settings.path, "no frame for \(Format.fixed(settings.deviceTimeout, 1, bareWhole: true)) s (device_timeout)", errno: ETIMEDOUT),
                      now: now)
             }
             return nil
@@ -126,8 +124,7 @@ public final class V4L2Source: FrameSource {
         let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
         if format.pixelFormat.isJPEG {
             let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
-            guard case .image(let bytes, let inserted) = outcome else { return nil }
-            if inserted { repairedFrames += 1 }
+            guard case .image(let bytes, _) = outcome else { return nil }
             return SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp)
         }
         let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
@@ -152,7 +149,7 @@ public final class V4L2Source: FrameSource {
                 status.format = "\(format) (\(mode))"
                 var adjusted = ""
                 if format.width != settings.width || format.height != settings.height || abs(format.fps - settings.fps) > 0.01 {
-                    adjusted = " (asked for \(settings.width)x\(settings.height) at \(settings.fps.formatted1Capture) fps)"
+                    adjusted = " (asked for \(settings.width)x\(settings.height) at \(Format.fixed(settings.fps, 1, bareWhole: true)) fps)"
                 }
                 let message = "camera \(settings.path): \(device.card) (driver \(device.driver), bus \(device.busInfo)); \(format)\(adjusted), \(mode), \(device.bufferCount) buffers\(applied.isEmpty ? "" : ", controls " + applied.joined(separator: " "))"
                 // Once per camera, not once per reopen while it is failing.
@@ -171,7 +168,7 @@ public final class V4L2Source: FrameSource {
             if !lossLogged {
                 lossLogged = true
                 report(error, now: now, level: .error, event: "device_unavailable",
-                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(settings.retryMax.formatted1Capture) s)")
+                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(Format.fixed(settings.retryMax, 1, bareWhole: true)) s)")
             } else {
                 reportIfChanged(error, now: now, "camera \(settings.path) still unavailable (retry \(status.retries)), now: \(error.message)")
             }

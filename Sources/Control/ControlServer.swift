@@ -96,8 +96,8 @@ public final class ControlServer {
                 let group = access.groupName.map { " or in group \($0)" } ?? ""
                 logger.warning("control: refused \(peer): not root, camd's user\(group)",
                                metadata: ["camd_event": "control_denied", "camd_uid": "\(peer.uid)"])
-                var reply = Self.errorLine("permission denied: uid \(peer.uid) is not root, camd's user\(group)")
-                _ = reply.withUnsafeMutableBytes { Glibc.send(socket.number, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                // One try, never a wait: a refused peer gets what fits in the socket buffer.
+                _ = try? Socket.send(socket, Self.errorLine("permission denied: uid \(peer.uid) is not root, camd's user\(group)"))
                 socket.close()
                 continue
             }
@@ -172,7 +172,7 @@ public final class ControlServer {
         case .success(let command):
             switch command {
             case .status, .clients, .help: break
-            default: logger.notice("control (\(connection.peer)): \(line.trimmingCharacters())")
+            default: logger.notice("control (\(connection.peer)): \(line.trimmingWhitespace(\.isWhitespace))")
             }
             connection.output += respond(command, connection.peer)
         }
@@ -180,19 +180,18 @@ public final class ControlServer {
 
     private func flush(_ connection: Connection) {
         while !connection.output.isEmpty {
-            let sent = connection.output.withUnsafeBytes { Glibc.send(connection.socket.number, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    // A reader that stopped reading may hold at most one big reply, not a growing backlog.
-                    if connection.output.count > 4 << 20 { drop(connection); return }
-                    if let registration = connection.registration { try? reactor.reregister(registration, interest: [.read, .write]) }
-                    return
-                }
+            switch try? Socket.send(connection.socket, connection.output) {
+            case .done(let sent):
+                connection.output.removeFirst(sent)
+            case .wouldBlock:
+                // A reader that stopped reading may hold at most one big reply, not a growing backlog.
+                if connection.output.count > 4 << 20 { drop(connection); return }
+                if let registration = connection.registration { try? reactor.reregister(registration, interest: [.read, .write]) }
+                return
+            case nil:
                 drop(connection)
                 return
             }
-            connection.output.removeFirst(sent)
         }
         if let registration = connection.registration { try? reactor.reregister(registration, interest: .read) }
         if connection.closeAfterOutput { drop(connection) }
@@ -216,14 +215,5 @@ public final class ControlServer {
         var bytes = (try? encoder.encode(value)).map { Array($0) } ?? Array("{\"error\":\"encoding failed\"}".utf8)
         bytes.append(0x0A)
         return bytes
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s.removeFirst() }
-        while s.last?.isWhitespace == true { s.removeLast() }
-        return String(s)
     }
 }

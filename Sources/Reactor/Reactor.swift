@@ -78,16 +78,13 @@ public final class Reactor {
         epoll.close()
     }
 
-    /// Number of live registrations (for tests and state).
-    public var registrationCount: Int { entries.count }
-
     @discardableResult
     public func register(_ descriptor: Descriptor, interest: Interest, handler: @escaping Handler) throws(SystemError) -> RegistrationID {
         let id = nextID
         nextID += 1
         let fd = descriptor.number
         _ = try epoll.withRawValue { (ep) throws(SystemError) in
-            try syscall("epoll_ctl(ADD)") { ccamd_epoll_ctl(ep, 1, fd, interest.epollMask, id) }
+            try syscall("epoll_ctl(ADD)") { ccamd_epoll_add(ep, fd, interest.epollMask, id) }
         }
         entries[id] = Entry(fd: fd, handler: handler)
         return RegistrationID(value: id)
@@ -96,7 +93,7 @@ public final class Reactor {
     public func reregister(_ id: RegistrationID, interest: Interest) throws(SystemError) {
         guard let entry = entries[id.value] else { return }
         _ = try epoll.withRawValue { (ep) throws(SystemError) in
-            try syscall("epoll_ctl(MOD)") { ccamd_epoll_ctl(ep, 2, entry.fd, interest.epollMask, id.value) }
+            try syscall("epoll_ctl(MOD)") { ccamd_epoll_modify(ep, entry.fd, interest.epollMask, id.value) }
         }
     }
 
@@ -104,7 +101,7 @@ public final class Reactor {
     public func deregister(_ id: RegistrationID) {
         guard let entry = entries.removeValue(forKey: id.value) else { return }
         // ENOENT/EBADF here would mean the fd was already closed; the entry is gone either way.
-        _ = epoll.withRawValue { ep in ccamd_epoll_ctl(ep, 3, entry.fd, 0, 0) }
+        _ = epoll.withRawValue { ep in ccamd_epoll_delete(ep, entry.fd) }
     }
 
     /// Runs until `stop()` is called from a handler.

@@ -1,10 +1,6 @@
 // FrameMailbox: the one-slot, latest-wins hand-over from the reader thread to the display. The reader never
 // waits for the display: a frame not yet taken is replaced by a newer one and counted as skipped, so a slow
 // display shows the newest frame rather than building a backlog (the daemon's rule, applied to the viewer).
-#if canImport(Glibc)
-import Glibc
-#endif
-internal import CCamdLinux
 import CamdSystem
 import Synchronization
 
@@ -30,25 +26,14 @@ public final class FrameMailbox: Sendable {
     /// Called (on the reader thread) after each publish or state change, for a display that waits on
     /// something other than `wakeFD` (SDL's event queue). Called under its lock: once cleared, never again.
     private let observer = Mutex<(@Sendable () -> Void)?>(nil)
-    /// An eventfd, readable while something new is waiting: a display polls it next to its own inputs.
-    /// Owned by the mailbox (closed in deinit), lent as a number only.
-    public let wakeFD: Int32
+    /// Readable while something new is waiting: a display polls `wakeFD` next to its own inputs.
+    private let wake: EventCounter
+
+    /// The wake-up eventfd, owned by the mailbox and lent as a number only.
+    public var wakeFD: Int32 { wake.fd }
 
     public init() throws(SystemError) {
-        wakeFD = try syscall("eventfd") { ccamd_eventfd() }
-    }
-
-    deinit { _ = close(wakeFD) }
-
-    private func signal() {
-        var one: UInt64 = 1
-        // EAGAIN: the counter is already non-zero, the display wakes anyway.
-        _ = write(wakeFD, &one, 8)
-    }
-
-    private func drain() {
-        var counter: UInt64 = 0
-        _ = read(wakeFD, &counter, 8)
+        wake = try EventCounter()
     }
 
     /// The reader's side: a new frame replaces any frame the display has not taken yet.
@@ -59,7 +44,7 @@ public final class FrameMailbox: Sendable {
             slot.pending = frame
             slot.latest = frame
         }
-        signal()
+        wake.signal()
         observer.withLock { $0?() }
     }
 
@@ -72,7 +57,7 @@ public final class FrameMailbox: Sendable {
             return true
         }
         if changed {
-            signal()
+            wake.signal()
             observer.withLock { $0?() }
         }
     }
@@ -84,7 +69,7 @@ public final class FrameMailbox: Sendable {
 
     /// The display's side: the newest untaken frame (if any), the connection state and the counters.
     public func take(now: UInt64 = Clock.monotonicNanos()) -> MailboxSnapshot {
-        drain()
+        wake.drain()
         return slot.withLock { slot in
             let frame = slot.pending
             slot.pending = nil
@@ -96,7 +81,6 @@ public final class FrameMailbox: Sendable {
 
     /// Blocks until something new arrives or `timeout` seconds pass (headless modes; displays poll `wake`).
     public func wait(timeout: Double) {
-        var poller = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
-        _ = poll(&poller, 1, Int32(max(0, timeout) * 1000))
+        _ = try? Poll.wait(wakeFD, for: .readable, timeoutMilliseconds: Int32(max(0, timeout) * 1000))
     }
 }

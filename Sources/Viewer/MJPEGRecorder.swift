@@ -27,8 +27,7 @@ public final class MJPEGRecorder: Sendable {
             counts.withLock { $0.placeholders += 1 }
             return nil
         }
-        let err = Files.writeAll(fd, frame.jpeg)
-        if err != 0 { return "cannot write the recording \(path): \(String(cString: strerror(err)))" }
+        do { try Files.writeAll(fd, frame.jpeg) } catch { return "cannot write the recording \(path): \(error.message)" }
         counts.withLock { $0.frames += 1; $0.bytes += frame.jpeg.count }
         return nil
     }

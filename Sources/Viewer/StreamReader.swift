@@ -2,10 +2,6 @@
 // splits the stream into frames (native or HTTP multipart), records them, and publishes each one to the
 // FrameMailbox — never waiting for the display. When a stream that had worked goes away it says so and
 // reconnects with backoff; a stream that never worked (refused, not camd, 401) ends with the reason.
-#if canImport(Glibc)
-import Glibc
-#endif
-internal import CCamdLinux
 import CamdSystem
 import JPEG
 import Wire
@@ -33,7 +29,7 @@ public final class StreamReader: Sendable {
     private let options: ReaderOptions
     private let mailbox: FrameMailbox
     private let recorder: MJPEGRecorder?
-    private let stopFD: Int32
+    private let stopSignal: EventCounter
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<OSThread?>(nil)
     private let published = Atomic<Int>(0)
@@ -43,10 +39,8 @@ public final class StreamReader: Sendable {
         self.options = options
         self.mailbox = mailbox
         self.recorder = recorder
-        stopFD = try syscall("eventfd") { ccamd_eventfd() }
+        stopSignal = try EventCounter()
     }
-
-    deinit { _ = close(stopFD) }
 
     public func start() throws(SystemError) {
         let started = try OSThread.spawn(name: "camview-reader") { [self] in run() }
@@ -56,8 +50,7 @@ public final class StreamReader: Sendable {
     /// Asks the reader to stop (from any thread); it leaves any blocking wait at once.
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        var one: UInt64 = 1
-        _ = write(stopFD, &one, 8)
+        stopSignal.signal()
     }
 
     public func join() {
@@ -112,8 +105,7 @@ public final class StreamReader: Sendable {
 
     /// True when asked to stop before `seconds` passed.
     private func waitForStop(seconds: Double) -> Bool {
-        var poller = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
-        _ = poll(&poller, 1, Int32(seconds * 1000))
+        _ = try? Poll.wait(stopSignal.fd, for: .readable, timeoutMilliseconds: Int32(seconds * 1000))
         return isStopping
     }
 
@@ -142,20 +134,25 @@ public final class StreamReader: Sendable {
         var localSequence: UInt64 = 0
         var receivedAny = false
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        var fds = [pollfd(fd: socket.number, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
         while true {
-            let ready = poll(&fds, 2, Int32(options.timeout * 1000))
+            let ready: Bool
+            do {
+                ready = try Poll.wait([(socket.number, .readable), (stopSignal.fd, .readable)],
+                                      timeoutMilliseconds: Int32(options.timeout * 1000)) != nil
+            } catch {
+                return .lost("\(error)")
+            }
             if isStopping { return .stopped }
-            if ready == 0 {
+            if !ready {
                 let hint = url.scheme == .tcp && !receivedAny ? " (if this is camd's HTTP port, use http://\(url.host):\(url.port)/stream)" : ""
                 return .lost("no data from \(url) for \(Format.fixed(options.timeout, 0)) s\(hint)")
             }
-            if ready < 0 { if errno == EINTR { continue }; return .lost("poll: \(String(cString: strerror(errno)))") }
-            let count = buffer.withUnsafeMutableBytes { recv(socket.number, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK { continue }
-                return .lost("connection to \(url) failed: \(String(cString: strerror(errno)))")
+            let count: Int
+            do {
+                guard case .done(let received) = try Socket.read(socket, into: &buffer) else { continue }
+                count = received
+            } catch {
+                return .lost("connection to \(url) failed: \(error.message)")
             }
             if count > 0 && !receivedAny {
                 receivedAny = true
@@ -245,12 +242,18 @@ public final class StreamReader: Sendable {
     private func send(_ bytes: [UInt8], on socket: Descriptor) -> String? {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(socket.number, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n >= 0 { sent += n; continue }
-            if errno == EINTR { continue }
-            guard errno == EAGAIN || errno == EWOULDBLOCK else { return String(cString: strerror(errno)) }
-            var poller = pollfd(fd: socket.number, events: Int16(POLLOUT), revents: 0)
-            if poll(&poller, 1, Int32(options.timeout * 1000)) <= 0 { return "timed out" }
+            do {
+                switch try Socket.send(socket, bytes, offset: sent) {
+                case .done(let count):
+                    sent += count
+                case .wouldBlock:
+                    if try Poll.wait(socket.number, for: .writable, timeoutMilliseconds: Int32(options.timeout * 1000)) == nil {
+                        return "timed out"
+                    }
+                }
+            } catch {
+                return error.message
+            }
         }
         return nil
     }

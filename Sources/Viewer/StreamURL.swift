@@ -88,12 +88,11 @@ public struct StreamURL: CustomStringConvertible, Equatable, Sendable {
         var lastError: (any Error)?
         for address in addresses {
             let socket = try Socket.connectNonBlocking(to: address)
-            var poller = pollfd(fd: socket.number, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&poller, 1, Int32(timeout * 1000))
-            let err = ready > 0 ? Socket.pendingError(socket) : ETIMEDOUT
-            if err == 0 { return socket }
+            let ready = (try? Poll.wait(socket.number, for: .writable, timeoutMilliseconds: Int32(timeout * 1000))) != nil
+            let failure = ready ? Socket.pendingError(socket)?.errno : ETIMEDOUT
+            guard let failure else { return socket }
             socket.close()
-            lastError = SystemError("connect \(address)", errno: err)
+            lastError = SystemError("connect \(address)", errno: failure)
         }
         throw lastError ?? SystemError("connect", errno: EHOSTUNREACH)
     }

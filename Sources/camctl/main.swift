@@ -27,21 +27,19 @@ struct Connection: ParsableArguments {
             case EACCES, EPERM:
                 fail("permission denied: \(self.socket) — run as root, as camd's user, or as a member of its control_group")
             default:
-                fail("cannot connect to \(self.socket): \(String(cString: strerror(error.errno)))")
+                fail("cannot connect to \(self.socket): \(error.message)")
             }
         }
         defer { socket.close() }
-        let line = Array((command + "\n").utf8)
-        _ = line.withUnsafeBytes { Glibc.send(socket.number, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        shutdown(socket.number, Int32(SHUT_WR))
+        // A failed send shows as no reply below.
+        try? Socket.sendAll(socket, Array((command + "\n").utf8))
+        try? Socket.shutdownWrite(socket)
         try? Socket.setReceiveTimeout(socket, seconds: 10)
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(socket.number, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            reply += buffer[0..<n]
+        // Until camd closes, or the timeout (a would-block) or an error ends the wait.
+        while case .done(let count)? = try? Socket.read(socket, into: &buffer), count > 0 {
+            reply += buffer[0..<count]
         }
         guard let end = reply.firstIndex(of: 0x0A) ?? (reply.isEmpty ? nil : reply.count) else {
             fail("camd closed the control connection without answering")

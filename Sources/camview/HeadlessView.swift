@@ -16,9 +16,8 @@ enum HeadlessView {
         let signals = try? SignalPipe([SIGINT, SIGTERM, SIGHUP])
         defer { signals?.restore() }
         while true {
-            var fds = [pollfd(fd: session.wakeFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals?.readFD ?? -1, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 2, session.millisUntilDeadline(fallback: 200))
+            _ = try? Poll.wait([(session.wakeFD, .readable), (signals?.readFD ?? -1, .readable)],
+                               timeoutMilliseconds: session.millisUntilDeadline(fallback: 200))
             if let signals, !signals.drain().isEmpty { break }
             let snapshot = session.mailbox.take()
             final = snapshot

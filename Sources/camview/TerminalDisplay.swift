@@ -59,16 +59,15 @@ struct TerminalDisplay {
             let due = lastDraw + minInterval
             let ready = now >= due
             let timeout = session.millisUntilDeadline(fallback: ready ? 250 : Int32((due - now) / 1_000_000) + 1)
-            var fds = [pollfd(fd: ready ? session.wakeFD : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: keyboard ? 0 : -1, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 3, timeout)
+            let woken = try? Poll.wait([(ready ? session.wakeFD : -1, .readable), (signals.readFD, .readable),
+                                        (keyboard ? 0 : -1, .readable)], timeoutMilliseconds: timeout)
+            let input = woken?[2] ?? []
 
             var redrawAll = false
             for signal in signals.drain() {
                 if signal == SIGWINCH { redrawAll = true } else { return nil }
             }
-            if fds[2].revents & Int16(POLLIN) != 0 {
+            if input.contains(.readable) {
                 switch readKeys() {
                 case .quit: return nil
                 case .toggleStatus:
@@ -76,7 +75,7 @@ struct TerminalDisplay {
                     redrawAll = true
                 case .none: break
                 }
-            } else if fds[2].revents & Int16(POLLHUP | POLLERR) != 0 {
+            } else if !input.isDisjoint(with: [.hangup, .error]) {
                 return nil  // the terminal went away (SSH closed)
             }
 
@@ -187,8 +186,7 @@ struct TerminalDisplay {
         var answer: [UInt8] = []
         let deadline = Clock.monotonicNanos() + 300_000_000
         while !answer.contains(UInt8(ascii: "c")), Clock.monotonicNanos() < deadline {
-            var poller = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 100) > 0 else { continue }
+            guard (try? Poll.wait(0, for: .readable, timeoutMilliseconds: 100)) != nil else { continue }
             var bytes = [UInt8](repeating: 0, count: 64)
             let n = bytes.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
             if n <= 0 { break }
@@ -243,5 +241,5 @@ struct TerminalDisplay {
     private func write(_ text: String) { write(Array(text.utf8)) }
 
     /// A terminal that went away is noticed by the loop (POLLHUP on stdin, SIGHUP); a failed write is dropped.
-    private func write(_ bytes: [UInt8]) { _ = Files.writeAll(1, bytes) }
+    private func write(_ bytes: [UInt8]) { try? Files.writeAll(1, bytes) }
 }

@@ -141,11 +141,11 @@ struct CamView: ParsableCommand {
 /// One line to stdout, written at once (print would buffer it when stdout is a file or a pipe, and a log of a
 /// long --stats run must be current).
 func say(_ line: String) {
-    _ = Files.writeAll(1, Array((line + "\n").utf8))
+    try? Files.writeAll(1, Array((line + "\n").utf8))
 }
 
 func note(_ message: String) {
-    _ = Files.writeAll(2, Array("camview: \(message)\n".utf8))
+    try? Files.writeAll(2, Array("camview: \(message)\n".utf8))
 }
 
 func fail(_ message: String) -> Never {

@@ -157,19 +157,22 @@ extension CamdIntegrationTests {
         let camd = try CamdProcess(["--source", "v4l2:\(camera.device)", "--stats-interval", "0.5"], environment: camera.environment())
         let client = try NativeTestClient(port: camd.port)
         _ = try client.readFrame()
+        /// The most truncated frames a summary line (every 0.5 s) has counted so far.
+        func invalidCounted() -> Int {
+            camd.log.split(separator: "\n").compactMap { line -> Int? in
+                guard let range = line.range(of: " invalid,") else { return nil }
+                return Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
+            }.max() ?? 0
+        }
         camera.set("truncate")
-        usleep(600_000)
+        #expect(waitUntil(timeout: 10, interval: 0.1) { invalidCounted() >= 10 },
+                "only \(invalidCounted()) truncated frames counted:\n\(camd.log)")
         camera.set("ok")
         let deadline = Date().addingTimeInterval(1.5)
         while Date() < deadline {
             let frame = try client.readFrame()
             #expect(frame.isJPEG && (frame.header.isPlaceholder || stripHuffmanTables(frame.payload) == camera.withoutTables))
         }
-        let invalid = camd.log.split(separator: "\n").compactMap { line -> Int? in
-            guard let range = line.range(of: " invalid,") else { return nil }
-            return Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
-        }.max() ?? 0
-        #expect(invalid >= 10, "only \(invalid) truncated frames counted:\n\(camd.log)")
         #expect(camd.stop() == 0)
     }
 

@@ -100,7 +100,8 @@ extension CamdIntegrationTests {
         #expect(viewer.waitForOutput(containing: "640x480 fps", timeout: 10), "\(viewer.stdout)")
         #expect(camd.stop() == 0)
         #expect(viewer.waitForOutput(containing: "reconnecting… (attempt", timeout: 10), "\(viewer.stdout)")
-        usleep(1_500_000)  // a few failed attempts while nothing listens
+        // A few failed attempts while nothing listens.
+        #expect(viewer.waitForOutput(containing: "reconnecting… (attempt 3:", timeout: 10), "\(viewer.stdout)")
         #expect(viewer.process.isRunning, "camview waits for camd to come back")
 
         camd = try CamdProcess(["--listen", "127.0.0.1:\(port)", "--http-listen", "127.0.0.1:0"], listen: false)

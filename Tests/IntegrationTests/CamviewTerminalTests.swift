@@ -39,14 +39,10 @@ final class TmuxPane {
         var pid: pid_t = 0
         guard posix_spawn(&pid, tmux, &actions, nil, argv, envp) == 0 else { throw TestFailure("cannot run tmux") }
         var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(10)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                throw TestFailure("tmux \(arguments) did not finish within 10 s")
-            }
-            usleep(5_000)
+        guard waitUntil(timeout: 10, interval: 0.005, { waitpid(pid, &status, WNOHANG) != 0 }) else {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            throw TestFailure("tmux \(arguments) did not finish within 10 s")
         }
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         return CommandResult(status: (status >> 8) & 0xFF, stdout: text, stderr: "")
@@ -63,12 +59,10 @@ final class TmuxPane {
 
     /// Polls the screen until `condition` holds or `timeout` passes; returns the last capture.
     func waitForScreen(timeout: Double, escapes: Bool = false, _ condition: (String) -> Bool) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
         var screen = ""
-        while Date() < deadline {
+        _ = try waitUntil(timeout: timeout, interval: 0.1) {
             screen = try capture(escapes: escapes)
-            if condition(screen) { return screen }
-            usleep(100_000)
+            return condition(screen)
         }
         return screen
     }

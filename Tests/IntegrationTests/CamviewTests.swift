@@ -57,16 +57,14 @@ extension CamdIntegrationTests {
         let port = try Socket.localAddress(listener).port
         let listenerFD = listener.number
         let server = Thread {
-            var fd: Int32 = -1
-            for _ in 0..<500 {
-                fd = accept(listenerFD, nil, nil)
-                if fd >= 0 { break }
-                usleep(10_000)
-            }
+            guard (try? Poll.wait(listenerFD, for: .readable, timeoutMilliseconds: 10_000)) != nil else { return }
+            let fd = accept(listenerFD, nil, nil)
             guard fd >= 0 else { return }
             let reply = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello hello hello hello".utf8)
             _ = reply.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            usleep(500_000)
+            // The connection stays open until camview has read the answer and hung up (at most 10 s): its verdict
+            // must come from the bytes, not from a close.
+            _ = try? Poll.wait(fd, for: .readable, timeoutMilliseconds: 10_000)
             close(fd)
         }
         server.start()

@@ -32,9 +32,8 @@ private final class VirtualDisplay {
             process.standardError = FileHandle.nullDevice
             try process.run()
             // Xvfb makes its socket when it accepts clients; it exits at once if another server took the number.
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(number)") {
-                usleep(20_000)
+            _ = waitUntil(timeout: 10) { [process] in
+                !process.isRunning || FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(number)")
             }
             guard process.isRunning, FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\(number)") else { break }
             self.number = number
@@ -47,9 +46,7 @@ private final class VirtualDisplay {
     deinit {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        guard process.isRunning else { return }
+        guard !waitUntil(timeout: 5, interval: 0.01, { !process.isRunning }) else { return }
         // Killed, Xvfb cannot remove its socket and lock: do it for it.
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -179,13 +176,12 @@ private struct Screenshot {
 
 /// Screenshots until `condition` holds (every 300 ms, at most `timeout` seconds); returns the last one.
 private func screenshot(of display: VirtualDisplay, until condition: (Screenshot) -> Bool, timeout: Double) throws -> Screenshot {
-    let deadline = Date().addingTimeInterval(timeout)
-    var shot = try display.screenshot()
-    while !condition(shot), Date() < deadline {
-        usleep(300_000)
+    var shot: Screenshot?
+    _ = try waitUntil(timeout: timeout, interval: 0.3) {
         shot = try display.screenshot()
+        return condition(shot!)
     }
-    return shot
+    return shot!
 }
 
 /// The status line's near-white text (WindowSurface.textColour(.info)) and its amber (.warning).

@@ -58,12 +58,10 @@ extension CamdIntegrationTests {
         #expect(text.hasPrefix("HTTP/1.1 503 Service Unavailable") && text.contains("Retry-After: 1\r\n"), "\(text)")
         // Once the camera counts as lost, the NO SIGNAL placeholder is the snapshot, marked as such.
         _ = try camd.waitForLog(containing: "no frame", timeout: 6)
-        let deadline = Date().addingTimeInterval(6)
         var placeholder = ""
-        while Date() < deadline {
+        _ = try waitUntil(timeout: 6, interval: 0.2) {
             placeholder = try httpExchange(port: camd.httpPort, "HEAD /snapshot HTTP/1.1\r\nConnection: close\r\n\r\n")
-            if placeholder.hasPrefix("HTTP/1.1 200") { break }
-            usleep(200_000)
+            return placeholder.hasPrefix("HTTP/1.1 200")
         }
         #expect(placeholder.hasPrefix("HTTP/1.1 200 OK") && placeholder.contains("X-Placeholder: 1"), "\(placeholder)")
         #expect(camd.stop() == 0)

@@ -71,7 +71,8 @@ extension CamdIntegrationTests {
         let camd = try CamdProcess(["--width", "320", "--height", "240"])
         let native = try NativeTestClient(port: camd.port)
         _ = try native.readFrame()
-        usleep(1_200_000)   // let the measured frame rate settle
+        // The measured frame rate needs a second or so of frames.
+        #expect(waitUntil(timeout: 10, interval: 0.2) { (camd.state()?["fps"] as? Double ?? 0) > 20 }, "\(camd.state() ?? [:])")
         let state = try httpExchange(port: camd.httpPort, Array("GET /state HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))
         #expect(state.hasPrefix("HTTP/1.1 200 OK") && state.contains("Content-Type: application/json"))
         let body = Data(state.components(separatedBy: "\r\n\r\n")[1].utf8)
@@ -99,7 +100,7 @@ extension CamdIntegrationTests {
         let port = camd.port
         let watching = Thread { watched.withLock { $0 = runViewers(count: 2, port: port, seconds: 3.5, warmup: 0.2) } }
         watching.start()
-        usleep(300_000)
+        #expect(waitUntil(timeout: 10, interval: 0.05) { camd.state()?["clients_native"] as? Int == 2 }, "\(camd.state() ?? [:])")
         let cases: [(String, [UInt8])] = [
             ("HTTP/1.1 405 Method Not Allowed", Array("POST /stream HTTP/1.1\r\nContent-Length: 0\r\n\r\n".utf8)),
             ("HTTP/1.1 400 Bad Request", (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 91) } + Array("\r\n\r\n".utf8)),
@@ -118,7 +119,7 @@ extension CamdIntegrationTests {
         let start = Date()
         #expect(slow.drainUntilClosed(timeout: 4))
         #expect(Date().timeIntervalSince(start) < 2.5)
-        while watched.withLock({ $0.isEmpty }) { usleep(50_000) }
+        #expect(waitUntil(timeout: 15, interval: 0.05) { !watched.withLock { $0.isEmpty } }, "the two viewers did not finish")
         for result in watched.withLock({ $0 }) {
             #expect(result.error == nil && result.frames >= 90, "\(result.frames) frames, \(result.error ?? "")")
             let gaps = zip(result.sequences, result.sequences.dropFirst()).filter { $1 != $0 + 1 }

@@ -52,14 +52,13 @@ final class PrivateJournald: @unchecked Sendable {
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: output)
         try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: sockets + "/socket")
-                || !FileManager.default.fileExists(atPath: sockets + "/stdout") {
-            guard process.isRunning, Date() < deadline else {
-                stop()
-                throw TestFailure("systemd-journald did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
-            }
-            usleep(20_000)
+        func listening() -> Bool {
+            FileManager.default.fileExists(atPath: sockets + "/socket") && FileManager.default.fileExists(atPath: sockets + "/stdout")
+        }
+        _ = waitUntil(timeout: 10) { listening() || !process.isRunning }
+        guard listening() else {
+            stop()
+            throw TestFailure("systemd-journald did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
         }
     }
 
@@ -96,20 +95,18 @@ final class PrivateJournald: @unchecked Sendable {
 
     /// Waits up to `timeout` seconds for an entry for which `matches` holds.
     func waitForEntry(timeout: Double, _ matches: ([String: String]) -> Bool) throws -> [String: String]? {
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
-            if let entry = try entries().first(where: matches) { return entry }
-            usleep(100_000)
-        } while Date() < deadline
-        return nil
+        var entry: [String: String]?
+        _ = try waitUntil(timeout: timeout, interval: 0.1) {
+            entry = try entries().first(where: matches)
+            return entry != nil
+        }
+        return entry
     }
 
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if !waitUntil(timeout: 5, interval: 0.01, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
     }

@@ -185,11 +185,10 @@ extension CamdIntegrationTests {
         #expect(first.contains(" error: "))
         // The same cause on every retry: it stays one line. Wait for retries by the state, not the clock.
         var retries = 0
-        let deadline = Date().addingTimeInterval(15)
-        while retries < 4 && Date() < deadline {
+        _ = try waitUntil(timeout: 15, interval: 0.05) {
             let state = try httpExchange(port: camd.httpPort, "GET /state HTTP/1.0\r\n\r\n")
             retries = Int(state.components(separatedBy: "\"source_retries\":").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
-            usleep(50_000)
+            return retries >= 4
         }
         #expect(retries >= 4)
         // A new cause: the node is there now but refuses camd. One warning, with the new reason.

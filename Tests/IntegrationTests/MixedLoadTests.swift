@@ -19,9 +19,7 @@ private func startLoad(port: UInt16, multipart: Bool, clients: Int, pid: Int32) 
 }
 
 private func result(_ load: (Process, String)) throws -> [String: Any] {
-    let deadline = Date().addingTimeInterval(30)
-    while load.0.isRunning && Date() < deadline { usleep(50_000) }
-    if load.0.isRunning { load.0.terminate() }
+    if !waitUntil(timeout: 30, interval: 0.05, { !load.0.isRunning }) { load.0.terminate() }
     defer { try? FileManager.default.removeItem(atPath: load.1) }
     let data = try Data(contentsOf: URL(fileURLWithPath: load.1))
     return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "camload printed no JSON")
@@ -35,11 +33,12 @@ extension CamdIntegrationTests {
         try stalled.send(Array("GET /stream HTTP/1.1\r\n\r\n".utf8))
         let native = try startLoad(port: camd.port, multipart: false, clients: 200, pid: camd.pid)
         let http = try startLoad(port: camd.httpPort, multipart: true, clients: 200, pid: camd.pid)
-        // Mid-run, /state counts them (the stalled viewer may still be there or already dropped).
-        usleep(3_500_000)
-        let state = try httpExchange(port: camd.httpPort, "GET /state HTTP/1.1\r\nConnection: close\r\n\r\n")
-        let body = Data((state.components(separatedBy: "\r\n\r\n").dropFirst().first ?? "").utf8)
-        let json = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any], "\(state)")
+        // Mid-run (camload runs 6 s), /state counts them (the stalled viewer may still be there or already dropped).
+        var json: [String: Any] = [:]
+        _ = waitUntil(timeout: 5, interval: 0.2) {
+            json = camd.state() ?? [:]
+            return json["clients_native"] as? Int == 200 && (json["viewers"] as? Int ?? 0) >= 400
+        }
         #expect(json["clients_native"] as? Int == 200, "\(json)")
         #expect((json["viewers"] as? Int ?? 0) >= 400, "\(json)")
 

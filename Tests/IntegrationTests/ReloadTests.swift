@@ -33,12 +33,15 @@ private final class Recorder: @unchecked Sendable {
         self.thread = thread
     }
 
-    func waitDone(timeout: Double) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while thread?.isFinished == false && Date() < deadline { usleep(50_000) }
+    /// Whether the viewer finished (its time ran out, or the server closed) within `timeout` seconds.
+    func waitDone(timeout: Double) -> Bool {
+        waitUntil(timeout: timeout, interval: 0.05) { thread?.isFinished != false }
     }
 
     func count(after start: UInt64, before end: UInt64) -> Int { frames.withLock { $0.filter { $0.at >= start && $0.at < end }.count } }
+
+    /// When the first and the latest frame arrived (monotonic), if any came.
+    var span: (first: UInt64, last: UInt64)? { frames.withLock { frames in frames.first.map { ($0.at, frames.last!.at) } } }
 }
 
 extension CamdIntegrationTests {
@@ -53,7 +56,9 @@ extension CamdIntegrationTests {
         let camd = try CamdProcess(["--config", path], listen: false)
         #expect(try camd.waitForLog(containing: "native viewers: tcp://127.0.0.1:\(native)", timeout: 10) != nil, "\(camd.log)")
         let viewer = try Recorder(port: native, seconds: 9)
-        usleep(1_500_000)
+        // The rate before the reload is counted over the second before it: let a full one pass with frames.
+        #expect(waitUntil(timeout: 10) { viewer.span.map { $0.last - $0.first > 1_400_000_000 } ?? false },
+                "the viewer received frames for \(viewer.span.map { Double($0.last - $0.first) / 1e9 } ?? 0) s; \(viewer.error.withLock { $0 } ?? "")")
 
         // fps and the HTTP listener change; the viewer stays on its socket.
         try write("http_listen = \"127.0.0.1:\(http2)\"\nfps = 15\nwidth = 320\nheight = 240\nclient_timeout = 4\n")
@@ -80,14 +85,16 @@ extension CamdIntegrationTests {
         let status = try runCommand(Binaries.path("camctl"), ["status", "--socket", camd.controlSocket])
         #expect(status.stdout.contains("config     config rejected at") && status.stdout.contains("line 4, column 2"), "\(status)")
 
-        // A new picture size restarts capture only (through camctl reload this time).
-        usleep(1_500_000)
+        // A new picture size restarts capture only (through camctl reload this time), once the rate after the first
+        // reload has been seen for the whole second it is counted over.
+        #expect(waitUntil(timeout: 10) { (viewer.span?.last ?? 0) >= reloadedAt + 1_500_000_000 },
+                "no frame 1.5 s after the reload; \(viewer.error.withLock { $0 } ?? "")")
         let beforeSizeChange = Clock.monotonicNanos()
         try write("http_listen = \"127.0.0.1:\(http2)\"\nfps = 15\nwidth = 640\nheight = 480\nclient_timeout = 4\n")
         let reload = try runCommand(Binaries.path("camctl"), ["reload", "--socket", camd.controlSocket])
         #expect(reload.status == 0 && reload.stdout.contains("capture restarted: source=testpattern 640x480"), "\(reload)")
 
-        viewer.waitDone(timeout: 12)
+        #expect(viewer.waitDone(timeout: 12), "the viewer is still reading")
         #expect(viewer.error.withLock { $0 } == nil, "the viewer was disconnected: \(viewer.error.withLock { $0 } ?? "")")
         let frames = viewer.frames.withLock { $0 }
         // One connection throughout: sequences strictly increase and never skip more than one frame.

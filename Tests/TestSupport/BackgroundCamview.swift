@@ -24,20 +24,13 @@ public final class BackgroundCamview: @unchecked Sendable {
 
     /// Waits until stdout, past its first `offset` characters, contains `text`; false after `timeout` seconds.
     public func waitForOutput(containing text: String, after offset: Int = 0, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if String(stdout.dropFirst(offset)).contains(text) { return true }
-            if !process.isRunning { break }
-            usleep(50_000)
-        }
+        _ = waitUntil(timeout: timeout, interval: 0.05) { String(stdout.dropFirst(offset)).contains(text) || !process.isRunning }
         return String(stdout.dropFirst(offset)).contains(text)
     }
 
     /// The exit status, or nil if camview is still running after `timeout` seconds.
     public func waitForExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        waitUntil(timeout: timeout, interval: 0.01, { !process.isRunning }) ? process.terminationStatus : nil
     }
 
     deinit {

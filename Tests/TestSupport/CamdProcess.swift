@@ -83,17 +83,25 @@ public final class CamdProcess: @unchecked Sendable {
 
     public var pid: Int32 { process.processIdentifier }
 
+    /// camd's GET /state, parsed; nil if it did not answer with a JSON object.
+    public func state() -> [String: Any]? {
+        guard let answer = try? httpExchange(port: httpPort, "GET /state HTTP/1.1\r\nConnection: close\r\n\r\n"),
+              let body = answer.components(separatedBy: "\r\n\r\n").dropFirst().first else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+    }
+
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Waits for a log line containing `text`; returns the line, or nil after `timeout` seconds.
     public func waitForLog(containing text: String, timeout: Double) throws -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = log.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
-            if !process.isRunning { return log.split(separator: "\n").first(where: { $0.contains(text) }).map(String.init) }
-            usleep(20_000)
+        var line: String?
+        _ = waitUntil(timeout: timeout) {
+            // Read after the exit check, so the last lines of a camd that just exited are seen too.
+            let exited = !process.isRunning
+            line = log.split(separator: "\n").first { $0.contains(text) }.map(String.init)
+            return line != nil || exited
         }
-        return nil
+        return line
     }
 
     /// Sends SIGTERM and waits up to `timeout` seconds; returns the exit status, or nil if it did not exit.
@@ -104,9 +112,7 @@ public final class CamdProcess: @unchecked Sendable {
     }
 
     public func waitForExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { return nil }
+        guard waitUntil(timeout: timeout, interval: 0.01, { !process.isRunning }) else { return nil }
         return process.terminationStatus
     }
 
@@ -182,9 +188,7 @@ public func runCommand(_ path: String, _ arguments: [String], timeout: Double = 
     }
     defer { try? FileManager.default.removeItem(atPath: out + ".in") }
     try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
+    if !waitUntil(timeout: timeout, interval: 0.01, { !process.isRunning }) {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         throw TestFailure("\(path) \(arguments) did not finish within \(timeout) s")

@@ -7,12 +7,18 @@ import CamdSystem
 import Foundation
 import Synchronization
 
-public final class NotifySocket: @unchecked Sendable {
+public final class NotifySocket: Sendable {
     public let path: String
     private let fd: Int32
-    private let received = Mutex<[(at: UInt64, message: String)]>([])
-    private let stopping = Atomic<Bool>(false)
-    private var thread: Thread?
+    private let inbox = Inbox()
+    private let thread: OSThread
+
+    /// What the receiving thread shares with the test; the thread holds this, not the NotifySocket, so the socket's
+    /// deinit runs and stops it.
+    private final class Inbox: Sendable {
+        let received = Mutex<[(at: UInt64, message: String)]>([])
+        let stopping = Atomic<Bool>(false)
+    }
 
     public init() throws {
         path = NSTemporaryDirectory() + "notify-\(UUID().uuidString.prefix(8))"
@@ -25,43 +31,42 @@ public final class NotifySocket: @unchecked Sendable {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let result = withUnsafePointer(to: &address) {
+        let result = withUnsafePointer(to: &address) { [fd] in
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else { throw SystemError("bind \(path)", errno: errno) }
+        // The thread looks at `stopping` at least every 100 ms.
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let thread = Thread { [self] in
+        thread = try OSThread.spawn(name: "notify-socket") { [fd, inbox] in
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while !stopping.load(ordering: .relaxed) {
+            while !inbox.stopping.load(ordering: .relaxed) {
                 let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if n > 0 {
                     let message = String(decoding: buffer[0..<n], as: UTF8.self)
-                    received.withLock { $0.append((Clock.monotonicNanos(), message)) }
+                    inbox.received.withLock { $0.append((Clock.monotonicNanos(), message)) }
                 }
             }
         }
-        thread.start()
-        self.thread = thread
     }
 
     /// Every message so far, oldest first.
-    public var messages: [(at: UInt64, message: String)] { received.withLock { $0 } }
+    public var messages: [(at: UInt64, message: String)] { inbox.received.withLock { $0 } }
 
     /// Waits until a message containing `text` arrives (after `index` messages); returns its index.
     public func wait(for text: String, after index: Int = 0, timeout: Double) -> Int? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        var found: Int?
+        _ = waitUntil(timeout: timeout) {
             let all = messages
-            if let found = all.indices.first(where: { $0 >= index && all[$0].message.contains(text) }) { return found }
-            usleep(20_000)
+            found = all.indices.first { $0 >= index && all[$0].message.contains(text) }
+            return found != nil
         }
-        return nil
+        return found
     }
 
     deinit {
-        stopping.store(true, ordering: .relaxed)
-        usleep(150_000)
+        inbox.stopping.store(true, ordering: .relaxed)
+        thread.join()
         close(fd)
         unlink(path)
     }

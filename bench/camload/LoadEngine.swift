@@ -165,9 +165,8 @@ final class LoadEngine {
     }
 
     private func connected(_ client: LoadClient) {
-        let error = Socket.pendingError(client.socket)
-        guard error == 0 else {
-            fail(client, .connectFailed(String(cString: strerror(error))))
+        if let error = Socket.pendingError(client.socket) {
+            fail(client, .connectFailed(error.message))
             return
         }
         client.phase = .streaming
@@ -200,8 +199,7 @@ final class LoadEngine {
             return
         }
         if events.contains(.error) {
-            let error = Socket.pendingError(client.socket)
-            fail(client, .disconnected(error == 0 ? "socket error" : String(cString: strerror(error))))
+            fail(client, .disconnected(Socket.pendingError(client.socket)?.message ?? "socket error"))
             return
         }
         if events.contains(.readable) || events.contains(.hangup) {

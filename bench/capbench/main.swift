@@ -61,15 +61,7 @@ for y in 0..<height {
     while Clock.monotonicNanos() < end { bytes += try body(); count += 1 }
     let elapsed = Double(Clock.monotonicNanos() - start) / 1e9
     let ms = elapsed / Double(count) * 1000
-    print("\(name) \(width)x\(height): \(String(format3: ms)) ms/frame, \(String(format3: Double(count) / elapsed)) frames/s, \(bytes / count) bytes/frame")
-}
-
-extension String {
-    init(format3 value: Double) {
-        let scaled = Int((value * 1000).rounded())
-        let fraction = String(scaled % 1000)
-        self = "\(scaled / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-    }
+    print("\(name) \(width)x\(height): \(Format.fixed(ms, 3)) ms/frame, \(Format.fixed(Double(count) / elapsed, 3)) frames/s, \(bytes / count) bytes/frame")
 }
 
 do {

@@ -18,11 +18,12 @@ extern const uint32_t CCAMD_EPOLLOUT;
 extern const uint32_t CCAMD_EPOLLERR;
 extern const uint32_t CCAMD_EPOLLHUP;
 extern const uint32_t CCAMD_EPOLLRDHUP;
-extern const uint32_t CCAMD_EPOLLET;
 
 int ccamd_epoll_create(void);
-/// op: 1 add, 2 modify, 3 delete (EPOLL_CTL_*).
-int ccamd_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// epoll_ctl's three operations by name (EPOLL_CTL_ADD, _MOD, _DEL), each with `data` in epoll_event.data.u64.
+int ccamd_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
+int ccamd_epoll_modify(int epfd, int fd, uint32_t events, uint64_t data);
+int ccamd_epoll_delete(int epfd, int fd);
 /// Waits like epoll_wait and copies up to maxevents results into `events`.
 int ccamd_epoll_wait(int epfd, CCamdEpollEvent *events, int maxevents, int timeout_ms);
 
@@ -35,8 +36,6 @@ int ccamd_timerfd(int64_t interval_ns);
 int ccamd_signalfd(const int *signals, int count);
 /// Reads one signalfd_siginfo and returns the signal number, or -1.
 int ccamd_signalfd_read(int fd);
-/// Blocks the given signals in the calling thread (for threads that must never receive them).
-int ccamd_block_signals(const int *signals, int count);
 
 /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC.
 int ccamd_accept(int fd, struct sockaddr *addr, socklen_t *len);
@@ -45,8 +44,6 @@ int ccamd_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int ccamd_set_notsent_lowat(int fd, int bytes);
 /// Unsent bytes in the socket's send queue (SIOCOUTQNSD), or -1.
 int ccamd_unsent_bytes(int fd);
-/// Bytes in the socket's send queue, sent or not (SIOCOUTQ), or -1.
-int ccamd_queued_bytes(int fd);
 
 /// Names the calling thread (pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc lacks).
 void ccamd_set_thread_name(const char *name);
