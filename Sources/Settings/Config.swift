@@ -105,18 +105,9 @@ public struct Config: Sendable, Equatable {
 
     /// A one-line summary for the start-up log.
     public var summary: String {
-        "source=\(source) \(width)x\(height) fps=\(fps.formatted1) quality=\(quality) listen=\(listen.map(\.description).joined(separator: ",")) "
+        "source=\(source) \(width)x\(height) fps=\(Format.fixed(fps, 1, bareWhole: true)) quality=\(quality) listen=\(listen.map(\.description).joined(separator: ",")) "
             + "http_listen=\(httpListen.isEmpty ? "off" : httpListen.map(\.description).joined(separator: ",")) "
-            + "max_clients=\(maxClients) client_timeout=\(clientTimeout.formatted1)s"
+            + "max_clients=\(maxClients) client_timeout=\(Format.fixed(clientTimeout, 1, bareWhole: true))s"
             + " http_access=\(accessSummary)"
-    }
-}
-
-extension Double {
-    /// "30", "12.5": no trailing ".0" for whole numbers.
-    public var formatted1: String {
-        if self == rounded() { return String(Int(self)) }
-        let tenths = (self * 10).rounded() / 10
-        return String(tenths)
     }
 }

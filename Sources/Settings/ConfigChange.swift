@@ -1,5 +1,6 @@
 // ConfigChange: what moving a running daemon from one configuration to another takes — which keys changed,
 // grouped by how each applies, and the lines reload reports. Pure: the daemon executes it (DaemonReload.swift).
+import CamdSystem
 
 public struct ConfigChange: Sendable, Equatable {
     /// What the daemon runs afterwards: the new configuration, except that keys only a restart can change
@@ -49,7 +50,7 @@ public struct ConfigChange: Sendable, Equatable {
         var capture: [String] = []
         if keys[.captureRestart] != nil {
             // The new source is built with every capture key, so one line says what it is.
-            capture.append("capture restarted: source=\(running.source) \(running.width)x\(running.height) fps=\(running.fps.formatted1)")
+            capture.append("capture restarted: source=\(running.source) \(running.width)x\(running.height) fps=\(Format.fixed(running.fps, 1, bareWhole: true))")
         } else {
             for name in keys[.captureAdjust] ?? [] {
                 guard let key = ConfigKey.named(name) else { continue }

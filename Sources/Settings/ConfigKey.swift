@@ -191,7 +191,7 @@ extension ConfigCheck where Value == Double {
             }
             guard range.contains(v) else { throw reject(allowed) }
             return v
-        }, show: { $0.formatted1 })
+        }, show: { Format.fixed($0, 1, bareWhole: true) })
     }
 }
 

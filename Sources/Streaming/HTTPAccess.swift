@@ -53,7 +53,7 @@ struct HTTPAccessControl {
         if let token = policy.token {
             if let given = request.parameter("token"), Self.constantTimeEqual(given, token) { return .allowed }
             if let auth = request.headers["authorization"], auth.lowercased().hasPrefix("bearer "),
-               Self.constantTimeEqual(String(auth.dropFirst(7)).trimmingCharacters(), token) { return .allowed }
+               Self.constantTimeEqual(auth.dropFirst(7).trimmingWhitespace(), token) { return .allowed }
         }
         let presented = request.parameter("token") != nil || request.headers["authorization"] != nil
         guard let basic = policy.basic, let auth = request.headers["authorization"], auth.lowercased().hasPrefix("basic ") else {
@@ -75,7 +75,7 @@ struct HTTPAccessControl {
 
     /// "dXNlcjpwYXNz" → ("user", "pass"); nil unless base64 of "user:password" in UTF-8.
     static func decodeBasic(_ encoded: String) -> (String, String)? {
-        guard let data = Data(base64Encoded: encoded.trimmingCharacters()),
+        guard let data = Data(base64Encoded: encoded.trimmingWhitespace()),
               let text = String(data: data, encoding: .utf8),
               let colon = text.firstIndex(of: ":") else { return nil }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
@@ -95,8 +95,4 @@ struct HTTPAccessControl {
     var challenge: String {
         policy.basic != nil ? "WWW-Authenticate: Basic realm=\"camd\", charset=\"UTF-8\"\r\n" : ""
     }
-}
-
-extension String {
-    func trimmingCharacters() -> String { Substring(self).trimmingSpaces }
 }

@@ -137,7 +137,7 @@ extension StreamServer {
         closedTotals.framesDropped += frames.framesDropped
         closedTotals.bytesSent += frames.bytesSent
         let seconds = Double(Clock.monotonicNanos() - connection.connectedAt) / 1e9
-        let duration = String(format1: seconds)
+        let duration = Format.fixed(seconds, 1)
         logger.log(level: level, "viewer \(connection.id) disconnected: \(connection.peer) (\(connection.proto.rawValue)), \(reason); \(duration) s, \(frames.framesSent) frames sent, \(frames.framesDropped) dropped",
                    metadata: ["camd_event": "\(event)", "camd_client": "\(connection.peer)", "camd_client_id": "\(connection.id)",
                               "camd_protocol": "\(connection.proto.rawValue)", "camd_duration_s": "\(duration)",

@@ -188,7 +188,6 @@ public final class StreamServer {
         return closed
     }
 
-    public var listenAddresses: [SocketAddress] { listeners.map(\.address) }
     public func addresses(_ proto: StreamProtocol) -> [SocketAddress] { listeners.filter { $0.proto == proto }.map(\.address) }
 
     func acceptAll(_ listener: Descriptor, proto: StreamProtocol) {
@@ -350,13 +349,5 @@ public final class StreamServer {
             listener.socket.close()
         }
         listeners.removeAll()
-    }
-}
-
-extension String {
-    /// One decimal place, without Foundation.
-    public init(format1 value: Double) {
-        let tenths = Int((value * 10).rounded())
-        self = "\(tenths / 10).\(abs(tenths % 10))"
     }
 }

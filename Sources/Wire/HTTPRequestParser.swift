@@ -1,5 +1,6 @@
 // HTTPRequestParser: one bounded, strict HTTP/1.x request head (request line + headers), sans-IO.
 // Only what camd serves: GET and HEAD, no request bodies.
+import CamdSystem
 
 public struct HTTPRequest: Equatable, Sendable {
     public enum Method: String, Sendable { case get = "GET", head = "HEAD" }
@@ -78,7 +79,7 @@ public struct HTTPRequestParser {
             }
             let name = line[..<colon]
             guard !name.contains(where: { $0 == " " || $0 == "\t" }) else { return .reject(status: 400, reason: "malformed header name") }
-            let value = line[line.index(after: colon)...].trimmingSpaces
+            let value = line[line.index(after: colon)...].trimmingWhitespace()
             headers[name.lowercased()] = value
         }
         if headers["content-length"].map({ $0 != "0" }) == true || headers["transfer-encoding"] != nil {
@@ -107,15 +108,5 @@ public struct HTTPRequestParser {
             i += 1
         }
         return nil
-    }
-}
-
-extension Substring {
-    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
-    public var trimmingSpaces: String {
-        var s = self
-        while s.first == " " || s.first == "\t" { s.removeFirst() }
-        while s.last == " " || s.last == "\t" { s.removeLast() }
-        return String(s)
     }
 }

@@ -9,6 +9,7 @@
 //           The boundary is learned from the first "--…" line followed by headers with a Content-Length.
 // A stream joined mid-part (tcpserversink may start a new client anywhere) is scanned line by line
 // until a boundary; losing the boundary after that is counted in `resyncs`.
+import CamdSystem
 
 public struct MultipartPart: Sendable {
     public var length = -1
@@ -211,22 +212,15 @@ public struct MultipartStreamParser {
         guard let colon = text.firstIndex(of: 0x3A), colon > 0 else { return nil }
         let name = String(decoding: text[..<colon], as: UTF8.self).lowercased()
         let value = String(decoding: text[(colon + 1)...], as: UTF8.self)
-        return (name, trim(value))
-    }
-
-    private static func trim(_ text: String) -> String {
-        var scalars = Substring(text)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(scalars)
+        return (name, value.trimmingWhitespace())
     }
 
     /// The boundary parameter of "multipart/x-mixed-replace; boundary=xyz" (quotes removed).
     public static func boundaryParameter(_ contentType: String) -> [UInt8]? {
         for parameter in contentType.split(separator: ";") {
             let pair = parameter.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, trim(String(pair[0])).lowercased() == "boundary" else { continue }
-            var value = Substring(trim(String(pair[1])))
+            guard pair.count == 2, pair[0].trimmingWhitespace().lowercased() == "boundary" else { continue }
+            var value = Substring(pair[1].trimmingWhitespace())
             if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = value.dropFirst().dropLast() }
             return value.isEmpty ? nil : Array(value.utf8)
         }
