@@ -9,14 +9,15 @@ public final class OSThread: Sendable {
 
     private final class Body {
         let name: String
-        let run: @Sendable () -> Void
-        init(_ name: String, _ run: @escaping @Sendable () -> Void) { self.name = name; self.run = run }
+        let run: () -> Void
+        init(_ name: String, _ run: sending @escaping () -> Void) { self.name = name; self.run = run }
     }
 
     private init(handle: pthread_t) { self.handle = handle }
 
-    /// Starts a thread named `name` (at most 15 characters are kept by the kernel).
-    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError) -> OSThread {
+    /// Starts a thread named `name` (at most 15 characters are kept by the kernel). `body` is sent to the new
+    /// thread: what it captures belongs to that thread alone from now on.
+    public static func spawn(name: String, _ body: sending @escaping () -> Void) throws(SystemError) -> OSThread {
         let context = Unmanaged.passRetained(Body(name, body)).toOpaque()
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { context in

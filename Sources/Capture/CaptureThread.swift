@@ -53,12 +53,12 @@ public final class CaptureThread: Sendable {
     /// crosses threads). Each frame is published into `ring`, then `published` is called (it signals
     /// the reactor's eventfd; it must not block).
     public func start(fps: Double, ring: FrameRing, logger: Logger,
-                      makeSource: @escaping @Sendable () throws -> any FrameSource,
+                      source: sending any FrameSource,
                       published: @escaping @Sendable () -> Void) throws(SystemError) {
         // A capture thread can be restarted (source change on reload) after stop().
         stopping.store(false, ordering: .releasing)
         let handle = try OSThread.spawn(name: "camd-capture") { [self] in
-            run(fps: fps, ring: ring, logger: logger, makeSource: makeSource, published: published)
+            run(fps: fps, ring: ring, logger: logger, source: source, published: published)
         }
         thread.withLock { $0 = handle }
     }
@@ -73,16 +73,8 @@ public final class CaptureThread: Sendable {
     private var shouldStop: Bool { stopping.load(ordering: .acquiring) }
 
     private func run(fps: Double, ring: FrameRing, logger: Logger,
-                     makeSource: @Sendable () throws -> any FrameSource,
+                     source: any FrameSource,
                      published: @Sendable () -> Void) {
-        let source: any FrameSource
-        do {
-            source = try makeSource()
-        } catch {
-            logger.error("capture: cannot start source: \(error)")
-            loggedFailure.withLock { $0 = "\(error)" }
-            return
-        }
         defer { source.close() }
         var pacer = Pacer(fps: fps, start: Clock.monotonicNanos())
         var sequence = ring.latest?.sequence ?? 0

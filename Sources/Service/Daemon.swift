@@ -11,16 +11,6 @@ import Reactor
 import Settings
 import Streaming
 
-/// Hands a value that is not Sendable to exactly one other thread. The sender keeps no reference.
-final class Handover<Value>: @unchecked Sendable {
-    private var value: Value?
-    init(_ value: Value) { self.value = value }
-    func take() -> Value {
-        defer { value = nil }
-        return value!
-    }
-}
-
 public final class Daemon {
     public internal(set) var config: Config
     let logger: Logger
@@ -108,11 +98,10 @@ public final class Daemon {
         return exitStatus
     }
 
-    func startCapture(_ source: any FrameSource) throws(SystemError) {
-        let handover = Handover(source)
+    /// Starts the capture thread with `source`, which is sent to it: the daemon keeps no reference.
+    func startCapture(_ source: sending any FrameSource) throws(SystemError) {
         let wakeup = self.wakeup
-        try capture.start(fps: config.fps, ring: ring, logger: logger, makeSource: { handover.take() },
-                          published: { wakeup?.signal() })
+        try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, published: { wakeup?.signal() })
     }
 
     // MARK: Control socket
@@ -122,7 +111,7 @@ public final class Daemon {
         let path = config.controlSocket
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty && !Files.exists(directory) && mkdir(directory, 0o755) != 0 {
-            let text = "control socket disabled: cannot create \(directory): \(String(cString: strerror(errno))) "
+            let text = "control socket disabled: cannot create \(directory): \(SystemError("mkdir", errno: errno).message) "
                 + "(set control_socket to a writable path, or \"\" to turn it off)"
             logger.warning("\(text)")
             return
@@ -167,9 +156,6 @@ public final class Daemon {
         }
         reportIfDue(now: now)
     }
-
-    /// For tests and diagnostics.
-    public var boundAddresses: [SocketAddress] { server.listenAddresses }
 }
 
 public enum CamdVersion {
