@@ -48,13 +48,13 @@ let package = Package(
                 swiftSettings: strict),
         // The bytes on the wire, for servers and clients alike: the native frame header and stream parser, the
         // multipart stream parser, the HTTP request parser and camd's HTTP messages. No reactor, no logging.
-        .target(name: "Wire", dependencies: ["Frames"], swiftSettings: strict),
+        .target(name: "Wire", dependencies: ["Frames", "CamdSystem"], swiftSettings: strict),
         // The streaming server: listeners, one ConnectionMachine per connection, and the fan-out of the latest frame.
         .target(name: "Streaming", dependencies: ["Frames", "Wire", "Reactor", "CamdSystem",
                                                   .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // The operator's control socket: commands, peer checks, one JSON line per reply.
-        .target(name: "Control", dependencies: ["Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Control", dependencies: ["Wire", "Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // camview's engine: stream URLs, the reader thread (native and HTTP multipart), the latest-wins mailbox,
         // recording, and the pixels-to-terminal-cells renderer. No display code: that is the executable's.
@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
-        .executableTarget(name: "camctl", dependencies: ["Control", "Settings", "CamdSystem",
+        .executableTarget(name: "camctl", dependencies: ["Wire", "Settings", "CamdSystem",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
         // The benchmark's load generator (see bench/README and docs/BENCHMARKS.md).
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Wire", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "Settings", "Capture", "Streaming", "camd",

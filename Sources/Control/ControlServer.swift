@@ -7,6 +7,7 @@ import CamdSystem
 import FoundationEssentials
 import Logging
 import Reactor
+import Wire
 
 /// Who may use the control socket beyond root and camd's own user.
 public struct ControlAccess: Sendable, Equatable {
@@ -205,7 +206,7 @@ public final class ControlServer {
 
     /// `{"error":"…"}` and a newline.
     public static func errorLine(_ message: String) -> [UInt8] {
-        jsonLine(["error": message])
+        jsonLine(ErrorReply(error: message))
     }
 
     /// Any Encodable as one compact JSON line.

@@ -8,37 +8,9 @@ import Control
 import Logging
 import Settings
 import Streaming
+import Wire
 
 extension Daemon {
-    struct ClientRow: Encodable {
-        var id: UInt64
-        var peer: String
-        var `protocol`: String
-        var streaming: Bool
-        var connected_seconds: Double
-        var frames_sent: UInt64
-        var frames_dropped: UInt64
-        var bytes_sent: UInt64
-    }
-
-    struct ClientsReply: Encodable { var clients: [ClientRow] }
-    struct ChangeReply: Encodable {
-        var ok = true
-        var changes: [String]
-        var restart_needed: [String]
-    }
-    struct SetReply: Encodable {
-        var ok = true
-        var key: String
-        var value: String
-        var previous: String
-    }
-    struct KickReply: Encodable {
-        var ok = true
-        var kicked: UInt64
-    }
-    struct HelpReply: Encodable { var commands: [String: String] }
-
     /// One reply line for one control command.
     func answer(_ command: ControlCommand, from peer: PeerCredentials) -> [UInt8] {
         switch command {

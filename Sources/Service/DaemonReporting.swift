@@ -1,43 +1,12 @@
 // DaemonReporting: what the daemon tells the operator about itself — GET /state and the control socket's
-// status (DaemonState), STATUS= for systemctl status, and the periodic summary line in the log.
+// status (StatusReply), STATUS= for systemctl status, and the periodic summary line in the log.
 import CamdSystem
 import Capture
 import FoundationEssentials
 import Logging
 import Settings
 import Streaming
-
-/// GET /state. Field names are the JSON keys.
-struct DaemonState: Encodable {
-    var version: String
-    var source: String
-    var source_state: String
-    var source_retries: Int
-    var source_error: String?
-    var source_format: String?
-    var format: String
-    var width: Int
-    var height: Int
-    var fps: Double
-    var target_fps: Double
-    var uptime_seconds: Double
-    var sequence: UInt64
-    var frame_age_ms: Double?
-    var placeholder: Bool
-    var frames_captured: UInt64
-    var frames_invalid: UInt64
-    var clients: Int
-    var viewers: Int
-    var clients_native: Int
-    var clients_http: Int
-    var clients_accepted: UInt64
-    var clients_refused: UInt64
-    var clients_timed_out: UInt64
-    var frames_sent: UInt64
-    var frames_dropped: UInt64
-    var bytes_sent: UInt64
-    var config_status: String?
-}
+import Wire
 
 extension Daemon {
     /// STATUS= once a second (once READY=1 was sent) and, every stats_interval, one summary line in the log.
@@ -52,7 +21,7 @@ extension Daemon {
         let stats = server.stats
         let source = capture.source
         let retry = source.state == .streaming ? "" : " (retry \(source.retries)\(source.lastError.map { ": " + $0 } ?? ""))"
-        logger.info("summary: source \(source.state.rawValue)\(retry), \(capture.measuredFPS.formatted1) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out",
+        logger.info("summary: source \(source.state.rawValue)\(retry), \(Format.fixed(capture.measuredFPS, 1, bareWhole: true)) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out",
                     metadata: ["camd_event": "summary"])
     }
 
@@ -89,7 +58,7 @@ extension Daemon {
             }
             let viewers = server.clients.filter(\.isViewer).count
             return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "
-                + "\(String(format1: snapshot.measuredFPS)) fps, \(viewers) viewer\(viewers == 1 ? "" : "s")"
+                + "\(Format.fixed(snapshot.measuredFPS, 1)) fps, \(viewers) viewer\(viewers == 1 ? "" : "s")"
         }
     }
 
@@ -99,35 +68,35 @@ extension Daemon {
         let stats = server.stats
         let latest = ring.latest
         let now = Clock.realtimeNanos()
-        let state = DaemonState(
-            version: CamdVersion.string,
-            source: config.source.description,
-            source_state: capture.source.state.rawValue,
-            source_retries: capture.source.retries,
-            source_error: capture.source.lastError,
-            source_format: capture.source.format,
-            format: latest?.format.description ?? "JPEG",
-            width: latest?.width ?? config.width,
-            height: latest?.height ?? config.height,
-            fps: (capture.measuredFPS * 10).rounded() / 10,
-            target_fps: config.fps,
-            uptime_seconds: Double((Clock.monotonicNanos() - startedAt) / 1_000_000) / 1000,
-            sequence: latest?.sequence ?? 0,
-            frame_age_ms: latest.map { now > $0.timestampNanos ? Double((now - $0.timestampNanos) / 1000) / 1000 : 0 },
-            placeholder: latest?.isPlaceholder ?? false,
-            frames_captured: capture.framesPublished,
-            frames_invalid: capture.invalidFrames,
-            clients: stats.clients,
-            viewers: server.clients.filter(\.isViewer).count,
-            clients_native: server.clients.filter { $0.proto == .native }.count,
-            clients_http: server.clients.filter { $0.proto == .http }.count,
-            clients_accepted: stats.accepted,
-            clients_refused: stats.refused,
-            clients_timed_out: stats.timedOut,
-            frames_sent: stats.framesSent,
-            frames_dropped: stats.framesDropped,
-            bytes_sent: stats.bytesSent,
-            config_status: configStatus)
+        var state = StatusReply()
+        state.version = CamdVersion.string
+        state.source = config.source.description
+        state.source_state = capture.source.state.rawValue
+        state.source_retries = capture.source.retries
+        state.source_error = capture.source.lastError
+        state.source_format = capture.source.format
+        state.format = latest?.format.description ?? "JPEG"
+        state.width = latest?.width ?? config.width
+        state.height = latest?.height ?? config.height
+        state.fps = (capture.measuredFPS * 10).rounded() / 10
+        state.target_fps = config.fps
+        state.uptime_seconds = Double((Clock.monotonicNanos() - startedAt) / 1_000_000) / 1000
+        state.sequence = latest?.sequence ?? 0
+        state.frame_age_ms = latest.map { now > $0.timestampNanos ? Double((now - $0.timestampNanos) / 1000) / 1000 : 0 }
+        state.placeholder = latest?.isPlaceholder ?? false
+        state.frames_captured = capture.framesPublished
+        state.frames_invalid = capture.invalidFrames
+        state.clients = stats.clients
+        state.viewers = server.clients.filter(\.isViewer).count
+        state.clients_native = server.clients.filter { $0.proto == .native }.count
+        state.clients_http = server.clients.filter { $0.proto == .http }.count
+        state.clients_accepted = stats.accepted
+        state.clients_refused = stats.refused
+        state.clients_timed_out = stats.timedOut
+        state.frames_sent = stats.framesSent
+        state.frames_dropped = stats.framesDropped
+        state.bytes_sent = stats.bytesSent
+        state.config_status = configStatus
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(state)).map { Array($0) } ?? Array("{}".utf8)

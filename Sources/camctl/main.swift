@@ -4,9 +4,9 @@ import Glibc
 #endif
 import ArgumentParser
 import CamdSystem
-import Control
 import Foundation
 import Settings
+import Wire
 
 struct Connection: ParsableArguments {
     @Option(help: ArgumentHelp("camd's control socket (control_socket).", valueName: "path"))
@@ -15,8 +15,9 @@ struct Connection: ParsableArguments {
     @Flag(help: "Print camd's JSON reply as it is (one object per line), for scripts.")
     var json = false
 
-    /// Sends one command; returns the reply object, or exits with a clear message.
-    func send(_ command: String) -> [String: Any] {
+    /// Sends one command and decodes camd's reply as `Reply`, or exits with a clear message (an `{"error": …}`
+    /// reply is printed and exits 1).
+    func send<Reply: Decodable>(_ command: String, expecting: Reply.Type) -> Reply {
         let socket: Descriptor
         do {
             socket = try UnixSocket.connect(path: self.socket)
@@ -44,16 +45,18 @@ struct Connection: ParsableArguments {
         guard let end = reply.firstIndex(of: 0x0A) ?? (reply.isEmpty ? nil : reply.count) else {
             fail("camd closed the control connection without answering")
         }
-        let text = String(decoding: reply[..<end], as: UTF8.self)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            fail("camd's reply is not a JSON object: \(text.prefix(200))")
-        }
-        if json { print(text) }
-        if let error = object["error"] as? String {
-            if !json { printError("camctl: \(error)") }
+        let line = Data(reply[..<end])
+        if json { print(String(decoding: line, as: UTF8.self)) }
+        let decoder = JSONDecoder()
+        if let error = try? decoder.decode(ErrorReply.self, from: line) {
+            if !json { printError("camctl: \(error.error)") }
             Glibc.exit(1)
         }
-        return object
+        do {
+            return try decoder.decode(Reply.self, from: line)
+        } catch {
+            fail("camd's reply is not what \(command.split(separator: " ").first ?? "") answers: \(String(decoding: line.prefix(200), as: UTF8.self))")
+        }
     }
 }
 
@@ -76,38 +79,33 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     return ([line(header)] + rows.map(line)).joined(separator: "\n")
 }
 
-func text(_ value: Any?) -> String {
-    switch value {
-    case nil, is NSNull: return "-"
-    case let double as Double where double != double.rounded(): return String(format: "%.1f", double)
-    case let value?: return "\(value)"
-    }
-}
+/// A number as camctl shows it: whole numbers bare ("30"), others with one decimal ("29.9").
+func number(_ value: Double) -> String { Format.fixed(value, 1, bareWhole: true) }
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "What camd is doing: source, format, fps, viewers, uptime.")
     @OptionGroup var connection: Connection
 
     func run() {
-        let s = connection.send("status")
+        let s = connection.send("status", expecting: StatusReply.self)
         guard !connection.json else { return }
-        let uptime = (s["uptime_seconds"] as? Double).map { seconds -> String in
-            let t = Int(seconds)
+        let uptime: String = {
+            let t = Int(s.uptime_seconds)
             return t >= 3600 ? "\(t / 3600) h \(t % 3600 / 60) min" : t >= 60 ? "\(t / 60) min \(t % 60) s" : "\(t) s"
-        } ?? "-"
+        }()
         var lines: [[String]] = [
-            ["source", "\(text(s["source"])) (\(text(s["source_state"])))"],
-            ["format", text(s["source_format"] ?? s["format"])],
-            ["picture", "\(text(s["width"]))x\(text(s["height"])) \(text(s["format"]))\((s["placeholder"] as? Bool) == true ? " (NO SIGNAL placeholder)" : "")"],
-            ["fps", "\(text(s["fps"])) (target \(text(s["target_fps"])))"],
-            ["viewers", "\(text(s["viewers"])) (\(text(s["clients_native"])) native, \(text(s["clients_http"])) http connections)"],
-            ["frames", "\(text(s["frames_captured"])) captured, \(text(s["frames_invalid"])) invalid, \(text(s["frames_sent"])) sent, \(text(s["frames_dropped"])) skipped"],
-            ["clients", "\(text(s["clients_accepted"])) served, \(text(s["clients_refused"])) refused, \(text(s["clients_timed_out"])) timed out"],
+            ["source", "\(s.source) (\(s.source_state))"],
+            ["format", s.source_format ?? s.format],
+            ["picture", "\(s.width)x\(s.height) \(s.format)\(s.placeholder ? " (NO SIGNAL placeholder)" : "")"],
+            ["fps", "\(number(s.fps)) (target \(number(s.target_fps)))"],
+            ["viewers", "\(s.viewers) (\(s.clients_native) native, \(s.clients_http) http connections)"],
+            ["frames", "\(s.frames_captured) captured, \(s.frames_invalid) invalid, \(s.frames_sent) sent, \(s.frames_dropped) skipped"],
+            ["clients", "\(s.clients_accepted) served, \(s.clients_refused) refused, \(s.clients_timed_out) timed out"],
             ["uptime", uptime],
-            ["version", text(s["version"])],
+            ["version", s.version],
         ]
-        if let error = s["source_error"] as? String { lines.insert(["last error", "\(error) (retry \(text(s["source_retries"])))"], at: 1) }
-        if let note = s["config_status"] as? String { lines.append(["config", note]) }
+        if let error = s.source_error { lines.insert(["last error", "\(error) (retry \(s.source_retries))"], at: 1) }
+        if let note = s.config_status { lines.append(["config", note]) }
         print(lines.map { $0[0].padding(toLength: 11, withPad: " ", startingAt: 0) + $0[1] }.joined(separator: "\n"))
     }
 }
@@ -117,15 +115,12 @@ struct Clients: ParsableCommand {
     @OptionGroup var connection: Connection
 
     func run() {
-        let reply = connection.send("clients")
+        let clients = connection.send("clients", expecting: ClientsReply.self).clients
         guard !connection.json else { return }
-        let clients = reply["clients"] as? [[String: Any]] ?? []
         if clients.isEmpty { print("no viewers connected"); return }
         let rows = clients.map { c -> [String] in
-            let mb = (c["bytes_sent"] as? Double ?? 0) / 1e6
-            return [text(c["id"]), text(c["peer"]), text(c["protocol"]), (c["streaming"] as? Bool) == true ? "stream" : "request",
-                    String(format: "%.0f s", c["connected_seconds"] as? Double ?? 0), text(c["frames_sent"]),
-                    text(c["frames_dropped"]), String(format: "%.1f", mb)]
+            ["\(c.id)", c.peer, c.protocol, c.streaming ? "stream" : "request", Format.fixed(c.connected_seconds, 0) + " s",
+             "\(c.frames_sent)", "\(c.frames_dropped)", Format.fixed(Double(c.bytes_sent) / 1e6, 1)]
         }
         print(table(["ID", "PEER", "PROTO", "STATE", "CONNECTED", "FRAMES", "SKIPPED", "MB"], rows))
     }
@@ -137,7 +132,7 @@ struct Kick: ParsableCommand {
     @Argument(help: "The viewer's id.") var id: UInt64
 
     func run() {
-        _ = connection.send("kick \(id)")
+        _ = connection.send("kick \(id)", expecting: KickReply.self)
         if !connection.json { print("kicked viewer \(id)") }
     }
 }
@@ -153,8 +148,8 @@ struct Set: ParsableCommand {
     @Argument(help: "The new value.") var value: String
 
     func run() {
-        let reply = connection.send("set \(key) \(value)")
-        if !connection.json { print("\(text(reply["key"])): \(text(reply["previous"])) → \(text(reply["value"]))") }
+        let reply = connection.send("set \(key) \(value)", expecting: SetReply.self)
+        if !connection.json { print("\(reply.key): \(reply.previous) → \(reply.value)") }
     }
 }
 
@@ -163,11 +158,11 @@ struct Reload: ParsableCommand {
     @OptionGroup var connection: Connection
 
     func run() {
-        let reply = connection.send("reload")
+        let reply = connection.send("reload", expecting: ChangeReply.self)
         guard !connection.json else { return }
-        let changes = reply["changes"] as? [String] ?? []
+        let changes = reply.changes
         print(changes.isEmpty ? "reloaded: no changes" : "reloaded:\n" + changes.map { "  " + $0 }.joined(separator: "\n"))
-        let later = reply["restart_needed"] as? [String] ?? []
+        let later = reply.restart_needed
         if !later.isEmpty { print("take effect at the next start: " + later.joined(separator: ", ")) }
     }
 }

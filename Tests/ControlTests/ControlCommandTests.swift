@@ -2,6 +2,7 @@
 import CamdSystem
 @testable import Control
 import Testing
+import Wire
 
 struct ControlCommandTests {
     @Test(arguments: [
