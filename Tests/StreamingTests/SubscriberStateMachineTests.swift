@@ -13,8 +13,8 @@ private func wire(_ sequence: UInt64, payload: Int = 100) -> WireFrame {
 struct SubscriberStateMachineTests {
     @Test func idleSubscriberStartsTheNewFrameAtOnce() {
         var machine = SubscriberStateMachine(now: 0)
-        let r1 = machine.frameAvailable(wire(1), now: 10)
-        #expect(r1)
+        let startsSending = machine.frameAvailable(wire(1), now: 10)
+        #expect(startsSending)
         guard case .sending(let w, let sent) = machine.state else { Issue.record("not sending"); return }
         #expect(w.frame.sequence == 1 && sent == 0)
     }
@@ -22,10 +22,10 @@ struct SubscriberStateMachineTests {
     @Test func busySubscriberIgnoresNewFramesUntilItFinishes() {
         var machine = SubscriberStateMachine(now: 0)
         _ = machine.frameAvailable(wire(1), now: 0)
-        let r2 = machine.frameAvailable(wire(2), now: 1)
-        #expect(!r2)
-        let r3 = machine.frameAvailable(wire(3), now: 2)
-        #expect(!r3)
+        let startsSecond = machine.frameAvailable(wire(2), now: 1)
+        #expect(!startsSecond)
+        let startsThird = machine.frameAvailable(wire(3), now: 2)
+        #expect(!startsThird)
         guard case .sending(let w, _) = machine.state else { Issue.record("not sending"); return }
         #expect(w.frame.sequence == 1)
     }
@@ -34,13 +34,13 @@ struct SubscriberStateMachineTests {
         var machine = SubscriberStateMachine(now: 0)
         let first = wire(1)
         _ = machine.frameAvailable(first, now: 0)
-        let r4 = machine.wrote(50, now: 1)
-        #expect(!r4)
-        let r5 = machine.wrote(first.totalLength - 50, now: 2)
-        #expect(r5)
+        let finishedAfterPart = machine.wrote(50, now: 1)
+        #expect(!finishedAfterPart)
+        let finishedAfterRest = machine.wrote(first.totalLength - 50, now: 2)
+        #expect(finishedAfterRest)
         // Frames 2…4 were published while it was busy; the newest is 5.
-        let r6 = machine.frameAvailable(wire(5), now: 3)
-        #expect(r6)
+        let startsNewest = machine.frameAvailable(wire(5), now: 3)
+        #expect(startsNewest)
         #expect(machine.framesDropped == 3)
         #expect(machine.framesSent == 1)
         #expect(machine.lastSequence == 5)
@@ -51,10 +51,10 @@ struct SubscriberStateMachineTests {
         let five = wire(5)
         _ = machine.frameAvailable(five, now: 0)
         _ = machine.wrote(five.totalLength, now: 1)
-        let r7 = machine.frameAvailable(five, now: 2)
-        #expect(!r7)
-        let r8 = machine.frameAvailable(wire(4), now: 2)
-        #expect(!r8)
+        let startsSameAgain = machine.frameAvailable(five, now: 2)
+        #expect(!startsSameAgain)
+        let startsOlder = machine.frameAvailable(wire(4), now: 2)
+        #expect(!startsOlder)
         #expect(machine.isIdle)
     }
 
