@@ -6,7 +6,7 @@
 #
 #   bench/compare.sh OLD_CAMD NEW_CAMD [CAMLOAD]      # e.g. a saved .build/release/camd and the current one
 #
-# Environment: ROUNDS (3), DURATION (15), WARMUP (3), CONNECT_RATE (200), PORT (19980), OUT (bench/out/compare-<time>).
+# Environment: CASES (which of native-100 native-500 multipart-100 multipart-500 to run; all), ROUNDS (3), DURATION (15), WARMUP (3), CONNECT_RATE (200), PORT (19980), OUT (bench/out/compare-<time>).
 # The frames are bench/data (bench/run.sh makes them). Everything listens on 127.0.0.1 and is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,8 +56,10 @@ one() {
     printf '%-22s %s\n' "$label" "$(jq -r '"cpu ms/frame \(.cpu_ms_per_frame // "?")  server cpu \(.server_cpu_pct // "?") %  fps \(.fast_fps_median // "?") / \(.fast_fps_p5 // "?")  latency p50 \(.latency_p50_ms // "?") ms"' "$OUT/$label.json" 2>/dev/null)"
 }
 
+CASES=${CASES:-native-100 native-500 multipart-100 multipart-500}
 for proto in native multipart; do
     for n in 100 500; do
+        case " $CASES " in *" $proto-$n "*) ;; *) continue ;; esac
         for round in $(seq 1 "$ROUNDS"); do
             one "$proto-$n-A-$round" "$A" "$proto" "$n"
             one "$proto-$n-B-$round" "$B" "$proto" "$n"
@@ -68,6 +70,7 @@ echo
 echo "mean CPU ms per delivered frame (A = $A, B = $B):"
 for proto in native multipart; do
     for n in 100 500; do
+        case " $CASES " in *" $proto-$n "*) ;; *) continue ;; esac
         for side in A B; do
             printf '%-9s N=%-4s %s  %s\n' "$proto" "$n" "$side" "$(cat "$OUT/$proto-$n-$side-"*.json | jq -s '[.[].cpu_ms_per_frame | select(. != null)] | if length > 0 then "\(add / length * 10000 | round / 10000) (runs: \(map(tostring) | join(", ")))" else "no data" end' -r)"
         done

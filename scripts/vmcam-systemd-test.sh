@@ -194,11 +194,12 @@ UNIT
         code="$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/snapshot)"
         # journald stores camd's lines asynchronously: wait for them rather than read once.
         from_systemd() { journalctl -u camd.service -o cat --no-pager | grep -c '(from systemd)'; }
-        for _ in $(seq 1 40); do [ "$(from_systemd)" -ge 2 ] && break; sleep 0.25; done
+        for _ in $(seq 1 120); do [ "$(from_systemd)" -ge 2 ] && break; sleep 0.25; done
         [ "$(prop camd.service ActiveState)" = active ] && [[ "$code" =~ ^(200|503)$ ]] \
             && [ "$(from_systemd)" -ge 2 ] \
             && ok "socket activation: the first HTTP request started camd, which took both sockets (HTTP $code)" \
-            || fail "socket activation: camd.service $(prop camd.service ActiveState), HTTP $code"
+            || { fail "socket activation: camd.service $(prop camd.service ActiveState), HTTP $code, $(from_systemd) '(from systemd)' lines"
+                 date +%T.%N; journalctl -u camd.service -o short-precise --no-pager | tail -8; }
         wait_streaming && ok "socket-activated camd streams" || fail "socket-activated camd does not stream"
         "$bin/camview" tcp://127.0.0.1:9999 --stats --frames 10 --timeout 10 > /tmp/camview.log 2>&1 \
             && ok "native protocol on the passed :9999 socket" || { fail "camview on :9999"; cat /tmp/camview.log; }
