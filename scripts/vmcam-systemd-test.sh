@@ -192,9 +192,13 @@ UNIT
         systemctl start camd.socket camd-http.socket
         # /snapshot answers 503 until the first frame: either code shows camd answered on the passed socket.
         code="$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/snapshot)"
-        # journald stores camd's lines asynchronously: wait for them rather than read once.
+        # journald stores camd's lines asynchronously, and the unit turns active only at READY=1 (the first
+        # frame, which under TCG can come a second after the listeners): wait for both rather than read once.
         from_systemd() { journalctl -u camd.service -o cat --no-pager | grep -c '(from systemd)'; }
-        for _ in $(seq 1 120); do [ "$(from_systemd)" -ge 2 ] && break; sleep 0.25; done
+        for _ in $(seq 1 120); do
+            [ "$(from_systemd)" -ge 2 ] && [ "$(prop camd.service ActiveState)" = active ] && break
+            sleep 0.25
+        done
         [ "$(prop camd.service ActiveState)" = active ] && [[ "$code" =~ ^(200|503)$ ]] \
             && [ "$(from_systemd)" -ge 2 ] \
             && ok "socket activation: the first HTTP request started camd, which took both sockets (HTTP $code)" \
