@@ -22,6 +22,17 @@ public enum Format {
         }
         return negative ? "-" + text : text
     }
+
+    /// An integer with thousands separated by commas, as log lines count: grouped(28039) == "28,039".
+    public static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return value < 0 ? "-" + out : out
+    }
 }
 
 extension StringProtocol {

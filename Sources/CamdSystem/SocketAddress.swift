@@ -51,6 +51,13 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The host alone ("192.0.2.7", "[2001:db8::1]"): what counts as one peer for max_clients_per_ip.
+    public var hostText: String {
+        let text = description
+        guard let colon = text.lastIndex(of: ":") else { return text }
+        return String(text[..<colon])
+    }
+
     public var description: String {
         switch self {
         case .v4(let host, let port):

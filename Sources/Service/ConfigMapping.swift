@@ -7,10 +7,12 @@ extension StreamSettings {
     /// What the stream server applies to viewers: limits, timeouts, socket caps and HTTP access
     /// (http_auth and http_token).
     init(_ config: Config) {
-        self.init(maxClients: config.maxClients, clientTimeoutNanos: UInt64(config.clientTimeout * 1e9),
+        self.init(maxClients: config.maxClients, maxClientsPerAddress: config.maxClientsPerIP,
+                  clientTimeoutNanos: UInt64(config.clientTimeout * 1e9),
                   sendLowWatermark: config.sendLowWatermark, sendBuffer: config.sendBuffer,
                   requestTimeoutNanos: UInt64(config.requestTimeout * 1e9),
-                  access: HTTPAccessPolicy(basic: config.httpBasic, token: config.httpToken.isEmpty ? nil : config.httpToken))
+                  access: HTTPAccessPolicy(basic: config.httpBasic, token: config.httpToken.isEmpty ? nil : config.httpToken),
+                  allowOrigins: config.httpAllowOrigin)
     }
 }
 

@@ -38,37 +38,45 @@ struct DaemonListeners {
     var activatedKeys: Set<String> { Set(activated.map(Self.key)) }
 
     /// Takes the sockets systemd passed (socket activation) and binds the configured addresses for every
-    /// protocol systemd passed none for.
+    /// protocol systemd passed none for. The addresses are logged once all are bound: when one cannot be
+    /// (a port in use), the error is the first thing said and every socket taken so far is closed.
     mutating func bind(_ config: Config) throws {
-        for (socket, name) in SystemdNotifier.passedListeners() {
-            let proto: StreamProtocol
-            switch name {
-            case "native": proto = .native
-            case "http": proto = .http
-            default:
-                // Unnamed: match the port against the configured addresses.
-                let address = try? Socket.localAddress(socket)
-                if let address, config.listen.contains(where: { $0.port == address.port }) { proto = .native }
-                else if let address, config.httpListen.contains(where: { $0.port == address.port }) { proto = .http }
-                else {
-                    let text = "ignoring a socket passed by systemd named \"\(name)\" (\(address.map { "\($0)" } ?? "?")): "
-                        + "name it native or http with FileDescriptorName="
-                    logger.warning("\(text)")
-                    socket.close()
-                    continue
+        var lines: [(StreamProtocol, SocketAddress, String)] = []
+        do {
+            for (socket, name) in SystemdNotifier.passedListeners() {
+                let proto: StreamProtocol
+                switch name {
+                case "native": proto = .native
+                case "http": proto = .http
+                default:
+                    // Unnamed: match the port against the configured addresses.
+                    let address = try? Socket.localAddress(socket)
+                    if let address, config.listen.contains(where: { $0.port == address.port }) { proto = .native }
+                    else if let address, config.httpListen.contains(where: { $0.port == address.port }) { proto = .http }
+                    else {
+                        let text = "ignoring a socket passed by systemd named \"\(LogText.escaped(name))\" (\(address.map { "\($0)" } ?? "?")): "
+                            + "name it native or http with FileDescriptorName="
+                        logger.warning("\(text)")
+                        socket.close()
+                        continue
+                    }
+                }
+                let address = try server.adopt(socket, proto: proto)
+                activated.insert(proto)
+                lines.append((proto, address, " (from systemd)"))
+            }
+            for proto in [StreamProtocol.native, .http] where !activated.contains(proto) {
+                for address in Self.addresses(proto, in: config) {
+                    let actual = try server.listen(address, proto: proto)
+                    bound[proto, default: []].append((address, actual))
+                    lines.append((proto, actual, ""))
                 }
             }
-            let address = try server.adopt(socket, proto: proto)
-            activated.insert(proto)
-            log(proto, address, note: " (from systemd)")
+        } catch {
+            server.close()
+            throw error
         }
-        for proto in [StreamProtocol.native, .http] where !activated.contains(proto) {
-            for address in Self.addresses(proto, in: config) {
-                let actual = try server.listen(address, proto: proto)
-                bound[proto, default: []].append((address, actual))
-                log(proto, actual, note: "")
-            }
-        }
+        for (proto, address, note) in lines { log(proto, address, note: note) }
     }
 
     /// Re-binds the listeners of `key` ("listen" or "http_listen") to its addresses in `config`: new addresses

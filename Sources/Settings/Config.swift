@@ -37,12 +37,16 @@ public struct Config: Sendable, Equatable {
     public var httpAuth = ""
     /// An access token for ?token= / Authorization: Bearer, or "" (off).
     public var httpToken = ""
+    /// Origins whose pages may read HTTP answers (CORS), "*" for any; none by default.
+    public var httpAllowOrigin: [String] = []
     public var source: SourceSpec = .testPattern
     public var width = 640
     public var height = 480
     public var fps: Double = 30
     public var quality = 80
     public var maxClients = 512
+    /// Viewers (and as many request connections) per peer address, 0 = no limit.
+    public var maxClientsPerIP = 0
     public var clientTimeout: Double = 10
     public var sendLowWatermark = 65536
     public var sendBuffer = 0

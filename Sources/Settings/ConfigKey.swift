@@ -27,6 +27,8 @@ public struct ConfigFlag: Sendable {
         case addresses(off: Bool)
         /// Repeatable NAME=VALUE camera controls.
         case controls
+        /// Repeatable strings, a list.
+        case list
     }
 
     /// The long name, without "--".
@@ -37,7 +39,7 @@ public struct ConfigFlag: Sendable {
 
     public var isRepeatable: Bool {
         switch form {
-        case .addresses, .controls: return true
+        case .addresses, .controls, .list: return true
         case .typed, .text: return false
         }
     }
@@ -48,6 +50,7 @@ public struct ConfigFlag: Sendable {
         case .typed: return ConfigValue(flag: texts[texts.count - 1])
         case .text: return .string(texts[texts.count - 1])
         case .addresses(let off): return .list(off && texts == ["off"] ? [] : texts.map { .string($0) })
+        case .list: return .list(texts.map { .string($0) })
         case .controls:
             var table: [String: ConfigValue] = [:]
             for item in texts {

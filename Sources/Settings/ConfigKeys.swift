@@ -15,6 +15,8 @@ extension ConfigKey {
                   help: "HTTP Basic as \"user:HASH\", HASH a crypt(3) hash"),
         ConfigKey("http_token", \.httpToken, .token, .live, flag: nil, secret: true,
                   help: "An access token for ?token= or Authorization: Bearer"),
+        ConfigKey("http_allow_origin", \.httpAllowOrigin, .origins, .live, flag: .list, valueName: "origin",
+                  help: "A web origin whose pages may read camd (CORS), repeatable; \"*\" any", note: .afterDefault(" = none")),
         ConfigKey("source", \.source, .source, .captureRestart, flag: .text, valueName: "source",
                   help: "\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\""),
         ConfigKey("width", \.width, .integer(16...7680), .captureRestart, flag: .typed,
@@ -28,8 +30,10 @@ extension ConfigKey {
                   help: "JPEG quality 1-100 when camd encodes"),
         ConfigKey("max_clients", \.maxClients, .integer(1...100_000), .live, flag: .typed, settableLive: true,
                   help: "Most viewers at once; more are refused"),
+        ConfigKey("max_clients_per_ip", \.maxClientsPerIP, .integer(0...100_000), .live, flag: .typed, settableLive: true,
+                  help: "Most viewers from one address", note: .afterDefault("; 0 = no limit")),
         ConfigKey("client_timeout", \.clientTimeout, .number(0.1...3600), .live, flag: .typed, settableLive: true,
-                  help: "Seconds a viewer may accept no data before it is disconnected"),
+                  help: "Seconds a viewer has to take one whole frame"),
         ConfigKey("send_lowat", \.sendLowWatermark, .integer(0...(64 << 20)), .live, flag: .typed,
                   help: "Unsent bytes kept per viewer socket, TCP_NOTSENT_LOWAT", note: .afterDefault("; 0 = off")),
         ConfigKey("send_buffer", \.sendBuffer, .sendBuffer, .live, flag: .typed,
@@ -130,6 +134,32 @@ extension ConfigCheck where Value == String {
     }
 }
 
+extension ConfigCheck where Value == [String] {
+    /// http_allow_origin: "*" or origins such as "https://nvr.example.net:8443" (scheme, host and port as a
+    /// browser sends them in Origin: no path, no trailing "/"), one or a list; [] (the default) allows none.
+    static var origins: ConfigCheck {
+        ConfigCheck(parse: { (value: ConfigValue, reject: Rejection) throws(ConfigError) -> [String] in
+            let items: [ConfigValue]
+            if case .list(let values) = value { items = values } else { items = [value] }
+            var origins: [String] = []
+            for item in items {
+                guard case .string(let origin) = item else { throw reject("must be \"*\", an origin such as \"https://host:port\", or a list of them") }
+                guard origin == "*" || isOrigin(origin) else {
+                    throw reject("\(Format.quoted(origin)) is not an origin: scheme://host[:port], e.g. \"https://nvr.example.net\" (no path)")
+                }
+                origins.append(origin)
+            }
+            return origins
+        }, show: { $0.isEmpty ? "none" : $0.joined(separator: ",") })
+    }
+
+    private static func isOrigin(_ text: String) -> Bool {
+        let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0] == "http" || parts[0] == "https", !parts[1].isEmpty else { return false }
+        return parts[1].unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F && !"/?#\\\"'".unicodeScalars.contains($0) }
+    }
+}
+
 extension ConfigCheck where Value == SourceSpec {
     static var source: ConfigCheck {
         ConfigCheck(parse: { (value: ConfigValue, reject: Rejection) throws(ConfigError) -> SourceSpec in
@@ -144,7 +174,11 @@ extension ConfigCheck where Value == SourceSpec {
             if s.hasPrefix("v4l2:") || s.hasPrefix("/dev/") {
                 let path = s.hasPrefix("v4l2:") ? String(s.dropFirst(5)) : s
                 guard path.hasPrefix("/") else { throw reject("v4l2: needs a device path, e.g. \"v4l2:/dev/video0\"") }
-                // A missing device is not an error: camd shows NO SIGNAL and waits for it to appear.
+                // A missing device is not an error: camd shows NO SIGNAL and waits for it to appear. Something
+                // else at the path never becomes a camera: retrying it forever would hide the mistake.
+                if let kind = Files.kind(path), kind != "a character device" {
+                    throw reject("\(LogText.escaped(path)) is \(kind), not a video device (a camera is a character device such as /dev/video0)")
+                }
                 return .v4l2(path: path)
             }
             throw reject("unknown source; allowed: \"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\"")

@@ -9,25 +9,34 @@
 //   phase              what happens                                        leaves when
 //   awaitingRequest    HTTP: bytes collect until a whole request head      a head parses (→ routing), a bad
 //                      (bounded by HTTPRequestParser.maxHeadBytes)         one (→ responding 4xx, then close),
-//                                                                          request_timeout (→ closed)
+//                                                                          not HTTP (TLS) or end of input with
+//                                                                          no whole request, request_timeout
+//                                                                          (→ closed)
 //   routing            HTTP: a request waits for the driver's answer       respond(_:now:) (→ responding)
 //   responding         HTTP: a one-off response is written; further        written (→ awaitingRequest,
-//                      requests are buffered (pipelining)                  streaming or closed), stalled for
-//                                                                          client_timeout (→ closed)
-//   streaming          frames, latest wins (native from the start, HTTP    end of output: error, kick, or no
-//                      after /stream's head); input is read and ignored    progress for client_timeout
+//                      requests are buffered (pipelining) up to the head   streaming or closed), not written
+//                      limit, then input is not read until they are        within client_timeout (→ closed)
+//                      answered (`inputRoom`)
+//   streaming          frames, latest wins (native from the start, HTTP    end of output: error, kick, or one
+//                      after /stream's head); input is read and ignored    frame not taken within client_timeout
 //   closed             terminal: the driver closes the socket
+//
+// A peer that half-closes (end of input) is still answered: every whole request it sent before is, then the
+// connection closes; a viewer may half-close and keep watching.
 //
 // While streaming, `frames` is idle or sending one frame. An idle viewer whose socket still holds more than
 // `limits.boundaryUnsent` unsent bytes of the previous frame does not start the newest behind them: it
 // drains first (TCP_NOTSENT_LOWAT lowered to the boundary, waiting for EPOLLOUT) and then takes the newest.
-// That is the slow-viewer policy: change it here (frameAvailable, writable, tick).
+// That is the slow-viewer policy: change it here (frameAvailable, writable, tick). Fairness: a viewer must
+// take each whole frame (sent and drained to the boundary) within client_timeout of its start, or it is
+// dropped — a trickle reader cannot hold a viewer slot by accepting a few bytes a second.
+import CamdSystem
 import Frames
 import Wire
 
 /// The timeouts and socket thresholds a connection works with (from StreamSettings).
 public struct ConnectionLimits: Equatable, Sendable {
-    /// A frame or response in flight that accepts no bytes for this long closes the connection.
+    /// A frame or response not wholly taken by the peer within this long of its start closes the connection.
     public var clientTimeoutNanos: UInt64
     /// An HTTP request head must be complete within this long after the connection or the previous response.
     public var requestTimeoutNanos: UInt64
@@ -99,6 +108,8 @@ public enum ConnectionNote: Equatable, Sendable {
     case ignoringInput
     /// A request was refused before routing (400, 405, 431, 505); the response says why.
     case rejected(status: Int, reason: String)
+    /// The peer is not speaking HTTP (a TLS handshake); the connection closes without an answer.
+    case notHTTP(String)
 }
 
 public enum ConnectionAction {
@@ -129,6 +140,7 @@ public struct ConnectionMachine {
         public var sent = 0
         /// The last write that made progress (or the response's start).
         public var progressAt: UInt64
+        public var startedAt: UInt64
         var total: Int { response.head.count + response.body.count }
     }
 
@@ -139,6 +151,9 @@ public struct ConnectionMachine {
         public var progressAt: UInt64
     }
 
+    /// Request bytes buffered at most (pipelining); beyond, input is left in the socket until they are answered.
+    public static let requestBufferLimit = HTTPRequestParser.maxHeadBytes
+
     public let proto: StreamProtocol
     public var limits: ConnectionLimits
     public private(set) var phase: Phase
@@ -148,8 +163,10 @@ public struct ConnectionMachine {
     /// The peer shut down its sending side; it may still be reading.
     public private(set) var inputClosed = false
     public private(set) var bytesIgnored = 0
-    /// Request bytes read and not yet parsed (pipelining); bounded by HTTPRequestParser.maxHeadBytes + 4.
+    /// Request bytes read and not yet parsed (pipelining); bounded by `requestBufferLimit`.
     public private(set) var requestBuffer: [UInt8] = []
+    /// Scans `requestBuffer` once, however the head trickles in.
+    private var parser = HTTPRequestParser()
     /// The last write hit a full socket: wait for `writable`.
     private var writeBlocked = false
     /// Became idle while streaming: ask the driver for the newest frame.
@@ -189,6 +206,16 @@ public struct ConnectionMachine {
     /// Streaming, idle and not draining: the fan-out offers it each new frame.
     public var isWaitingForFrame: Bool { isStreaming && frames.isIdle && drain == nil }
 
+    /// How many bytes the driver may read now and hand to `received`: requests wait in the socket while
+    /// the buffer is full of pipelined ones (TCP pushes back on the peer); a viewer's input is read and dropped.
+    public var inputRoom: Int {
+        switch phase {
+        case .awaitingRequest, .routing, .responding: return max(0, Self.requestBufferLimit - requestBuffer.count)
+        case .streaming: return Int.max
+        case .closed: return 0
+        }
+    }
+
     // MARK: Inputs
 
     /// Bytes the peer sent.
@@ -200,14 +227,12 @@ public struct ConnectionMachine {
             if bytesIgnored == 0 { notes.append(.ignoringInput) }
             bytesIgnored += bytes.count
         case .awaitingRequest, .routing, .responding:
-            let room = HTTPRequestParser.maxHeadBytes + 4 - requestBuffer.count
-            guard room > 0 else {
-                if case .awaitingRequest = phase { parseRequest(now: now) } else {
-                    close(ConnectionClose("too much pipelined input", .notice))
-                }
+            // The driver reads at most `inputRoom`; more is its mistake, and the bound holds regardless.
+            guard bytes.count <= inputRoom else {
+                close(ConnectionClose("more pipelined input than the request buffer holds", .notice))
                 return
             }
-            requestBuffer.append(contentsOf: bytes.prefix(room))
+            requestBuffer.append(contentsOf: bytes)
             if case .awaitingRequest = phase { parseRequest(now: now) }
         }
     }
@@ -217,13 +242,13 @@ public struct ConnectionMachine {
         switch phase {
         case .closed:
             return
-        case .streaming:
-            // A viewer may half-close and keep reading.
+        case .streaming, .routing, .responding:
+            // A viewer may half-close and keep reading; a request already read is still answered
+            // (`printf 'GET /snapshot HTTP/1.0\r\n\r\n' | nc -N`), and so is every whole one behind it.
             inputClosed = true
-        case .awaitingRequest, .routing:
-            close(ConnectionClose("connection closed", .debug))
-        case .responding:
-            close(ConnectionClose("connection closed", .info))
+        case .awaitingRequest:
+            inputClosed = true
+            close(ConnectionClose(requestBuffer.isEmpty ? "connection closed" : "connection closed within a request", .debug))
         }
     }
 
@@ -280,8 +305,8 @@ public struct ConnectionMachine {
                 close(ConnectionClose("no complete request within request_timeout", requestBuffer.isEmpty ? .debug : .info))
             }
         case .responding(let flight):
-            if now >= flight.progressAt, now - flight.progressAt >= limits.clientTimeoutNanos {
-                close(ConnectionClose("timeout: response accepted no data", .warning, timedOut: true))
+            if now >= flight.startedAt, now - flight.startedAt >= limits.clientTimeoutNanos {
+                close(overdueClose(now: now, lastProgress: flight.progressAt, what: "a response"))
             }
         case .streaming:
             if var waiting = drain {
@@ -293,14 +318,29 @@ public struct ConnectionMachine {
                     drain = waiting
                 }
             }
-            let drainStalled = drain.map { now >= $0.progressAt && now - $0.progressAt >= limits.clientTimeoutNanos } ?? false
-            if frames.isStalled(now: now, timeout: limits.clientTimeoutNanos) || drainStalled {
-                let seconds = Double(limits.clientTimeoutNanos) / 1e9
-                close(ConnectionClose("timeout: accepted no data for \(seconds) s", .warning, timedOut: true))
-            }
+            // One whole frame — its bytes written and drained from the socket to the boundary — within
+            // client_timeout of its start: the frame in flight, or while draining the last one started.
+            let timeout = limits.clientTimeoutNanos
+            let frameStart = frames.frameStartedAt
+            let overdue = frames.isOverdue(now: now, timeout: timeout)
+                || (drain != nil && now >= frameStart && now - frameStart >= timeout)
+            guard overdue else { return }
+            let lastProgress = drain?.progressAt ?? frames.lastProgress
+            close(overdueClose(now: now, lastProgress: lastProgress, what: "a frame"))
         case .routing, .closed:
             return
         }
+    }
+
+    /// Why a frame or response not taken within client_timeout ends the connection: a peer that has accepted
+    /// nothing for most of that time is stuck; one that kept accepting a little is too slow (a trickle reader).
+    private func overdueClose(now: UInt64, lastProgress: UInt64, what: String) -> ConnectionClose {
+        let idle = now >= lastProgress ? now - lastProgress : 0
+        let timeout = Format.fixed(Double(limits.clientTimeoutNanos) / 1e9, 1, bareWhole: true)
+        let reason = idle * 2 >= limits.clientTimeoutNanos
+            ? "timeout: accepted no data for \(Format.fixed(Double(idle) / 1e9, 1)) s"
+            : "too slow: \(what) took longer than client_timeout (\(timeout) s)"
+        return ConnectionClose(reason, .warning, timedOut: true)
     }
 
     /// The driver's answer to `.route`.
@@ -308,7 +348,7 @@ public struct ConnectionMachine {
         switch phase {
         case .routing, .awaitingRequest:
             if response.then == .stream { notes.append(.streamStarted("http /stream")) }
-            phase = .responding(ResponseInFlight(response: response, progressAt: now))
+            phase = .responding(ResponseInFlight(response: response, progressAt: now, startedAt: now))
         case .responding, .streaming, .closed:
             return
         }
@@ -367,8 +407,9 @@ public struct ConnectionMachine {
         case .awaitingRequest, .routing, .closed:
             break
         }
-        // A peer that half-closed has nothing more to say: watching for input would spin.
-        if inputClosed { interest.remove(.read) }
+        // A peer that half-closed has nothing more to say: watching for input would spin. A full request
+        // buffer is not read into until its requests are answered.
+        if inputClosed || inputRoom == 0 { interest.remove(.read) }
         return interest
     }
 
@@ -379,15 +420,23 @@ public struct ConnectionMachine {
     }
 
     private mutating func parseRequest(now: UInt64) {
-        switch HTTPRequestParser().parse(requestBuffer) {
+        switch parser.resume(requestBuffer) {
         case .incomplete:
-            return
+            if inputClosed {
+                close(ConnectionClose(requestBuffer.isEmpty ? "connection closed" : "connection closed within a request", .debug))
+            }
         case .reject(let status, let reason):
             notes.append(.rejected(status: status, reason: reason))
+            requestBuffer = []
             respond(HTTPResponse.text(status, "\(status) \(reason)\n", keepAlive: false,
                                       extra: status == 405 ? "Allow: GET, HEAD\r\n" : ""), now: now)
+        case .notHTTP(let reason):
+            notes.append(.notHTTP(reason))
+            requestBuffer = []
+            close(ConnectionClose(reason, .debug))
         case .request(let request, let consumed):
             requestBuffer.removeFirst(consumed)
+            parser = HTTPRequestParser()
             phase = .routing(request)
         }
     }

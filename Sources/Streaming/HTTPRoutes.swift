@@ -8,35 +8,59 @@ extension StreamServer {
     /// The response to one request (a connection machine asked with `.route`).
     func route(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse {
         let head = request.method == .head
-        if let refusal = authorize(request, connection, now: now) { return refusal }
+        let cors = corsHeaders(request)
+        if let refusal = authorize(request, connection, now: now, cors: cors) { return refusal }
         let action = request.path == "/" ? request.parameter("action") : nil
         switch (request.path, action) {
         case ("/stream", _), ("/", "stream"):
-            return HTTPResponse(head: HTTPMessages.streamHead, body: [], then: head ? .close : .stream)
+            if head { return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .close) }
+            // A viewer slot, or 503: only viewers count against max_clients, so /state and /snapshot are
+            // answered however many viewers there are.
+            if let full = viewerRefusal(host: connection.host) {
+                noteRefusal("http viewer", peer: connection.peer, why: full)
+                return .text(503, "503 too many viewers: \(full)\n", keepAlive: false, extra: "Retry-After: 5\r\n" + cors)
+            }
+            takeViewerSlot(connection)
+            return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .stream)
         case ("/snapshot", _), ("/", "snapshot"):
             guard let frame = ring.latest else {
-                return .text(503, "no frame yet\n", keepAlive: request.keepAlive, extra: "Retry-After: 1\r\n", bodyless: head)
+                return .text(503, "no frame yet\n", keepAlive: request.keepAlive, extra: "Retry-After: 1\r\n" + cors, bodyless: head)
             }
             return .complete(200, type: "image/jpeg", body: frame.payload, keepAlive: request.keepAlive,
-                             extra: HTTPMessages.frameHeaders(frame), bodyless: head)
+                             extra: HTTPMessages.frameHeaders(frame) + cors, bodyless: head)
         case ("/state", _):
-            return .complete(200, type: "application/json", body: stateProvider(), keepAlive: request.keepAlive, bodyless: head)
+            return .complete(200, type: "application/json", body: stateProvider(), keepAlive: request.keepAlive,
+                             extra: cors, bodyless: head)
         case ("/", nil):
             return .complete(200, type: "text/html; charset=utf-8", body: HTTPPage.index, keepAlive: request.keepAlive, bodyless: head)
         default:
-            return .text(404, "404 not found: \(request.path)\n", keepAlive: request.keepAlive, bodyless: head)
+            // The path is visible ASCII (the parser's check); the body is text/plain, never interpreted.
+            return .text(404, "404 not found: \(request.path)\n", keepAlive: request.keepAlive, extra: cors, bodyless: head)
         }
     }
 
+    /// CORS: none unless http_allow_origin names the page's origin (or is "*"): a page on another site may then
+    /// read /state and /snapshot. Without it a browser shows the stream in <img> but no script can read a byte.
+    func corsHeaders(_ request: HTTPRequest) -> String {
+        let allowed = settings.allowOrigins
+        guard !allowed.isEmpty else { return "" }
+        if allowed.contains("*") { return "Access-Control-Allow-Origin: *\r\n" }
+        // The echoed origin is one of the configured ones (checked visible ASCII), never the request's bytes.
+        guard let origin = request.headers["origin"], let match = allowed.first(where: { $0 == origin }) else {
+            return "Vary: Origin\r\n"
+        }
+        return "Access-Control-Allow-Origin: \(match)\r\nVary: Origin\r\n"
+    }
+
     /// Applies http_auth / http_token: nil when the request may proceed, else the 401 to send.
-    private func authorize(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse? {
+    private func authorize(_ request: HTTPRequest, _ connection: Connection, now: UInt64, cors: String) -> HTTPResponse? {
         let decision = accessControl.check(request, now: now)
         if decision == .allowed { return nil }
         switch decision {
         case .denied(let who):
             if let suppressed = accessFailureLog.shouldLog(now: now) {
                 let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
-                logger.warning("http \(connection.peer): authentication failed (\(who)) for \(request.method.rawValue) \(request.path)\(more)",
+                logger.warning("http \(connection.peer): authentication failed (\(LogText.escaped(who))) for \(request.method.rawValue) \(LogText.escaped(request.path))\(more)",
                                metadata: ["camd_event": "auth_failed", "camd_client": "\(connection.peer)"])
             }
         case .throttled:
@@ -46,9 +70,9 @@ extension StreamServer {
                 logger.warning("http \(connection.peer): credentials refused unchecked (over \(limit) new ones per second)\(more)")
             }
         case .missing, .allowed:
-            logger.debug("http \(connection.peer): no credentials for \(request.path)")
+            logger.debug("http \(connection.peer): no credentials for \(LogText.escaped(request.path))")
         }
-        return .text(401, "401 unauthorized\n", keepAlive: request.keepAlive, extra: accessControl.challenge,
+        return .text(401, "401 unauthorized\n", keepAlive: request.keepAlive, extra: accessControl.challenge + cors,
                      bodyless: request.method == .head)
     }
 }

@@ -26,12 +26,15 @@ extension StreamServer {
         }
     }
 
-    /// Reads what the peer sent (bounded per wake-up) and hands each chunk to its machine.
+    /// Reads what the peer sent (bounded per wake-up, and by what its machine has room for: pipelined requests
+    /// beyond that wait in the socket) and hands each chunk to its machine.
     func readInput(_ connection: Connection) {
         for _ in 0..<16 {
+            let room = min(readScratch.count, connection.machine.inputRoom)
+            guard room > 0 else { return }
             let result: IOResult<Int>
             do {
-                result = try Socket.read(connection.socket, into: readScratch)
+                result = try Socket.read(connection.socket, into: UnsafeMutableRawBufferPointer(rebasing: readScratch[0..<room]))
             } catch {
                 drop(connection, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)",
                      level: connection.machine.isStreaming ? .info : .debug)
@@ -104,16 +107,26 @@ extension StreamServer {
         }
     }
 
+    /// Logs a note. Connects and refused requests share the connection-event budget (a flood becomes one
+    /// summary line); every outside byte in a line is escaped.
     func log(_ note: ConnectionNote, _ connection: Connection) {
+        let now = Clock.monotonicNanos()
         switch note {
         case .streamStarted(let what):
-            logger.info("viewer \(connection.id) connected: \(connection.peer) (\(what)), \(connections.count) connected",
+            guard eventLog.admit(.connect, now: now) else { return }
+            logger.info("viewer \(connection.id) connected: \(connection.peer) (\(what)), \(viewerCount) viewers",
                         metadata: ["camd_event": "client_connect", "camd_client": "\(connection.peer)",
                                    "camd_client_id": "\(connection.id)", "camd_protocol": "\(connection.proto.rawValue)"])
         case .ignoringInput:
             logger.notice("viewer \(connection.id) (\(connection.peer)) sent data on the \(connection.proto.rawValue) stream; ignoring it")
         case .rejected(let status, let reason):
-            logger.info("http \(connection.peer): \(status) \(reason)")
+            guard eventLog.admit(.request, now: now) else { return }
+            logger.info("http \(connection.peer): \(status) \(LogText.escaped(reason))",
+                        metadata: ["camd_event": "request_rejected", "camd_client": "\(connection.peer)"])
+        case .notHTTP(let reason):
+            guard eventLog.admit(.request, now: now) else { return }
+            logger.info("http \(connection.peer): \(LogText.escaped(reason)); closed",
+                        metadata: ["camd_event": "request_rejected", "camd_client": "\(connection.peer)"])
         }
     }
 
@@ -128,15 +141,19 @@ extension StreamServer {
 
     /// Closes a connection and logs it. `event` is client_disconnect when the viewer left, client_drop when
     /// camd disconnected it (timeout, kick).
+    /// Lines at info and below share the connection-event budget; notices, warnings and errors are always logged.
     func drop(_ connection: Connection, reason: String, level: Logger.Level = .info, event: String = "client_disconnect") {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         if let registration = connection.registration { reactor.deregister(registration) }
         connection.socket.close()
+        releaseSlot(connection)
         let frames = connection.machine.frames
         closedTotals.framesSent += frames.framesSent
         closedTotals.framesDropped += frames.framesDropped
         closedTotals.bytesSent += frames.bytesSent
-        let seconds = Double(Clock.monotonicNanos() - connection.connectedAt) / 1e9
+        let now = Clock.monotonicNanos()
+        if level <= .info, logger.logLevel <= level, !eventLog.admit(.disconnect, now: now) { return }
+        let seconds = Double(now - connection.connectedAt) / 1e9
         let duration = Format.fixed(seconds, 1)
         logger.log(level: level, "viewer \(connection.id) disconnected: \(connection.peer) (\(connection.proto.rawValue)), \(reason); \(duration) s, \(frames.framesSent) frames sent, \(frames.framesDropped) dropped",
                    metadata: ["camd_event": "\(event)", "camd_client": "\(connection.peer)", "camd_client_id": "\(connection.id)",

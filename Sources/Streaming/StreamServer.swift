@@ -11,8 +11,13 @@ import Reactor
 import Wire
 
 public struct StreamSettings: Sendable, Equatable {
+    /// Viewers at once (native, and HTTP /stream). Connections that are not viewers — waiting for a request,
+    /// or being answered /state, /snapshot, the page — have a count of their own, as large, so a full house
+    /// of viewers never turns them away.
     public var maxClients: Int
-    /// A subscriber with a frame in flight that accepts no bytes for this long is disconnected.
+    /// Viewers, and as many other connections, from one address (0 = no limit per address).
+    public var maxClientsPerAddress: Int
+    /// A viewer that cannot take one whole frame within this long of its start is disconnected.
     public var clientTimeoutNanos: UInt64
     /// TCP_NOTSENT_LOWAT per viewer socket: the kernel keeps at most about this much unsent (0 = off).
     public var sendLowWatermark: Int
@@ -23,6 +28,8 @@ public struct StreamSettings: Sendable, Equatable {
     public var requestTimeoutNanos: UInt64
     /// Who may use the HTTP endpoints (open by default). The native protocol has no authentication.
     public var access: HTTPAccessPolicy
+    /// Origins whose web pages may read camd's answers (CORS: Access-Control-Allow-Origin); "*" any. None by default.
+    public var allowOrigins: [String]
 
     /// What each connection machine works with.
     public var limits: ConnectionLimits {
@@ -30,10 +37,12 @@ public struct StreamSettings: Sendable, Equatable {
                          sendLowWatermark: sendLowWatermark)
     }
 
-    public init(maxClients: Int = 512, clientTimeoutNanos: UInt64 = 10_000_000_000,
+    public init(maxClients: Int = 512, maxClientsPerAddress: Int = 0, clientTimeoutNanos: UInt64 = 10_000_000_000,
                 sendLowWatermark: Int = 65536, sendBuffer: Int = 0, requestTimeoutNanos: UInt64 = 5_000_000_000,
-                access: HTTPAccessPolicy = .open) {
+                access: HTTPAccessPolicy = .open, allowOrigins: [String] = []) {
         self.maxClients = maxClients
+        self.maxClientsPerAddress = maxClientsPerAddress
+        self.allowOrigins = allowOrigins
         self.clientTimeoutNanos = clientTimeoutNanos
         self.sendLowWatermark = sendLowWatermark
         self.sendBuffer = sendBuffer
@@ -77,13 +86,18 @@ final class Connection {
     let socket: Descriptor
     var registration: RegistrationID?
     let peer: String
+    /// The peer's host, what max_clients_per_ip counts by.
+    let host: String
     let connectedAt: UInt64
     var machine: ConnectionMachine
+    /// Counted as a viewer (native from the start, HTTP from /stream) rather than as a request connection.
+    var holdsViewerSlot = false
 
-    init(id: UInt64, socket: Descriptor, peer: String, machine: ConnectionMachine, now: UInt64) {
+    init(id: UInt64, socket: Descriptor, peer: String, host: String, machine: ConnectionMachine, now: UInt64) {
         self.id = id
         self.socket = socket
         self.peer = peer
+        self.host = host
         self.machine = machine
         connectedAt = now
     }
@@ -124,6 +138,17 @@ public final class StreamServer {
     var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     var accessControl: HTTPAccessControl
     var accessFailureLog = RateLimitedLog(intervalNanos: 1_000_000_000)
+    /// Connect, disconnect and refused-request lines, aggregated beyond a few a second.
+    var eventLog = ConnectionEventLog()
+    /// Connections holding a viewer slot (the rest are request connections).
+    var viewerCount = 0
+    /// Viewers and request connections per peer host, for max_clients_per_ip.
+    var perHost: [String: HostCount] = [:]
+
+    struct HostCount {
+        var viewers = 0
+        var requests = 0
+    }
     /// One scratch buffer for reading what connections send; freed in deinit.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
@@ -209,7 +234,7 @@ public final class StreamServer {
                 }
             }
             guard case .done(let (socket, address)) = result else { return }
-            admit(socket, peer: address.map { "\($0)" } ?? "unknown", proto: proto)
+            admit(socket, peer: address, proto: proto)
         }
     }
 
@@ -230,16 +255,13 @@ public final class StreamServer {
         for listener in listeners { try? reactor.reregister(listener.registration, interest: .read) }
     }
 
-    /// Takes a new connection within max_clients, sets its socket options and starts its machine.
-    func admit(_ socket: Descriptor, peer: String, proto: StreamProtocol) {
-        if connections.count >= settings.maxClients {
-            socket.close()
-            closedTotals.refused += 1
-            if let suppressed = refusalLog.shouldLog(now: Clock.monotonicNanos()) {
-                let more = suppressed > 0 ? " (\(suppressed) more refused since the last message)" : ""
-                logger.warning("refused \(proto.rawValue) viewer \(peer): max_clients (\(settings.maxClients)) reached\(more)",
-                               metadata: ["camd_event": "client_refused", "camd_client": "\(peer)"])
-            }
+    /// Takes a new connection within its count (viewers for native, request connections for HTTP) and the
+    /// peer's share, sets its socket options and starts its machine.
+    func admit(_ socket: Descriptor, peer address: SocketAddress?, proto: StreamProtocol) {
+        let peer = address.map { "\($0)" } ?? "unknown"
+        let host = address?.hostText ?? "unknown"
+        if let full = proto == .native ? viewerRefusal(host: host) : requestRefusal(host: host) {
+            refuse(socket, peer: peer, proto: proto, why: full)
             return
         }
         // Options are best effort: a viewer whose socket refuses them is still served.
@@ -248,7 +270,7 @@ public final class StreamServer {
         if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
 
         let now = Clock.monotonicNanos()
-        let connection = Connection(id: nextID, socket: socket, peer: peer,
+        let connection = Connection(id: nextID, socket: socket, peer: peer, host: host,
                                     machine: ConnectionMachine(proto: proto, limits: settings.limits, now: now), now: now)
         nextID += 1
         do {
@@ -262,9 +284,83 @@ public final class StreamServer {
         }
         connections[connection.id] = connection
         closedTotals.accepted += 1
-        if proto == .http { logger.debug("http connection \(connection.id) from \(peer)") }
+        if proto == .native {
+            connection.holdsViewerSlot = true
+            viewerCount += 1
+            perHost[host, default: HostCount()].viewers += 1
+        } else {
+            perHost[host, default: HostCount()].requests += 1
+            if logger.logLevel <= .debug, eventLog.admit(.connect, now: now) {
+                logger.debug("http connection \(connection.id) from \(peer)")
+            }
+        }
         // The native protocol's server speaks first: its machine asks for the newest frame at once.
         run(connection, now: now)
+    }
+
+    /// Why a new viewer from `host` may not have a slot, or nil when it may.
+    func viewerRefusal(host: String) -> String? {
+        if viewerCount >= settings.maxClients { return "max_clients (\(settings.maxClients)) reached" }
+        let perAddress = settings.maxClientsPerAddress
+        if perAddress > 0, perHost[host, default: HostCount()].viewers >= perAddress {
+            return "max_clients_per_ip (\(perAddress)) reached for \(host)"
+        }
+        return nil
+    }
+
+    /// Why a new request connection from `host` may not be taken, or nil when it may.
+    func requestRefusal(host: String) -> String? {
+        if connections.count - viewerCount >= settings.maxClients {
+            return "\(settings.maxClients) request connections open (max_clients)"
+        }
+        let perAddress = settings.maxClientsPerAddress
+        if perAddress > 0, perHost[host, default: HostCount()].requests >= perAddress {
+            return "max_clients_per_ip (\(perAddress)) request connections open from \(host)"
+        }
+        return nil
+    }
+
+    /// Turns a connection away at accept: HTTP is told 503 (Retry-After) in one best-effort send — the request
+    /// is not read, what has arrived of it is discarded so the close is a FIN, not a reset — native is closed.
+    func refuse(_ socket: Descriptor, peer: String, proto: StreamProtocol, why: String) {
+        if proto == .http {
+            _ = try? Socket.read(socket, into: readScratch)
+            _ = HTTPMessages.busy.withUnsafeBytes { try? Socket.write(socket, $0) }
+            try? Socket.shutdownWrite(socket)
+        }
+        socket.close()
+        noteRefusal("\(proto.rawValue) connection", peer: peer, why: why)
+    }
+
+    /// Counts a refusal and logs it (at most one line per 5 s, saying how many were not logged).
+    func noteRefusal(_ what: String, peer: String, why: String) {
+        closedTotals.refused += 1
+        if let suppressed = refusalLog.shouldLog(now: Clock.monotonicNanos()) {
+            let more = suppressed > 0 ? " (\(suppressed) more refused since the last message)" : ""
+            logger.warning("refused \(what) from \(peer): \(why)\(more)",
+                           metadata: ["camd_event": "client_refused", "camd_client": "\(peer)"])
+        }
+    }
+
+    /// A request connection becomes a viewer (HTTP /stream): it moves from one count to the other.
+    func takeViewerSlot(_ connection: Connection) {
+        guard !connection.holdsViewerSlot else { return }
+        connection.holdsViewerSlot = true
+        viewerCount += 1
+        perHost[connection.host, default: HostCount()].viewers += 1
+        perHost[connection.host, default: HostCount()].requests -= 1
+    }
+
+    /// A connection is gone: its slot is free.
+    func releaseSlot(_ connection: Connection) {
+        var count = perHost[connection.host, default: HostCount()]
+        if connection.holdsViewerSlot {
+            viewerCount -= 1
+            count.viewers -= 1
+        } else {
+            count.requests -= 1
+        }
+        perHost[connection.host] = count.viewers <= 0 && count.requests <= 0 ? nil : count
     }
 
     // MARK: Fan-out
@@ -305,6 +401,9 @@ public final class StreamServer {
     public func tick() {
         let now = Clock.monotonicNanos()
         resumeAccepting(now: now)
+        if let summary = eventLog.summary(now: now) {
+            logger.info("\(summary)", metadata: ["camd_event": "client_summary"])
+        }
         for connection in connections.values {
             connection.machine.tick(now: now, unsent: Socket.unsentBytes(connection.socket))
             run(connection, now: now)

@@ -1,5 +1,5 @@
 // SubscriberStateMachine: one viewer's sending state, without I/O: latest frame wins, skips are counted,
-// and a viewer that accepts no bytes for too long is stalled.
+// and a frame in flight knows when it started and when it last moved (the connection machine's deadlines).
 import Frames
 
 /// A frame ready for one protocol's wire: the shared frame between that protocol's header and trailer
@@ -35,9 +35,12 @@ public struct SubscriberStateMachine {
     public private(set) var bytesSent: UInt64 = 0
     /// Monotonic time of the last write that made progress (or of the start of the current frame).
     public private(set) var lastProgress: UInt64
+    /// Monotonic time the last frame started (or the machine's start, before the first).
+    public private(set) var frameStartedAt: UInt64
 
     public init(now: UInt64) {
         lastProgress = now
+        frameStartedAt = now
     }
 
     public var isIdle: Bool {
@@ -55,6 +58,7 @@ public struct SubscriberStateMachine {
         lastSequence = wire.frame.sequence
         state = .sending(wire, sent: 0)
         lastProgress = now
+        frameStartedAt = now
         return true
     }
 
@@ -80,5 +84,12 @@ public struct SubscriberStateMachine {
     public func isStalled(now: UInt64, timeout: UInt64) -> Bool {
         guard case .sending = state else { return false }
         return now >= lastProgress && now - lastProgress >= timeout
+    }
+
+    /// True when the frame in flight started at least `timeout` nanoseconds ago: the viewer cannot take
+    /// one whole frame within that time, however steadily it reads.
+    public func isOverdue(now: UInt64, timeout: UInt64) -> Bool {
+        guard case .sending = state else { return false }
+        return now >= frameStartedAt && now - frameStartedAt >= timeout
     }
 }

@@ -24,7 +24,7 @@ public enum HTTPMessages {
     public static func head(_ status: Int, contentType: String, length: Int?, keepAlive: Bool, extra: String = "") -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(reason(status))\r\nServer: camd\r\nContent-Type: \(contentType)\r\n"
         if let length { text += "Content-Length: \(length)\r\n" }
-        text += noStore + "Access-Control-Allow-Origin: *\r\n" + extra
+        text += noStore + extra
         text += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n"
         return Array(text.utf8)
     }
@@ -46,7 +46,17 @@ public enum HTTPMessages {
             + frameHeaders(frame) + "\r\n").utf8)
     }
 
-    public static let streamHead: [UInt8] = Array(("HTTP/1.1 200 OK\r\nServer: camd\r\n"
-        + "Content-Type: multipart/x-mixed-replace;boundary=\(boundary)\r\n" + noStore
-        + "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n").utf8)
+    /// The multipart stream's head; `extra` header lines (CORS) go before Connection.
+    public static func streamHead(extra: String = "") -> [UInt8] {
+        Array(("HTTP/1.1 200 OK\r\nServer: camd\r\nContent-Type: multipart/x-mixed-replace;boundary=\(boundary)\r\n"
+            + noStore + extra + "Connection: close\r\n\r\n").utf8)
+    }
+
+    /// The answer to a connection refused before it could be read (every request slot, or the peer's share,
+    /// taken): sent once, without reading the request, and the connection closed.
+    public static let busy: [UInt8] = {
+        let body = "503 server is busy, try again later\n"
+        return Array(("HTTP/1.1 503 Service Unavailable\r\nServer: camd\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nRetry-After: 5\r\n" + noStore + "Connection: close\r\n\r\n" + body).utf8)
+    }()
 }

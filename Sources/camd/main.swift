@@ -27,30 +27,32 @@ struct Camd: ParsableCommand {
 
     // One option per key of the config table (Settings/ConfigKeys.swift), which gives each its name, its --help
     // line and how its text is read; `flagTexts` hands the values back by key name.
-    @Option(name: KeyFlag.name("listen"), help: KeyFlag.help("listen")) var listen: [String] = []
-    @Option(name: KeyFlag.name("http_listen"), help: KeyFlag.help("http_listen")) var httpListen: [String] = []
-    @Option(name: KeyFlag.name("request_timeout"), help: KeyFlag.help("request_timeout")) var requestTimeout: String?
-    @Option(name: KeyFlag.name("source"), help: KeyFlag.help("source")) var source: String?
-    @Option(name: KeyFlag.name("width"), help: KeyFlag.help("width")) var width: String?
-    @Option(name: KeyFlag.name("height"), help: KeyFlag.help("height")) var height: String?
-    @Option(name: KeyFlag.name("fps"), help: KeyFlag.help("fps")) var fps: String?
-    @Option(name: KeyFlag.name("quality"), help: KeyFlag.help("quality")) var quality: String?
-    @Option(name: KeyFlag.name("max_clients"), help: KeyFlag.help("max_clients")) var maxClients: String?
-    @Option(name: KeyFlag.name("client_timeout"), help: KeyFlag.help("client_timeout")) var clientTimeout: String?
-    @Option(name: KeyFlag.name("send_lowat"), help: KeyFlag.help("send_lowat")) var sendLowat: String?
-    @Option(name: KeyFlag.name("send_buffer"), help: KeyFlag.help("send_buffer")) var sendBuffer: String?
-    @Option(name: KeyFlag.name("ring_size"), help: KeyFlag.help("ring_size")) var ringSize: String?
-    @Option(name: KeyFlag.name("log_level"), help: KeyFlag.help("log_level")) var logLevel: String?
-    @Option(name: KeyFlag.name("stats_interval"), help: KeyFlag.help("stats_interval")) var statsInterval: String?
+    @Option(name: KeyFlag.name("listen"), parsing: .unconditionalSingleValue, help: KeyFlag.help("listen")) var listen: [String] = []
+    @Option(name: KeyFlag.name("http_listen"), parsing: .unconditionalSingleValue, help: KeyFlag.help("http_listen")) var httpListen: [String] = []
+    @Option(name: KeyFlag.name("request_timeout"), parsing: .unconditional, help: KeyFlag.help("request_timeout")) var requestTimeout: String?
+    @Option(name: KeyFlag.name("http_allow_origin"), parsing: .unconditionalSingleValue, help: KeyFlag.help("http_allow_origin")) var httpAllowOrigin: [String] = []
+    @Option(name: KeyFlag.name("source"), parsing: .unconditional, help: KeyFlag.help("source")) var source: String?
+    @Option(name: KeyFlag.name("width"), parsing: .unconditional, help: KeyFlag.help("width")) var width: String?
+    @Option(name: KeyFlag.name("height"), parsing: .unconditional, help: KeyFlag.help("height")) var height: String?
+    @Option(name: KeyFlag.name("fps"), parsing: .unconditional, help: KeyFlag.help("fps")) var fps: String?
+    @Option(name: KeyFlag.name("quality"), parsing: .unconditional, help: KeyFlag.help("quality")) var quality: String?
+    @Option(name: KeyFlag.name("max_clients"), parsing: .unconditional, help: KeyFlag.help("max_clients")) var maxClients: String?
+    @Option(name: KeyFlag.name("max_clients_per_ip"), parsing: .unconditional, help: KeyFlag.help("max_clients_per_ip")) var maxClientsPerIP: String?
+    @Option(name: KeyFlag.name("client_timeout"), parsing: .unconditional, help: KeyFlag.help("client_timeout")) var clientTimeout: String?
+    @Option(name: KeyFlag.name("send_lowat"), parsing: .unconditional, help: KeyFlag.help("send_lowat")) var sendLowat: String?
+    @Option(name: KeyFlag.name("send_buffer"), parsing: .unconditional, help: KeyFlag.help("send_buffer")) var sendBuffer: String?
+    @Option(name: KeyFlag.name("ring_size"), parsing: .unconditional, help: KeyFlag.help("ring_size")) var ringSize: String?
+    @Option(name: KeyFlag.name("log_level"), parsing: .unconditional, help: KeyFlag.help("log_level")) var logLevel: String?
+    @Option(name: KeyFlag.name("stats_interval"), parsing: .unconditional, help: KeyFlag.help("stats_interval")) var statsInterval: String?
 
-    @Option(name: KeyFlag.name("format"), help: KeyFlag.help("format")) var format: String?
-    @Option(name: KeyFlag.name("buffers"), help: KeyFlag.help("buffers")) var buffers: String?
-    @Option(name: KeyFlag.name("device_timeout"), help: KeyFlag.help("device_timeout")) var deviceTimeout: String?
-    @Option(name: KeyFlag.name("device_retry_max"), help: KeyFlag.help("device_retry_max")) var deviceRetryMax: String?
-    @Option(name: KeyFlag.name("controls"), help: KeyFlag.help("controls")) var control: [String] = []
+    @Option(name: KeyFlag.name("format"), parsing: .unconditional, help: KeyFlag.help("format")) var format: String?
+    @Option(name: KeyFlag.name("buffers"), parsing: .unconditional, help: KeyFlag.help("buffers")) var buffers: String?
+    @Option(name: KeyFlag.name("device_timeout"), parsing: .unconditional, help: KeyFlag.help("device_timeout")) var deviceTimeout: String?
+    @Option(name: KeyFlag.name("device_retry_max"), parsing: .unconditional, help: KeyFlag.help("device_retry_max")) var deviceRetryMax: String?
+    @Option(name: KeyFlag.name("controls"), parsing: .unconditionalSingleValue, help: KeyFlag.help("controls")) var control: [String] = []
 
-    @Option(name: KeyFlag.name("control_socket"), help: KeyFlag.help("control_socket")) var controlSocket: String?
-    @Option(name: KeyFlag.name("control_group"), help: KeyFlag.help("control_group")) var controlGroup: String?
+    @Option(name: KeyFlag.name("control_socket"), parsing: .unconditional, help: KeyFlag.help("control_socket")) var controlSocket: String?
+    @Option(name: KeyFlag.name("control_group"), parsing: .unconditional, help: KeyFlag.help("control_group")) var controlGroup: String?
 
     @Flag(help: "Check the configuration, print it, and exit (0 if valid, 78 if not).")
     var checkConfig = false
@@ -65,7 +67,8 @@ struct Camd: ParsableCommand {
     /// table's keys that have a flag.
     var flagTexts: [String: [String]] {
         ["listen": listen, "http_listen": httpListen, "request_timeout": requestTimeout.texts, "source": source.texts,
-         "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts, "max_clients": maxClients.texts,
+         "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts, "max_clients": maxClients.texts, "max_clients_per_ip": maxClientsPerIP.texts,
+         "http_allow_origin": httpAllowOrigin,
          "client_timeout": clientTimeout.texts, "send_lowat": sendLowat.texts, "send_buffer": sendBuffer.texts,
          "ring_size": ringSize.texts, "log_level": logLevel.texts, "stats_interval": statsInterval.texts, "format": format.texts,
          "buffers": buffers.texts, "device_timeout": deviceTimeout.texts, "device_retry_max": deviceRetryMax.texts,

@@ -28,6 +28,16 @@ final class FakeCamera: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// A character device node at `directory/name` (as /dev/null's numbers) standing in for the camera's node:
+    /// it shows in /proc while held and has an owner and mode, and camd takes only character devices as cameras.
+    func makeNode(_ name: String = "video-node", mode: mode_t = 0o660) throws -> String {
+        let node = directory + "/" + name
+        guard mknod(node, S_IFCHR | mode, dev_t((1 << 8) | 3)) == 0, chmod(node, mode) == 0 else {
+            throw SystemError("mknod \(node)", errno: errno)
+        }
+        return node
+    }
+
     func set(_ mode: String) {
         _ = FileManager.default.createFile(atPath: control, contents: Data((mode + "\n").utf8))
     }

@@ -39,7 +39,7 @@ extension CamdIntegrationTests {
             let fps = Double(result.windowFrames) / 2.5
             #expect(fps >= 27, "a normal viewer fell to \(fps) fps while a stalled one was connected")
         }
-        let timedOut = try camd.waitForLog(containing: "timeout: accepted no data for 3.0 s", timeout: 6)
+        let timedOut = try camd.waitForLog(containing: "timeout: accepted no data for ", timeout: 6)
         #expect(timedOut != nil, "camd log:\n\(camd.log)")
         #expect(stalled.drainUntilClosed(timeout: 5), "camd did not close the stalled viewer")
         #expect(camd.stop() == 0)

@@ -54,13 +54,13 @@ extension CamdIntegrationTests {
         let camera = try FakeCamera()
         camera.set("stall")
         let camd = try CamdProcess(["--source", "v4l2:\(camera.device)", "--device-timeout", "3"], environment: camera.environment())
-        let text = try httpExchange(port: camd.httpPort, "GET /snapshot HTTP/1.1\r\nConnection: close\r\n\r\n")
+        let text = try httpExchange(port: camd.httpPort, "GET /snapshot HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n")
         #expect(text.hasPrefix("HTTP/1.1 503 Service Unavailable") && text.contains("Retry-After: 1\r\n"), "\(text)")
         // Once the camera counts as lost, the NO SIGNAL placeholder is the snapshot, marked as such.
         _ = try camd.waitForLog(containing: "no frame", timeout: 6)
         var placeholder = ""
         _ = try waitUntil(timeout: 6, interval: 0.2) {
-            placeholder = try httpExchange(port: camd.httpPort, "HEAD /snapshot HTTP/1.1\r\nConnection: close\r\n\r\n")
+            placeholder = try httpExchange(port: camd.httpPort, "HEAD /snapshot HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n")
             return placeholder.hasPrefix("HTTP/1.1 200")
         }
         #expect(placeholder.hasPrefix("HTTP/1.1 200 OK") && placeholder.contains("X-Placeholder: 1"), "\(placeholder)")

@@ -120,8 +120,7 @@ extension CamdIntegrationTests {
     @Test func anotherProgramHoldingTheCameraIsNamedAndCamdStreamsOnceItLetsGo() throws {
         let camera = try FakeCamera()
         // A device node that exists, so that the holder shows in /proc; the fake locks it like a queue owner.
-        let node = camera.directory + "/video-node"
-        _ = FileManager.default.createFile(atPath: node, contents: Data())
+        let node = try camera.makeNode()
         let holder = Process()
         // One process that opens the node and locks it as the fake's queue owner does (flock(1) would leave a child).
         holder.executableURL = URL(fileURLWithPath: try #require(which("python3")))
@@ -161,8 +160,7 @@ extension CamdIntegrationTests {
     @Test func aCameraNodeCamdMayNotOpenIsExplainedFromItsOwnerGroupAndMode() throws {
         let camera = try FakeCamera()
         // root:root 0600 is what a node looks like without udev's video rule; the fake refuses like the kernel.
-        let node = camera.directory + "/video-node"
-        _ = FileManager.default.createFile(atPath: node, contents: Data(), attributes: [.posixPermissions: 0o600])
+        let node = try camera.makeNode(mode: 0o600)
         let camd = try CamdProcess(["--source", "v4l2:\(node)", "--device-retry-max", "0.5"],
                                    environment: camera.environment(["FAKE_V4L2_DEVICE": node, "FAKE_V4L2_OPEN_ERRNO": "\(EACCES)"]))
         let line = try #require(try camd.waitForLog(containing: "unavailable", timeout: 10), "\(camd.log)")

@@ -33,7 +33,7 @@ extension CamdIntegrationTests {
         let camd = try CamdProcess(["--fps", "\(Int(fps))", "--width", "320", "--height", "240", "--max-clients", "450",
                                     "--client-timeout", "3"])
         let stalled = try NativeTestClient(port: camd.httpPort, receiveBuffer: 4096)
-        try stalled.send(Array("GET /stream HTTP/1.1\r\n\r\n".utf8))
+        try stalled.send(Array("GET /stream HTTP/1.1\r\nHost: cam\r\n\r\n".utf8))
         let native = try startLoad(port: camd.port, multipart: false, clients: 200, pid: camd.pid)
         let http = try startLoad(port: camd.httpPort, multipart: true, clients: 200, pid: camd.pid)
         // Mid-run (camload runs 6 s), /state counts them (the stalled viewer may still be there or already dropped).
@@ -56,7 +56,7 @@ extension CamdIntegrationTests {
             #expect(r["resyncs"] as? Int == 0, "\(name): every part parsed by Content-Length")
         }
         // The stalled HTTP viewer was dropped after client_timeout, the others kept their rate meanwhile.
-        #expect(try camd.waitForLog(containing: "timeout: accepted no data for 3.0 s", timeout: 3) != nil)
+        #expect(try camd.waitForLog(containing: "timeout: accepted no data for ", timeout: 3) != nil)
         #expect(stalled.drainUntilClosed(timeout: 3))
         #expect(camd.stop() == 0)
     }

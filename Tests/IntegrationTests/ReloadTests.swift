@@ -67,7 +67,7 @@ extension CamdIntegrationTests {
         #expect(applied.contains("fps 30 → 15") && applied.contains("client_timeout 10 → 4"), "\(applied)")
         #expect(applied.contains("http listening on 127.0.0.1:\(http2)") && applied.contains("no longer listening on 127.0.0.1:\(http1)"))
         let reloadedAt = Clock.monotonicNanos()
-        #expect(try httpExchange(port: http2, "GET /state HTTP/1.1\r\nConnection: close\r\n\r\n").contains("\"target_fps\":15"))
+        #expect(try httpExchange(port: http2, "GET /state HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n").contains("\"target_fps\":15"))
         #expect(throws: (any Error).self, "the old HTTP port is closed") { _ = try NativeTestClient(port: http1) }
 
         // A bad file is rejected and the running configuration kept.

@@ -71,7 +71,7 @@ extension CamdIntegrationTests {
         #expect(frame.isJPEG && frame.header.width == 320)
         #expect(try camd.waitForLog(containing: "native viewers: tcp://127.0.0.1:\(native) (from systemd)", timeout: 3) != nil, "\(camd.log)")
         #expect(camd.log.contains("http viewers: http://127.0.0.1:\(http)/ (stream: /stream, snapshot: /snapshot, state: /state) (from systemd)"))
-        let snapshot = try httpExchange(port: http, "HEAD /snapshot HTTP/1.1\r\nConnection: close\r\n\r\n")
+        let snapshot = try httpExchange(port: http, "HEAD /snapshot HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n")
         #expect(snapshot.hasPrefix("HTTP/1.1 200 OK"), "\(snapshot)")
         // It bound nothing of its own (the defaults 0.0.0.0:9999 and :8080 stay free).
         #expect(!camd.log.contains("viewers: tcp://0.0.0.0") && !camd.log.contains("viewers: http://0.0.0.0"))

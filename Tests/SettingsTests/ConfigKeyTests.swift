@@ -60,10 +60,10 @@ struct ConfigKeyTests {
         #expect(throws: ConfigError.self) { try ConfigLoader.build([:], overrides: [("controls", .table(["": .integer(5)]))]) }
     }
 
-    @Test func onlyFpsQualityMaxClientsAndClientTimeoutCanBeSetLive() {
-        #expect(ConfigKey.settableLive.map(\.name) == ["fps", "quality", "max_clients", "client_timeout"])
+    @Test func onlyFpsQualityTheViewerLimitsAndClientTimeoutCanBeSetLive() {
+        #expect(ConfigKey.settableLive.map(\.name) == ["fps", "quality", "max_clients", "max_clients_per_ip", "client_timeout"])
         #expect(ConfigKey.notSettableLive("source")
-            == "source cannot be set live; settable: fps, quality, max_clients, client_timeout (edit the config file and reload for the others)")
+            == "source cannot be set live; settable: fps, quality, max_clients, max_clients_per_ip, client_timeout (edit the config file and reload for the others)")
     }
 
     @Test func valuesAreShownAsReloadAndCamctlSetSayThem() throws {
@@ -88,8 +88,8 @@ struct ConfigKeyTests {
     @Test func eachKeyAppliesTheWayTheREADMESays() {
         var byApply: [ConfigApply: [String]] = [:]
         for key in ConfigKey.all { byApply[key.applies, default: []].append(key.name) }
-        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "max_clients", "client_timeout", "send_lowat",
-                                   "send_buffer", "stats_interval"])
+        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "max_clients", "max_clients_per_ip",
+                                   "client_timeout", "send_lowat", "send_buffer", "stats_interval"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
         #expect(byApply[.captureRestart] == ["source", "width", "height", "format", "buffers", "device_timeout", "device_retry_max", "controls"])
         #expect(byApply[.listeners] == ["listen", "http_listen"])

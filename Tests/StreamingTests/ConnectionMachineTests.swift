@@ -81,9 +81,39 @@ private struct FakeDriver {
         run(now: now)
     }
 
+    /// What the peer sent that is still in the socket: the driver reads only what the machine has room for.
+    var inbox: [UInt8] = []
+    var endOfInput = false
+
+    /// The peer sends `text`; the driver reads as StreamServer does — chunks of at most 4096 bytes and at most
+    /// `inputRoom` — while the machine wants input, and the rest stays in the socket (`inbox`).
     mutating func receive(_ text: String, now: UInt64) {
-        machine.received(Array(text.utf8), now: now)
-        run(now: now)
+        inbox += Array(text.utf8)
+        readInbox(now: now)
+    }
+
+    /// The peer shuts down its sending side after what it sent.
+    mutating func halfClose(now: UInt64) {
+        endOfInput = true
+        readInbox(now: now)
+    }
+
+    mutating func readInbox(now: UInt64) {
+        while !machine.isClosed {
+            let room = min(4096, machine.inputRoom)
+            if inbox.isEmpty {
+                if endOfInput, room > 0 {
+                    machine.receivedEnd()
+                    run(now: now)
+                }
+                return
+            }
+            guard room > 0 else { return }
+            let chunk = Array(inbox.prefix(room))
+            inbox.removeFirst(chunk.count)
+            machine.received(chunk, now: now)
+            run(now: now)
+        }
     }
 
     mutating func tick(now: UInt64) {
@@ -94,6 +124,8 @@ private struct FakeDriver {
     mutating func writable(now: UInt64) {
         machine.writable(now: now, unsent: unsent)
         run(now: now)
+        // Input the machine had no room for is read once it has (StreamServer: EPOLLIN is watched again).
+        readInbox(now: now)
     }
 }
 
@@ -159,20 +191,54 @@ struct ConnectionMachineTests {
         #expect(driver.interest == .read)
     }
 
-    @Test func aDrainThatMakesProgressIsNotATimeoutButOneThatStallsIs() {
+    @Test func aViewerMustTakeEachWholeFrameWithinTheClientTimeoutEvenWhileMakingProgress() {
+        // Frame 1 started at 0; its bytes drain from the kernel slowly but steadily (a trickle reader).
+        var driver = FakeDriver(.native, limits: ConnectionLimits(clientTimeoutNanos: 10 * second))
+        driver.run(now: 0)
+        driver.publish(wire(1), now: 0)
+        driver.unsent = 60_000
+        driver.publish(wire(2), now: 1 * second)
+        #expect(driver.machine.drain != nil)
+        for t in 2...9 {
+            driver.unsent -= 1000
+            driver.tick(now: UInt64(t) * second)
+        }
+        #expect(driver.closed == nil, "9 s after frame 1 started, within client_timeout")
+        driver.unsent -= 1000
+        driver.tick(now: 10 * second)
+        #expect(driver.closed == ConnectionClose("too slow: a frame took longer than client_timeout (10 s)", .warning, timedOut: true),
+                "still draining frame 1 at 10 s: progress does not keep a slot")
+    }
+
+    @Test func aDrainThatStallsIsATimeoutThatSaysSo() {
         var driver = FakeDriver(.native, limits: ConnectionLimits(clientTimeoutNanos: 10 * second))
         driver.run(now: 0)
         driver.publish(wire(1), now: 0)
         driver.unsent = 60_000
         driver.publish(wire(2), now: 0)
-        #expect(driver.machine.drain != nil)
-
-        driver.unsent = 50_000
-        driver.tick(now: 6 * second)
-        driver.tick(now: 15 * second)
-        #expect(driver.closed == nil, "bytes left 6 s ago: 9 s without progress is within client_timeout")
-        driver.tick(now: 16 * second)
+        driver.tick(now: 9 * second)
+        #expect(driver.closed == nil)
+        driver.tick(now: 10 * second)
         #expect(driver.closed == ConnectionClose("timeout: accepted no data for 10.0 s", .warning, timedOut: true))
+    }
+
+    @Test func aTrickleReaderOfOneFrameIsDroppedAtTheClientTimeout() {
+        // 100 KB frame, 1 KB taken every second: progress every second, but the frame would take 100 s.
+        var driver = FakeDriver(.native, limits: ConnectionLimits(clientTimeoutNanos: 10 * second))
+        driver.run(now: 0)
+        driver.room = 1000
+        driver.publish(wire(1, payload: 100_000), now: 0)
+        for t in 1...9 {
+            driver.room = 1000
+            driver.writable(now: UInt64(t) * second)
+            driver.tick(now: UInt64(t) * second)
+        }
+        #expect(driver.closed == nil)
+        driver.room = 1000
+        driver.writable(now: 10 * second)
+        driver.tick(now: 10 * second)
+        #expect(driver.closed?.reason == "too slow: a frame took longer than client_timeout (10 s)")
+        #expect(driver.closed?.timedOut == true)
     }
 
     @Test func aFrameThatAcceptsNoBytesForTheClientTimeoutClosesTheViewer() {
@@ -181,11 +247,12 @@ struct ConnectionMachineTests {
         driver.room = 10
         driver.publish(wire(1), now: 0)
         driver.room = 10
-        driver.writable(now: 5 * second)
-        driver.tick(now: 14 * second)
-        #expect(driver.closed == nil, "the write at 5 s was progress")
-        driver.tick(now: 15 * second)
-        #expect(driver.closed?.reason == "timeout: accepted no data for 10.0 s")
+        driver.writable(now: 6 * second)
+        driver.tick(now: 10 * second - 1)
+        #expect(driver.closed == nil)
+        driver.tick(now: 10 * second)
+        #expect(driver.closed?.reason == "too slow: a frame took longer than client_timeout (10 s)",
+                "the write at 6 s was progress, but the frame is not through at 10 s")
         #expect(driver.closed?.timedOut == true)
         #expect(driver.machine.isClosed)
         #expect(driver.machine.nextAction() == nil, "closed is final")
@@ -282,7 +349,7 @@ struct ConnectionMachineTests {
         driver.run(now: 1)
         #expect(driver.routed.isEmpty)
         #expect(driver.written.isEmpty)
-        #expect(driver.closed == ConnectionClose("connection closed", .debug))
+        #expect(driver.closed == ConnectionClose("connection closed within a request", .debug))
     }
 
     @Test func aRequestHeadNotCompleteWithinTheRequestTimeoutClosesTheConnection() {
@@ -320,7 +387,7 @@ struct ConnectionMachineTests {
         driver.tick(now: 10 * second)
         #expect(driver.closed == nil)
         driver.tick(now: 11 * second)
-        #expect(driver.closed == ConnectionClose("timeout: response accepted no data", .warning, timedOut: true))
+        #expect(driver.closed == ConnectionClose("timeout: accepted no data for 10.0 s", .warning, timedOut: true))
     }
 
     @Test func aMalformedRequestIsAnswered400AndClosed() {
@@ -343,19 +410,63 @@ struct ConnectionMachineTests {
         driver.run(now: 0)
         driver.receive("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000), now: 1)
         #expect(driver.text.hasPrefix("HTTP/1.1 431 "))
-        #expect(driver.machine.requestBuffer.count <= 8192 + 4)
+        #expect(driver.inbox.count >= 9000 + 19 - 8192, "the rest was never read")
         #expect(driver.closed?.reason == "response sent")
     }
 
-    @Test func tooMuchInputPipelinedBehindAResponseClosesTheConnection() {
+    @Test func pipelinedRequestsBeyondTheBufferWaitInTheSocketAndAreAllAnswered() {
+        // 300 requests in one write, 25 bytes each: 7,500 bytes plus a Host line each, well over 8 KiB.
         var driver = FakeDriver(.http)
         driver.run(now: 0)
         driver.room = 0
-        driver.receive("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", now: 1)
-        for _ in 0..<3 { driver.receive(String(repeating: "x", count: 4096), now: 2) }
-        #expect(driver.closed == nil, "up to a request head's limit is kept for later")
-        driver.receive("x", now: 3)
-        #expect(driver.closed == ConnectionClose("too much pipelined input", .notice))
+        let one = "GET /state HTTP/1.1\r\nHost: cam\r\n\r\n"
+        driver.receive(String(repeating: one, count: 300), now: 1)
+        #expect(driver.machine.requestBuffer.count <= ConnectionMachine.requestBufferLimit)
+        #expect(driver.interest == .write, "a full buffer is not read into; the response waits for the socket")
+        #expect(!driver.inbox.isEmpty)
+        for t in 2..<2000 where driver.routed.count < 300 && driver.closed == nil {
+            driver.room = 1 << 20
+            driver.writable(now: UInt64(t))
+        }
+        #expect(driver.routed.count == 300)
+        #expect(driver.closed == nil)
+        #expect(driver.text.components(separatedBy: "HEAD /state|page /state").count - 1 == 300)
+        #expect(driver.inbox.isEmpty && driver.machine.requestBuffer.isEmpty)
+        #expect(driver.interest == .read)
+    }
+
+    @Test func aRequestFollowedAtOnceByAHalfCloseIsAnswered() {
+        // printf 'GET /snapshot HTTP/1.0\r\n\r\n' | nc -N: the request and the end of input in one read.
+        var driver = FakeDriver(.http)
+        driver.run(now: 0)
+        driver.room = 5
+        driver.inbox = Array("GET /snapshot HTTP/1.0\r\n\r\n".utf8)
+        driver.halfClose(now: 1)
+        #expect(driver.routed == ["/snapshot"])
+        #expect(driver.closed == nil, "the response is still being written")
+        driver.room = .max
+        driver.writable(now: 2)
+        #expect(driver.text == "HEAD /snapshot|page /snapshot")
+        #expect(driver.closed == ConnectionClose("response sent", .debug))
+
+        // HTTP/1.1 keep-alive: both pipelined requests are answered, then the connection closes.
+        var keepAlive = FakeDriver(.http)
+        keepAlive.run(now: 0)
+        keepAlive.inbox = Array("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        keepAlive.halfClose(now: 1)
+        #expect(keepAlive.routed == ["/a", "/b"])
+        #expect(keepAlive.text == "HEAD /a|page /aHEAD /b|page /b")
+        #expect(keepAlive.closed == ConnectionClose("connection closed", .debug))
+    }
+
+    @Test func aTLSHandshakeIsClosedAtItsFirstByteWithoutAnAnswer() {
+        var driver = FakeDriver(.http)
+        driver.run(now: 0)
+        driver.receive("\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}", now: 1)
+        #expect(driver.written.isEmpty)
+        guard case .notHTTP(let why)? = driver.notes.first else { Issue.record("\(driver.notes)"); return }
+        #expect(why.contains("TLS"))
+        #expect(driver.closed?.reason.contains("TLS") == true)
     }
 
     @Test func aStreamRequestTurnsTheConnectionIntoAViewer() {

@@ -85,7 +85,7 @@ public final class CamdProcess: @unchecked Sendable {
 
     /// camd's GET /state, parsed; nil if it did not answer with a JSON object.
     public func state() -> [String: Any]? {
-        guard let answer = try? httpExchange(port: httpPort, "GET /state HTTP/1.1\r\nConnection: close\r\n\r\n"),
+        guard let answer = try? httpExchange(port: httpPort, "GET /state HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n"),
               let body = answer.components(separatedBy: "\r\n\r\n").dropFirst().first else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
     }
