@@ -173,7 +173,7 @@ public final class ControlServer {
         case .success(let command):
             switch command {
             case .status, .clients, .help: break
-            default: logger.notice("control (\(connection.peer)): \(line.trimmingWhitespace(\.isWhitespace))")
+            default: logger.notice("control (\(connection.peer)): \(LogText.escaped(line.trimmingWhitespace(\.isWhitespace)))")
             }
             connection.output += respond(command, connection.peer)
         }

@@ -42,7 +42,7 @@ extension Daemon {
             let previous = key.value(in: config)
             switch apply(candidate) {
             case .success:
-                logger.notice("control: \(name) set to \(value) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(name)"])
+                logger.notice("control: \(name) set to \(LogText.escaped(value)) (was \(previous))", metadata: ["camd_event": "set", "camd_key": "\(name)"])
                 return ControlServer.jsonLine(SetReply(key: name, value: key.value(in: config), previous: previous))
             case .failure(let error):
                 return ControlServer.errorLine(error.description)

@@ -43,6 +43,12 @@ public final class NativeTestClient {
         try Socket.setReceiveTimeout(socket, seconds: timeout)
     }
 
+    /// A client on a socket that is already connected.
+    public init(adopting socket: Descriptor, timeout: Double = 5) throws {
+        self.socket = socket
+        try Socket.setReceiveTimeout(socket, seconds: timeout)
+    }
+
     deinit { socket.close() }
 
     public func close() { socket.close() }
@@ -78,6 +84,19 @@ public final class NativeTestClient {
             if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return true }
         }
         return false
+    }
+
+    /// Everything the server sends until it closes or `wait` seconds pass, as bytes.
+    public func receiveAllBytes(wait: Double = 3) -> [UInt8] {
+        var answer: [UInt8] = []
+        let deadline = Clock.monotonicNanos() + UInt64(wait * 1e9)
+        while Clock.monotonicNanos() < deadline {
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(socket.number, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            answer += buffer[0..<n]
+        }
+        return answer
     }
 
     /// Everything the server sends until it closes or `wait` seconds pass, as text (for HTTP exchanges).
