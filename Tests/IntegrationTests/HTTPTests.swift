@@ -141,6 +141,7 @@ extension CamdIntegrationTests {
         try a.send(Array("GET /stream HTTP/1.1\r\nHost: cam\r\n\r\n".utf8)); try b.send(Array("GET /stream HTTP/1.1\r\nHost: cam\r\n\r\n".utf8))
         let n1 = try NativeTestClient(port: camd.port), n2 = try NativeTestClient(port: camd.port)
         _ = try n1.readFrame(); _ = try n2.readFrame()
+        #expect(waitUntil(timeout: 10) { camd.state()?["viewers"] as? Int == 4 }, "\(camd.state() ?? [:])")
         let refused = try NativeTestClient(port: camd.port)
         #expect(throws: (any Error).self) { try refused.readFrame() }
         #expect(camd.stop() == 0)
