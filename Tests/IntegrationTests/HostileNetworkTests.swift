@@ -30,6 +30,11 @@ private func connect(from source: String, to port: UInt16) throws -> NativeTestC
     return try NativeTestClient(adopting: Descriptor(taking: fd))
 }
 
+/// One GET /state on a new connection: the answer (or "" if none came).
+private func connectAndAsk(_ port: UInt16) throws -> String {
+    try httpExchange(port: port, "GET /state HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n", wait: 5)
+}
+
 /// The bytes of camd's log that are neither printable ASCII nor a newline.
 private func controlBytes(_ log: String) -> [UInt8] {
     log.utf8.filter { ($0 < 0x20 && $0 != 0x0A) || $0 >= 0x7F }
@@ -79,6 +84,23 @@ extension CamdIntegrationTests {
         #expect(refused.drainUntilClosed(timeout: 5))
         #expect(try camd.waitForLog(containing: "refused", timeout: 5) != nil)
         #expect(try a.readFrame().isJPEG)
+        #expect(camd.stop() == 0)
+    }
+
+    @Test func aConnectionBeyondTheRequestCountIsTold503NotReset() throws {
+        // max_clients 1: one request connection at a time besides the viewer. An idle one holds it.
+        let camd = try CamdProcess(["--max-clients", "1", "--request-timeout", "60"])
+        let idle = try NativeTestClient(port: camd.httpPort)
+        // Once camd has accepted the idle connection, the next one is the one too many.
+        #expect(waitUntil(timeout: 10) { (try? connectAndAsk(camd.httpPort))?.hasPrefix("HTTP/1.1 503 ") == true })
+        let busy = try NativeTestClient(port: camd.httpPort, timeout: 10)
+        try busy.send(Array("GET /state HTTP/1.1\r\nHost: cam\r\n\r\n".utf8))
+        let answer = busy.receiveAll(wait: 10)
+        #expect(answer.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n") && answer.contains("Retry-After: 5\r\n")
+                && answer.hasSuffix("503 server is busy, try again later\n"), "\(answer.debugDescription)")
+        idle.close()
+        #expect(waitUntil(timeout: 10) { (try? connectAndAsk(camd.httpPort))?.hasPrefix("HTTP/1.1 200 OK") == true },
+                "the count frees up when the idle connection goes")
         #expect(camd.stop() == 0)
     }
 
