@@ -115,7 +115,8 @@ public struct MultipartStreamParser {
             if tooLong { throw MultipartFailure("HTTP response header line longer than \(Self.maxLine) bytes") }
             if !sawStatusLine {
                 sawStatusLine = true
-                let status = String(decoding: text, as: UTF8.self)
+                // Another server's bytes: escaped before they reach camview's terminal or log.
+                let status = LogText.escaped(String(decoding: text, as: UTF8.self), limit: 200)
                 responseStatus = status
                 let fields = status.split(separator: " ", maxSplits: 2)
                 guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), fields[1] == "200" else {
