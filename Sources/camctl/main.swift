@@ -145,7 +145,13 @@ struct Set: ParsableCommand {
         discussion: "Checked like the config file's key of the same name. The config file is not changed: a reload or restart goes back to it.")
     @OptionGroup var connection: Connection
     @Argument(help: ArgumentHelp("One of \(keys).")) var key: String
-    @Argument(help: "The new value.") var value: String
+    // A negative number is a value to check ("fps must be …"), not an option.
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The new value.", valueName: "value")) var values: [String]
+    var value: String { values.joined(separator: " ") }
+
+    func validate() throws {
+        guard !values.isEmpty else { throw ValidationError("Missing expected argument '<value>'") }
+    }
 
     func run() {
         let reply = connection.send("set \(key) \(value)", expecting: SetReply.self)

@@ -72,6 +72,9 @@ extension CamdIntegrationTests {
         // Bad values and bad commands get a clear error and change nothing.
         let bad = try camctl(["set", "quality", "0"], socket: camd.controlSocket)
         #expect(bad.status == 1 && bad.stderr.contains("quality = 0: must be an integer from 1 to 100"), "\(bad)")
+        // A negative number is a value for camd to check, not an option for camctl to reject.
+        let negative = try camctl(["set", "fps", "-3"], socket: camd.controlSocket)
+        #expect(negative.status == 1 && negative.stderr.contains("fps = -3: must be a number from 0.1 to 240"), "\(negative)")
         #expect(try camctl(["set", "source", "v4l2:/dev/video9"], socket: camd.controlSocket).stderr.contains("cannot be set live"))
         if let socat = which("socat") {
             let raw = try runCommand(socat, ["-t", "2", "-", "UNIX-CONNECT:\(camd.controlSocket)"], timeout: 10,
