@@ -25,7 +25,11 @@ final class LoadClient {
 
     let index: Int
     let isSlow: Bool
-    let socket: Descriptor
+    /// A churn client (--churn): lives until `deadline`, then closes; never reconnects.
+    let isChurn: Bool
+    var deadline: UInt64 = 0
+    /// Replaced when the client reconnects (--reconnect).
+    private(set) var socket: Descriptor
     var registration: RegistrationID?
     var phase = Phase.connecting
     var outcome: Outcome?
@@ -52,11 +56,31 @@ final class LoadClient {
         wire == .native ? native.isAtFrameBoundary : multipart.isBetweenParts
     }
 
-    init(index: Int, isSlow: Bool, socket: Descriptor, wire: WireProtocol) {
+    /// Times this client connected again after being closed (--reconnect), and when it next may.
+    var reconnects = 0
+    var reconnectDue: UInt64?
+
+    init(index: Int, isSlow: Bool, isChurn: Bool = false, socket: Descriptor, wire: WireProtocol) {
         self.index = index
         self.isSlow = isSlow
+        self.isChurn = isChurn
         self.socket = socket
         multipart = MultipartStreamParser(framing: wire == .multipart ? .http : .raw)
+    }
+
+    /// Starts again on a new socket after being closed: fresh parsers and sequence, counters kept.
+    func reconnected(on socket: Descriptor, wire: WireProtocol) {
+        precondition(!isOpen, "a client reconnects only once closed")
+        self.socket = socket
+        native = NativeStreamParser(keepPayload: false)
+        multipart = MultipartStreamParser(framing: wire == .multipart ? .http : .raw)
+        lastSequence = nil
+        tokens = 0
+        readPaused = false
+        outcome = nil
+        phase = .connecting
+        reconnects += 1
+        reconnectDue = nil
     }
 
     var isOpen: Bool {

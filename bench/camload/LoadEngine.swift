@@ -24,6 +24,26 @@ struct LoadPlan {
     var warmupNanos: UInt64
     var durationNanos: UInt64
     var serverPID: Int32?
+    /// A closed client connects again this long after closing (0: it stays closed). Not churn clients.
+    var reconnectNanos: UInt64 = 0
+    /// Short-lived extra clients started per second during the whole run (0: none).
+    var churnRate: Double = 0
+    /// A churn client closes after a time drawn uniformly from 0 to twice this.
+    var churnMeanLifeNanos: UInt64 = 1_000_000_000
+    /// Every frame client 0 receives, one line each (see `FrameLog`).
+    var frameLogPath: String?
+}
+
+/// Churn clients' fate: each is connected, lives a random while and closes itself.
+struct ChurnCounts {
+    var started = 0
+    /// No socket at all (EMFILE…).
+    var unconnectable = 0
+    var connected = 0
+    /// Received at least one complete frame before its end.
+    var withFrame = 0
+    /// Closed by the server, reset, or failed before its own deadline.
+    var endedEarly = 0
 }
 
 /// What one run measured, before any summarising.
@@ -43,6 +63,11 @@ struct LoadMeasurement {
     var unconnectableFast: Int
     var unconnectableSlow: Int
     var firstSocketError: String?
+    var reconnects: Int
+    /// Why clients (not churn) were closed before the end, when they reconnect and so end up open.
+    var closeReasons: [String: Int]
+    var churn: ChurnCounts
+    var churnReasons: [String: Int]
 }
 
 final class LoadEngine {
@@ -76,11 +101,21 @@ final class LoadEngine {
     private var unconnectableFast = 0
     private var unconnectableSlow = 0
     private var firstSocketError: String?
+    /// Latency samples kept per kind: a soak of hours would otherwise hold hundreds of MB of them.
+    private static let maxLatencySamples = 4_000_000
+    private var reconnects = 0
+    private var closeReasons: [String: Int] = [:]
+    private var churnClients: [ObjectIdentifier: LoadClient] = [:]
+    private var churnCredit = 0.0
+    private var churn = ChurnCounts()
+    private var churnReasons: [String: Int] = [:]
+    private var frameLog: FrameLog?
 
     init(plan: LoadPlan) throws(SystemError) {
         self.plan = plan
         reactor = try Reactor()
         request = Array("GET \(plan.path) HTTP/1.1\r\nHost: \(plan.target)\r\nUser-Agent: camload\r\nAccept: */*\r\n\r\n".utf8)
+        if let path = plan.frameLogPath { frameLog = try FrameLog(path: path) }
     }
 
     deinit { scratch.deallocate() }
@@ -102,11 +137,15 @@ final class LoadEngine {
             }
         }
         for client in clients where client.isOpen { close(client) }
+        for client in churnClients.values { close(client) }
+        churnClients.removeAll()
+        frameLog = nil
         return LoadMeasurement(clients: clients, windowNanos: windowEnd - windowStart, fastLatencies: fastLatencies,
                                slowLatencies: slowLatencies, slowWaits: slowWaits, serverBefore: serverBefore, serverAfter: serverAfter,
                                selfCPUNanos: selfCPUAfter &- selfCPUBefore, resyncs: resyncs,
                                unconnectableFast: unconnectableFast, unconnectableSlow: unconnectableSlow,
-                               firstSocketError: firstSocketError)
+                               firstSocketError: firstSocketError, reconnects: reconnects, closeReasons: closeReasons,
+                               churn: churn, churnReasons: churnReasons)
     }
 
     // MARK: Connecting
@@ -145,17 +184,66 @@ final class LoadEngine {
         }
         let client = LoadClient(index: index, isSlow: isSlow, socket: socket, wire: plan.wire)
         clients.append(client)
-        if isSlow && plan.slowReceiveBuffer > 0 {
+        register(client)
+    }
+
+    private func register(_ client: LoadClient) {
+        if client.isSlow && plan.slowReceiveBuffer > 0 {
             // A small receive buffer keeps the kernel from reading ahead on the slow client's behalf.
-            try? Socket.setReceiveBuffer(socket, bytes: plan.slowReceiveBuffer)
+            try? Socket.setReceiveBuffer(client.socket, bytes: plan.slowReceiveBuffer)
         }
         do {
-            client.registration = try reactor.register(socket, interest: .write) { [unowned self, unowned client] events in
+            // Weak: a churn client is forgotten once closed, and nothing may call into it after that.
+            client.registration = try reactor.register(client.socket, interest: .write) { [unowned self, weak client] events in
+                guard let client else { return }
                 self.handle(events, client)
             }
         } catch {
             client.registration = nil
             fail(client, .connectFailed("\(error)"))
+        }
+    }
+
+    /// A closed client whose reconnect time has come connects again on a new socket.
+    private func reconnectDueClients(now: UInt64) {
+        for client in clients where !client.isOpen {
+            guard let due = client.reconnectDue, due <= now else { continue }
+            let socket: Descriptor
+            do {
+                socket = try Socket.connectNonBlocking(to: plan.target)
+            } catch {
+                closeReasons["reconnect: \(error)", default: 0] += 1
+                client.reconnectDue = now + plan.reconnectNanos
+                continue
+            }
+            reconnects += 1
+            client.reconnected(on: socket, wire: plan.wire)
+            register(client)
+        }
+    }
+
+    /// Starts the churn clients due by now: each lives a random time, then closes itself.
+    private func churnTick(now: UInt64, elapsedNanos: UInt64) {
+        churnCredit += plan.churnRate * Double(elapsedNanos) / 1e9
+        while churnCredit >= 1 {
+            churnCredit -= 1
+            churn.started += 1
+            let socket: Descriptor
+            do {
+                socket = try Socket.connectNonBlocking(to: plan.target)
+            } catch {
+                churn.unconnectable += 1
+                churnReasons["socket: \(error)", default: 0] += 1
+                continue
+            }
+            let client = LoadClient(index: -1, isSlow: false, isChurn: true, socket: socket, wire: plan.wire)
+            client.deadline = now + UInt64(Double.random(in: 0...2) * Double(plan.churnMeanLifeNanos))
+            churnClients[ObjectIdentifier(client)] = client
+            register(client)
+        }
+        for client in churnClients.values where client.deadline <= now {
+            if client.framesTotal > 0 { churn.withFrame += 1 }
+            close(client)
         }
     }
 
@@ -170,6 +258,10 @@ final class LoadEngine {
             return
         }
         client.phase = .streaming
+        if client.isChurn { churn.connected += 1 }
+        if client.index == 0, let frameLog {
+            frameLog.connected(local: (try? Socket.localAddress(client.socket)).map { "\($0)" } ?? "?")
+        }
         if plan.wire == .multipart {
             let sent: IOResult<Int>
             do {
@@ -243,18 +335,23 @@ final class LoadEngine {
     private func consume(_ client: LoadClient, _ bytes: UnsafeRawBufferPointer) {
         let realtime = Clock.realtimeNanos()
         let measuring = phase == .measuring
+        let log = client.index == 0 ? frameLog : nil
         if measuring { client.windowBytes += bytes.count }
         if client.atFrameBoundary(plan.wire) { client.frameStartRealtime = realtime }
         do {
             switch plan.wire {
             case .native:
                 try client.native.consume(bytes) { header, _ in
+                    log?.frame(realtime: realtime, sequence: header.sequence, timestampNanos: header.timestampNanos,
+                               placeholder: header.isPlaceholder, length: Int(header.length))
                     record(client.frameReceived(length: Int(header.length), sequence: header.sequence,
                                                 timestampNanos: header.timestampNanos, realtime: realtime,
                                                 measuring: measuring), slow: client.isSlow)
                 }
             case .multipart, .multipartRaw:
                 try client.multipart.consume(bytes) { part in
+                    log?.frame(realtime: realtime, sequence: part.sequence ?? 0, timestampNanos: part.timestampNanos ?? 0,
+                               placeholder: part.isPlaceholder, length: part.length)
                     record(client.frameReceived(length: part.length, sequence: part.sequence,
                                                 timestampNanos: part.timestampNanos, realtime: realtime,
                                                 measuring: measuring), slow: client.isSlow)
@@ -267,6 +364,7 @@ final class LoadEngine {
 
     private func record(_ sample: (latency: Double, transfer: Double)?, slow: Bool) {
         guard let sample else { return }
+        guard fastLatencies.count < Self.maxLatencySamples, slowLatencies.count < Self.maxLatencySamples else { return }
         if slow {
             slowLatencies.append(sample.latency)
             slowWaits.append(sample.latency - sample.transfer)
@@ -314,14 +412,19 @@ final class LoadEngine {
                 }
             }
         }
+        let elapsed = now - lastTick
         lastTick = now
+        if phase != .done {
+            if plan.reconnectNanos > 0 { reconnectDueClients(now: now) }
+            if plan.churnRate > 0 { churnTick(now: now, elapsedNanos: elapsed) }
+        }
         switch phase {
         case .ramp:
             let due = min(Double(now - startedAt) / 1e9 * plan.connectRate + 1, Double(totalClients))
             startConnections(upTo: Int(due), now: now)
         case .warmup where now >= rampDoneAt + plan.warmupNanos:
             for client in clients where client.isOpen {
-                if case .connecting = client.phase { fail(client, .connectFailed("not connected by the end of the warm-up")) }
+                if case .connecting = client.phase, !client.isChurn { fail(client, .connectFailed("not connected by the end of the warm-up")) }
             }
             serverBefore = plan.serverPID.flatMap(ProcessSample.init(pid:))
             selfCPUBefore = ProcessSample.selfCPUNanos()
@@ -343,6 +446,21 @@ final class LoadEngine {
     private func fail(_ client: LoadClient, _ outcome: LoadClient.Outcome) {
         guard client.isOpen else { return }
         client.outcome = outcome
+        let reason: String
+        switch outcome {
+        case .connectFailed(let why): reason = "connect: \(why)"
+        case .protocolError(let why): reason = "protocol: \(why)"
+        case .disconnected(let why): reason = "disconnected: \(why)"
+        }
+        if client.index == 0, let frameLog { frameLog.closed(reason: reason) }
+        if client.isChurn {
+            churn.endedEarly += 1
+            if client.framesTotal > 0 { churn.withFrame += 1 }
+            churnReasons[reason, default: 0] += 1
+        } else if plan.reconnectNanos > 0 && phase != .done {
+            closeReasons[reason, default: 0] += 1
+            client.reconnectDue = Clock.monotonicNanos() + plan.reconnectNanos
+        }
         close(client)
     }
 
@@ -353,6 +471,34 @@ final class LoadEngine {
         }
         client.phase = .closed
         client.socket.close()
+        if client.isChurn { churnClients[ObjectIdentifier(client)] = nil }
+    }
+}
+
+/// One line per event of client 0, for the soak's canary: `c MONO LOCAL-ADDRESS` when it connects,
+/// `f MONO REALTIME SEQUENCE CAPTURE-TIMESTAMP PLACEHOLDER LENGTH` per complete frame, `x MONO REASON` when
+/// it is closed. Times in ns (CLOCK_MONOTONIC, CLOCK_REALTIME); flushed per line so a killed run keeps its data.
+final class FrameLog {
+    private let file: UnsafeMutablePointer<FILE>
+
+    init(path: String) throws(SystemError) {
+        guard let file = fopen(path, "w") else { throw SystemError("fopen \(path)", errno: errno) }
+        self.file = file
+    }
+
+    deinit { fclose(file) }
+
+    func connected(local: String) { put("c \(Clock.monotonicNanos()) \(local)") }
+
+    func frame(realtime: UInt64, sequence: UInt64, timestampNanos: UInt64, placeholder: Bool, length: Int) {
+        put("f \(Clock.monotonicNanos()) \(realtime) \(sequence) \(timestampNanos) \(placeholder ? 1 : 0) \(length)")
+    }
+
+    func closed(reason: String) { put("x \(Clock.monotonicNanos()) \(String(reason.map { $0 == "\n" ? " " : $0 }))") }
+
+    private func put(_ line: String) {
+        fputs(line + "\n", file)
+        fflush(file)
     }
 }
 

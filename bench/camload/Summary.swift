@@ -44,6 +44,12 @@ struct LoadSummary {
     var serverRSSMB: Double?
     var camloadCPUPercent: Double
     var problems: [String]
+    /// --reconnect: how often clients came back, and why they had been closed.
+    var reconnects: Int
+    var closeReasons: [String]
+    /// --churn.
+    var churn: ChurnCounts
+    var churnReasons: [String]
 
     init(label: String, plan: LoadPlan, sourceFPS: Double, measurement m: LoadMeasurement) {
         self.label = label
@@ -123,6 +129,10 @@ struct LoadSummary {
             serverRSSMB = after.rssKiB.map { Double($0) * 1024 / 1e6 }
         }
         camloadCPUPercent = Double(m.selfCPUNanos) / 1e9 / seconds * 100
+        reconnects = m.reconnects
+        closeReasons = m.closeReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }
+        churn = m.churn
+        churnReasons = m.churnReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }
     }
 
     /// No client received a single frame in the window.
@@ -143,6 +153,11 @@ struct LoadSummary {
             parts.append("server cpu \(show(serverCPUPercent, 1))% \(show(cpuMillisPerFrame, 4)) ms/frame peak rss \(show(serverPeakRSSMB, 1)) MB")
         }
         parts.append("camload cpu \(Format.fixed(camloadCPUPercent, 1))%")
+        if reconnects > 0 || !closeReasons.isEmpty { parts.append("reconnects \(reconnects) after: \(closeReasons.joined(separator: ", "))") }
+        if churn.started > 0 {
+            parts.append("churn started \(churn.started) connected \(churn.connected) with a frame \(churn.withFrame) ended early \(churn.endedEarly) no socket \(churn.unconnectable)"
+                         + (churnReasons.isEmpty ? "" : " (\(churnReasons.joined(separator: ", ")))"))
+        }
         return parts.joined(separator: " | ")
     }
 
@@ -165,6 +180,14 @@ struct LoadSummary {
             ("camload_cpu_pct", Format.fixed(camloadCPUPercent, 1)),
         ]
         fields.append(("problems", "[" + problems.map(quote).joined(separator: ", ") + "]"))
+        fields.append(("reconnects", "\(reconnects)"))
+        fields.append(("close_reasons", "[" + closeReasons.map(quote).joined(separator: ", ") + "]"))
+        fields.append(("churn_started", "\(churn.started)"))
+        fields.append(("churn_connected", "\(churn.connected)"))
+        fields.append(("churn_with_frame", "\(churn.withFrame)"))
+        fields.append(("churn_ended_early", "\(churn.endedEarly)"))
+        fields.append(("churn_unconnectable", "\(churn.unconnectable)"))
+        fields.append(("churn_reasons", "[" + churnReasons.map(quote).joined(separator: ", ") + "]"))
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 }

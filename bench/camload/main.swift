@@ -66,6 +66,18 @@ struct CamLoad: ParsableCommand {
     @Option(help: "The server's process id, for CPU and memory from /proc.")
     var pid: Int32?
 
+    @Option(help: ArgumentHelp("A client closed before the end (by the server, a kick, an error) connects again after this many seconds (0 = never). Churn clients never do.", valueName: "seconds"))
+    var reconnect: Double = 0
+
+    @Option(help: ArgumentHelp("Extra short-lived clients started per second for the whole run, each closing itself after a random time from 0 to twice --churn-life.", valueName: "per-second"))
+    var churn: Double = 0
+
+    @Option(help: ArgumentHelp("Mean seconds a churn client stays connected.", valueName: "seconds"))
+    var churnLife: Double = 1
+
+    @Option(help: ArgumentHelp("Write one line per frame client 0 receives (and its connects and closes) to this file: the soak's canary.", valueName: "file"))
+    var frameLog: String?
+
     @Option(help: "The source's frame rate, for the slow clients' latency bound (2 frame intervals + transfer time).")
     var sourceFps: Double = 30
 
@@ -90,7 +102,10 @@ struct CamLoad: ParsableCommand {
             throw ValidationError("--connect-rate is too low: the ramp would take more than 600 seconds")
         }
         guard warmup >= 0, warmup <= 600 else { throw ValidationError("--warmup must be from 0 to 600 seconds") }
-        guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be from 0 to 3600 seconds") }
+        guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be from 0 to 86400 seconds") }
+        guard reconnect >= 0, reconnect <= 3600 else { throw ValidationError("--reconnect must be from 0 to 3600 seconds") }
+        guard churn >= 0, churn <= 10_000 else { throw ValidationError("--churn must be from 0 to 10000 per second") }
+        guard churnLife > 0, churnLife <= 3600 else { throw ValidationError("--churn-life must be from 0 to 3600 seconds") }
         guard sourceFps > 0 else { throw ValidationError("--source-fps must be positive") }
         guard path.hasPrefix("/") else { throw ValidationError("--path must start with '/'") }
         let address: SocketAddress
@@ -112,14 +127,16 @@ struct CamLoad: ParsableCommand {
 
     func run() throws {
         ProcessSignals.ignoreSIGPIPE()
-        let wanted = clients + slow + 64
+        let wanted = clients + slow + Int(churn * churnLife * 3) + 64
         let limit = raiseFileLimit(to: wanted)
         if limit >= 0 && limit < wanted {
             printError("camload: warning: RLIMIT_NOFILE is \(limit), fewer than the \(wanted) descriptors this run needs; raise the hard limit (ulimit -Hn)")
         }
         let plan = LoadPlan(target: try SocketAddress(parsing: target), wire: wire, path: path,
                             fastClients: clients, slowClients: slow, slowRate: slowRate, slowReceiveBuffer: slowRcvbuf, slowChunk: slowChunk,
-                            connectRate: connectRate, warmupNanos: UInt64(warmup * 1e9), durationNanos: UInt64(duration * 1e9), serverPID: pid)
+                            connectRate: connectRate, warmupNanos: UInt64(warmup * 1e9), durationNanos: UInt64(duration * 1e9), serverPID: pid,
+                            reconnectNanos: UInt64(reconnect * 1e9), churnRate: churn, churnMeanLifeNanos: UInt64(churnLife * 1e9),
+                            frameLogPath: frameLog)
         if let pid, ProcessSample(pid: pid) == nil {
             printError("camload: warning: cannot read /proc/\(pid)/stat; server CPU and memory will be missing")
         }
