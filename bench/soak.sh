@@ -165,6 +165,7 @@ start_load() { # name, then camload arguments
 # place in the run queue behind 300 simulated viewers (remote viewers would not share camd's cores at all).
 "$BIN/camload" --target "127.0.0.1:$NATIVE_PORT" --clients 1 --duration "$SECONDS_TOTAL" --warmup 1 --reconnect 1 \
     --frame-log "$OUT/canary.log" --pid "$CAMD_PID" --json --label canary >"$OUT/canary.json" 2>"$OUT/canary.err" &
+CANARY_PID=$!
 PIDS+=("$!"); LOADERS+=("$!")
 start_load native --target "127.0.0.1:$NATIVE_PORT" --clients "$(scaled 150)" --slow "$(scaled 10)" --slow-rate 200000 \
     --connect-rate 100 --reconnect 1 --churn "$(scaled 25)" --churn-life 1
@@ -177,7 +178,7 @@ PIDS+=("$!"); LOADERS+=("$!")
 log "load running for $SECONDS_TOTAL s: $(scaled 200) viewers + $(scaled 10) slow + $(scaled 5) trickle + canary, $(scaled 50) connects/s churn, hostile mix 4/s"
 UNPLUG_EVERY=120
 python3 "$ROOT/bench/soak.py" drive "$OUT" --seconds "$SECONDS_TOTAL" --pid "$CAMD_PID" --http "$HTTP_PORT" \
-    --control "$CONTROL" --camctl "$BIN/camctl" --camera-control "$CAMERA" --sample-every "$SAMPLE_EVERY" \
+    --control "$CONTROL" --camctl "$BIN/camctl" --camera-control "$CAMERA" --canary-pid "$CANARY_PID" --sample-every "$SAMPLE_EVERY" \
     --reload-every 30 --kick-every 5 --unplug-every "$UNPLUG_EVERY" --unplug-for 10 2>"$OUT/drive.err" \
     || log "warning: the driver failed: $(tail -3 "$OUT/drive.err")"
 

@@ -119,6 +119,7 @@ def main():
         try:
             if kind == "garbage":
                 sock.sendall(os.urandom(rng.randint(1, 2048)))
+                hold = 8.0  # no line end, perhaps: camd waits request_timeout (5 s) for the head
             elif kind == "native_garbage":
                 sock.sendall(os.urandom(rng.randint(1, 256)))
                 hold = 1.0
@@ -148,6 +149,7 @@ def main():
                 return
             elif kind == "tls":
                 sock.sendall(CLIENT_HELLO)
+                hold = 8.0
             elif kind == "control_chars":
                 sock.sendall(rng.choice(CONTROL_REQUESTS))
         except OSError as error:
