@@ -87,7 +87,7 @@ CONTROL=$RUNDIR/control
 CAMERA=$OUT/camera
 log "results in $OUT"
 
-# --- the fake camera's picture: one 640x480 JPEG (~45 KB), served as every MJPEG frame ------------------
+# --- the fake camera's picture: one 640x480 JPEG (~25 KB), served as every MJPEG frame ------------------
 ffmpeg -loglevel error -f lavfi -i testsrc2=size=640x480 -frames:v 1 -q:v 3 -y "$OUT/frame.jpg"
 echo ok >"$CAMERA"
 
