@@ -366,6 +366,26 @@ def report(args):
         return (100 * busy / total if total else 0, 100 * steal / total if total else 0, max(m[4] for m in rows),
                 grew(5), grew(6))
 
+    # Which hostile connections (and operator events) came just before the gaps: for each kind, how many of
+    # its connections were followed within 250 ms by the start of a canary gap, against the same share for
+    # all connections — a kind far above the rest stalls camd.
+    hostile_rows = []
+    try:
+        hostile_rows = [(int(r["mono_ns"]), r["kind"]) for r in read_csv(os.path.join(d, "hostile.csv"))]
+    except (FileNotFoundError, KeyError, ValueError):
+        pass
+    gap_starts = [int(t0 + g[0] * 1e9) for g in gaps]
+    import bisect
+    def followed_by_gap(t):
+        i = bisect.bisect_left(gap_starts, t - 20_000_000)
+        return i < len(gap_starts) and gap_starts[i] <= t + 250_000_000
+    by_kind = {}
+    for t, kind in hostile_rows:
+        if t > t_end or in_window(t):
+            continue
+        n, hit = by_kind.get(kind, (0, 0))
+        by_kind[kind] = (n + 1, hit + (1 if followed_by_gap(t) else 0))
+
     gap_context = [machine_between(int(t0 + g[0] * 1e9), int(t0 + g[0] * 1e9 + g[1] * 1e6)) for g in gaps]
     whole = machine_between(t0, t_end)
     saturated_bins = 0
@@ -495,6 +515,9 @@ def report(args):
         outcomes = ", ".join(f"{k} ×{v}" for k, v in sorted(entry["outcomes"].items(), key=lambda kv: -kv[1]))
         extra = f"; {entry['responses']} responses" if "responses" in entry else ""
         w(f"| hostile {kind} | {entry['sent']} sent: {outcomes}{extra}; slowest answer/close {entry['close_ms_max']} ms")
+    if by_kind and gaps:
+        w("| hostile connections followed by a canary gap within 250 ms (outside unplugs), by kind | "
+          + ", ".join(f"{k} {h}/{n}" for k, (n, h) in sorted(by_kind.items(), key=lambda kv: -kv[1][1] / max(kv[1][0], 1))))
     w(f"| reloads (ok / all) | {len(reloads_ok)} / {len(reloads)}")
     w(f"| kicks (ok / all) | {len(kicks_ok)} / {len(kicks)}")
     w(f"| unplugs | {len(ev('unplug'))}")

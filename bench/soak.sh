@@ -172,7 +172,7 @@ start_load native --target "127.0.0.1:$NATIVE_PORT" --clients "$(scaled 150)" --
 start_load http --target "127.0.0.1:$HTTP_PORT" --protocol multipart --path /stream --clients "$(scaled 50)" \
     --slow "$(scaled 5)" --slow-rate 1000 --slow-rcvbuf 4096 --connect-rate 100 --reconnect 1 --churn "$(scaled 25)" --churn-life 1
 nice -n 5 python3 "$ROOT/bench/soak_hostile.py" --http "127.0.0.1:$HTTP_PORT" --native "127.0.0.1:$NATIVE_PORT" \
-    --duration "$SECONDS_TOTAL" --rate 4 --out "$OUT/hostile.json" 2>"$OUT/hostile.err" &
+    --duration "$SECONDS_TOTAL" --rate 4 --out "$OUT/hostile.json" --log "$OUT/hostile.csv" 2>"$OUT/hostile.err" &
 PIDS+=("$!"); LOADERS+=("$!")
 
 log "load running for $SECONDS_TOTAL s: $(scaled 200) viewers + $(scaled 10) slow + $(scaled 5) trickle + canary, $(scaled 50) connects/s churn, hostile mix 4/s"

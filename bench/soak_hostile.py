@@ -67,6 +67,7 @@ def main():
     parser.add_argument("--rate", type=float, default=4, help="connections started per second (at most 20)")
     parser.add_argument("--max-open", type=int, default=40, help="connections held at once")
     parser.add_argument("--out", required=True, help="JSON summary written here at the end")
+    parser.add_argument("--log", help="one CSV line per connection: CLOCK_MONOTONIC ns at its start, kind, port")
     args = parser.parse_args()
     if not 0 < args.duration <= 86400 or not 0 < args.rate <= 20:
         raise SystemExit("soak_hostile: --duration must be in (0, 86400] and --rate in (0, 20]")
@@ -81,6 +82,9 @@ def main():
     end = start + args.duration
     next_start = start
     rng = random.Random(12)
+    log = open(args.log, "w", buffering=1) if args.log else None
+    if log:
+        log.write("mono_ns,kind,port\n")
 
     def finish(attack, outcome):
         now = time.monotonic()
@@ -108,6 +112,8 @@ def main():
         if kind == "never_reads":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.settimeout(2)
+        if log:
+            log.write(f"{time.monotonic_ns()},{kind},{target[1]}\n")
         try:
             sock.connect(target)
         except OSError as error:
