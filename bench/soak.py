@@ -446,12 +446,14 @@ def report(args):
     outside_s = max(span_s - excluded_s, 1e-9)
     outside_fps = len(outside) / outside_s
     target("canary frames outside unplug windows", f"{len(outside)} ({outside_fps:.2f} fps over {outside_s:.0f} s)",
-           f"received throughout, ≥ {0.9 * fps:.0f} fps" if not smoke else f"received throughout, ≥ {0.66 * fps:.0f} fps (smoke)",
-           span_s >= 0.9 * duration_s and outside_fps >= (0.9 if not smoke else 0.66) * fps)
+           f"received throughout, ≥ {0.9 * fps:.0f} fps" if not smoke else f"received throughout, ≥ {fps / 3:.0f} fps (smoke)",
+           span_s >= 0.9 * duration_s and outside_fps >= (0.9 if not smoke else 1 / 3) * fps)
     if not smoke:
         target(f"canary gaps > {gap_limit_ms:.1f} ms outside unplug windows", f"{len(gaps)}", "0", len(gaps) == 0)
     else:
-        target("canary's longest gap outside unplug windows", f"{longest_ms:.0f} ms", "< 1000 ms (smoke)", longest_ms < 1000)
+        # Loose on purpose: the smoke run also runs under scripts/test-under-load.sh's CPU hog, with debug
+        # binaries. It catches a dead or stuck stream, not a late frame.
+        target("canary's longest gap outside unplug windows", f"{longest_ms:.0f} ms", "< 3000 ms (smoke)", longest_ms < 3000)
     target("canary disconnected", f"{len(closes)}", "0", len(closes) == 0)
     target("camera recovered after each unplug", f"{len(windows) - unrecovered}/{len(windows)}", "all", unrecovered == 0)
     if not smoke:

@@ -16,4 +16,5 @@ scripts/fuzz.sh config
 scripts/systemd-check.sh
 scripts/vmcam-test.sh
 scripts/vmcam-systemd-test.sh
+SOAK_BUILD=debug bench/soak.sh 60  # a minute of the soak, loose targets (the hour-long run: docs/RELIABILITY.md)
 swift test
