@@ -329,7 +329,7 @@ def report(args):
     seq_skips = 0
     capture_gaps = 0
     for prev, cur in zip(frames, frames[1:]):
-        if cur[0] > t_end or in_window(prev[0]) or in_window(cur[0]):
+        if prev[0] < t0 or cur[0] > t_end or in_window(prev[0]) or in_window(cur[0]):
             continue
         gap_ms = (cur[0] - prev[0]) / 1e6
         longest_ms = max(longest_ms, gap_ms)
@@ -339,7 +339,7 @@ def report(args):
             capture_gaps += 1
         if gap_ms > gap_limit_ms:
             gaps.append((round((prev[0] - t0) / 1e9, 1), round(gap_ms, 1), cur[2] - prev[2], round((cur[3] - prev[3]) / 1e6, 1)))
-    measured = [fr for fr in frames if fr[0] <= t_end]
+    measured = [fr for fr in frames if t0 <= fr[0] <= t_end]
     outside = [fr for fr in measured if not in_window(fr[0])]
 
     # The machine around each gap: CPU busy % of all cores, steal %, the most runnable threads, and

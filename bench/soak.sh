@@ -45,7 +45,12 @@ log() { printf '[soak %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 for tool in swift python3 ffmpeg timeout; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
-scaled() { python3 -c "import sys; print(max(1, round($1 * float(sys.argv[1]))))" "$SCALE"; }
+# The load's sizes, scaled once here (not between the starts of the load's processes, which a busy machine
+# would spread over seconds).
+read -r N_NATIVE N_SLOW N_HTTP N_TRICKLE N_CHURN N_VIEWERS N_CHURN_ALL < <(awk -v s="$SCALE" '
+    function n(x) { v = int(x * s + 0.5); return v < 1 ? 1 : v }
+    BEGIN { if (s + 0 <= 0) exit 1; print n(150), n(10), n(50), n(5), n(25), n(200), n(50) }') \
+    || { echo "SOAK_SCALE must be a positive number" >&2; exit 2; }
 
 # --- cleanup: every process this script starts is in PIDS -------------------------------------------
 PIDS=()
@@ -167,15 +172,15 @@ start_load() { # name, then camload arguments
     --frame-log "$OUT/canary.log" --pid "$CAMD_PID" --json --label canary >"$OUT/canary.json" 2>"$OUT/canary.err" &
 CANARY_PID=$!
 PIDS+=("$!"); LOADERS+=("$!")
-start_load native --target "127.0.0.1:$NATIVE_PORT" --clients "$(scaled 150)" --slow "$(scaled 10)" --slow-rate 200000 \
-    --connect-rate 100 --reconnect 1 --churn "$(scaled 25)" --churn-life 1
-start_load http --target "127.0.0.1:$HTTP_PORT" --protocol multipart --path /stream --clients "$(scaled 50)" \
-    --slow "$(scaled 5)" --slow-rate 1000 --slow-rcvbuf 4096 --connect-rate 100 --reconnect 1 --churn "$(scaled 25)" --churn-life 1
+start_load native --target "127.0.0.1:$NATIVE_PORT" --clients "$N_NATIVE" --slow "$N_SLOW" --slow-rate 200000 \
+    --connect-rate 100 --reconnect 1 --churn "$N_CHURN" --churn-life 1
+start_load http --target "127.0.0.1:$HTTP_PORT" --protocol multipart --path /stream --clients "$N_HTTP" \
+    --slow "$N_TRICKLE" --slow-rate 1000 --slow-rcvbuf 4096 --connect-rate 100 --reconnect 1 --churn "$N_CHURN" --churn-life 1
 nice -n 5 python3 "$ROOT/bench/soak_hostile.py" --http "127.0.0.1:$HTTP_PORT" --native "127.0.0.1:$NATIVE_PORT" \
     --duration "$SECONDS_TOTAL" --rate 4 --out "$OUT/hostile.json" --log "$OUT/hostile.csv" 2>"$OUT/hostile.err" &
 PIDS+=("$!"); LOADERS+=("$!")
 
-log "load running for $SECONDS_TOTAL s: $(scaled 200) viewers + $(scaled 10) slow + $(scaled 5) trickle + canary, $(scaled 50) connects/s churn, hostile mix 4/s"
+log "load running for $SECONDS_TOTAL s: $N_VIEWERS viewers + $N_SLOW slow + $N_TRICKLE trickle + canary, $N_CHURN_ALL connects/s churn, hostile mix 4/s"
 UNPLUG_EVERY=120
 python3 "$ROOT/bench/soak.py" drive "$OUT" --seconds "$SECONDS_TOTAL" --pid "$CAMD_PID" --http "$HTTP_PORT" \
     --control "$CONTROL" --camctl "$BIN/camctl" --camera-control "$CAMERA" --canary-pid "$CANARY_PID" --sample-every "$SAMPLE_EVERY" \
