@@ -47,9 +47,9 @@ for tool in swift python3 ffmpeg timeout; do command -v "$tool" >/dev/null || di
 
 # The load's sizes, scaled once here (not between the starts of the load's processes, which a busy machine
 # would spread over seconds).
-read -r N_NATIVE N_SLOW N_HTTP N_TRICKLE N_CHURN N_VIEWERS N_CHURN_ALL < <(awk -v s="$SCALE" '
+read -r N_NATIVE N_SLOW N_HTTP N_TRICKLE N_CHURN < <(awk -v s="$SCALE" '
     function n(x) { v = int(x * s + 0.5); return v < 1 ? 1 : v }
-    BEGIN { if (s + 0 <= 0) exit 1; print n(150), n(10), n(50), n(5), n(25), n(200), n(50) }') \
+    BEGIN { if (s + 0 <= 0) exit 1; print n(150), n(10), n(50), n(5), n(25) }') \
     || { echo "SOAK_SCALE must be a positive number" >&2; exit 2; }
 
 # --- cleanup: every process this script starts is in PIDS -------------------------------------------
@@ -180,7 +180,7 @@ nice -n 5 python3 "$ROOT/bench/soak_hostile.py" --http "127.0.0.1:$HTTP_PORT" --
     --duration "$SECONDS_TOTAL" --rate 4 --out "$OUT/hostile.json" --log "$OUT/hostile.csv" 2>"$OUT/hostile.err" &
 PIDS+=("$!"); LOADERS+=("$!")
 
-log "load running for $SECONDS_TOTAL s: $N_VIEWERS viewers + $N_SLOW slow + $N_TRICKLE trickle + canary, $N_CHURN_ALL connects/s churn, hostile mix 4/s"
+log "load running for $SECONDS_TOTAL s: $((N_NATIVE + N_HTTP)) viewers + $N_SLOW slow + $N_TRICKLE trickle + canary, $((2 * N_CHURN)) connects/s churn, hostile mix 4/s"
 UNPLUG_EVERY=120
 python3 "$ROOT/bench/soak.py" drive "$OUT" --seconds "$SECONDS_TOTAL" --pid "$CAMD_PID" --http "$HTTP_PORT" \
     --control "$CONTROL" --camctl "$BIN/camctl" --camera-control "$CAMERA" --canary-pid "$CANARY_PID" --sample-every "$SAMPLE_EVERY" \
