@@ -182,10 +182,14 @@ PIDS+=("$!"); LOADERS+=("$!")
 
 log "load running for $SECONDS_TOTAL s: $((N_NATIVE + N_HTTP)) viewers + $N_SLOW slow + $N_TRICKLE trickle + canary, $((2 * N_CHURN)) connects/s churn, hostile mix 4/s"
 UNPLUG_EVERY=120
+# In the background and waited for: bash runs a signal's trap only once a foreground command has finished,
+# but interrupts `wait` at once.
 python3 "$ROOT/bench/soak.py" drive "$OUT" --seconds "$SECONDS_TOTAL" --pid "$CAMD_PID" --http "$HTTP_PORT" \
     --control "$CONTROL" --camctl "$BIN/camctl" --camera-control "$CAMERA" --canary-pid "$CANARY_PID" --sample-every "$SAMPLE_EVERY" \
-    --reload-every 30 --kick-every 5 --unplug-every "$UNPLUG_EVERY" --unplug-for 10 2>"$OUT/drive.err" \
-    || log "warning: the driver failed: $(tail -3 "$OUT/drive.err")"
+    --reload-every 30 --kick-every 5 --unplug-every "$UNPLUG_EVERY" --unplug-for 10 2>"$OUT/drive.err" &
+DRIVER_PID=$!
+PIDS+=("$DRIVER_PID")
+wait "$DRIVER_PID" || log "warning: the driver failed: $(tail -3 "$OUT/drive.err")"
 
 # --- the end: loaders finish on their own within a few seconds; wait, bounded -----------------------------
 for pid in "${LOADERS[@]}"; do
@@ -200,6 +204,7 @@ RSS_IDLE_AFTER=?
 if [ "$CAMD_ALIVE" = 1 ]; then
     # Every viewer's socket is closed now; camd should see each go within a moment (client_timeout at most).
     for _ in $(seq 1 150); do
+        kill -0 "$CAMD_PID" 2>/dev/null || break
         VIEWERS_AFTER=$(state viewers)
         [ "$VIEWERS_AFTER" = 0 ] && break
         sleep 0.1
