@@ -56,7 +56,7 @@ extension Daemon {
             case .file: kind = "file replay"
             case .testPattern: kind = "test pattern"
             }
-            let viewers = server.clients.filter(\.isViewer).count
+            let viewers = server.connectionCounts.viewers
             return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "
                 + "\(Format.fixed(snapshot.measuredFPS, 1)) fps, \(viewers) viewer\(viewers == 1 ? "" : "s")"
         }
@@ -87,9 +87,10 @@ extension Daemon {
         state.frames_captured = capture.framesPublished
         state.frames_invalid = capture.invalidFrames
         state.clients = stats.clients
-        state.viewers = server.clients.filter(\.isViewer).count
-        state.clients_native = server.clients.filter { $0.proto == .native }.count
-        state.clients_http = server.clients.filter { $0.proto == .http }.count
+        let counts = server.connectionCounts
+        state.viewers = counts.viewers
+        state.clients_native = counts.native
+        state.clients_http = counts.http
         state.clients_accepted = stats.accepted
         state.clients_refused = stats.refused
         state.clients_timed_out = stats.timedOut

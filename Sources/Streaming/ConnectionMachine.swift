@@ -153,6 +153,9 @@ public struct ConnectionMachine {
 
     /// Request bytes buffered at most (pipelining); beyond, input is left in the socket until they are answered.
     public static let requestBufferLimit = HTTPRequestParser.maxHeadBytes
+    /// Pipelined requests answered back to back before the connection yields the reactor to the others
+    /// (it asks for EPOLLOUT, which comes back after every other ready socket has had its turn).
+    public static let requestsPerTurn = 8
 
     public let proto: StreamProtocol
     public var limits: ConnectionLimits
@@ -167,6 +170,10 @@ public struct ConnectionMachine {
     public private(set) var requestBuffer: [UInt8] = []
     /// Scans `requestBuffer` once, however the head trickles in.
     private var parser = HTTPRequestParser()
+    /// Responses finished since this connection last gave the others a turn.
+    private var answeredThisTurn = 0
+    /// Waiting for its next turn (EPOLLOUT) before parsing the next pipelined request.
+    public private(set) var yielding = false
     /// The last write hit a full socket: wait for `writable`.
     private var writeBlocked = false
     /// Became idle while streaming: ask the driver for the newest frame.
@@ -233,6 +240,8 @@ public struct ConnectionMachine {
                 return
             }
             requestBuffer.append(contentsOf: bytes)
+            // New input starts a new turn, unless the connection is waiting for its next one.
+            if !yielding { answeredThisTurn = 0 }
             if case .awaitingRequest = phase { parseRequest(now: now) }
         }
     }
@@ -248,7 +257,10 @@ public struct ConnectionMachine {
             inputClosed = true
         case .awaitingRequest:
             inputClosed = true
-            close(ConnectionClose(requestBuffer.isEmpty ? "connection closed" : "connection closed within a request", .debug))
+            // Yielding: the buffered requests are still answered on its next turn.
+            if !yielding {
+                close(ConnectionClose(requestBuffer.isEmpty ? "connection closed" : "connection closed within a request", .debug))
+            }
         }
     }
 
@@ -275,6 +287,12 @@ public struct ConnectionMachine {
     /// The socket is writable again. `unsent` is its unsent byte count (asked only while draining).
     public mutating func writable(now: UInt64, unsent: @autoclosure () -> Int) {
         writeBlocked = false
+        if yielding {
+            // Its turn again: the next pipelined requests.
+            yielding = false
+            answeredThisTurn = 0
+            if case .awaitingRequest = phase { parseRequest(now: now) }
+        }
         if drain != nil, unsent() <= limits.boundaryUnsent {
             // The previous frame has (nearly) left: take the newest now.
             drain = nil
@@ -402,9 +420,11 @@ public struct ConnectionMachine {
         switch phase {
         case .responding:
             if writeBlocked { interest.insert(.write) }
+        case .awaitingRequest:
+            if yielding { interest.insert(.write) }
         case .streaming:
             if writeBlocked || drain != nil { interest.insert(.write) }
-        case .awaitingRequest, .routing, .closed:
+        case .routing, .closed:
             break
         }
         // A peer that half-closed has nothing more to say: watching for input would spin. A full request
@@ -420,6 +440,7 @@ public struct ConnectionMachine {
     }
 
     private mutating func parseRequest(now: UInt64) {
+        if yielding { return }
         switch parser.resume(requestBuffer) {
         case .incomplete:
             if inputClosed {
@@ -447,6 +468,9 @@ public struct ConnectionMachine {
             close(ConnectionClose("response sent", .debug))
         case .nextRequest:
             phase = .awaitingRequest(since: now)
+            answeredThisTurn += 1
+            // A flood of pipelined requests must not keep the reactor from every other viewer.
+            if answeredThisTurn >= Self.requestsPerTurn, !requestBuffer.isEmpty { yielding = true }
             parseRequest(now: now)
         case .stream:
             phase = .streaming

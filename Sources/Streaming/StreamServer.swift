@@ -420,6 +420,13 @@ public final class StreamServer {
 
     public var clientCount: Int { connections.count }
 
+    /// Connections by kind, counted in one pass without building `clients` (/state asks on every request).
+    public var connectionCounts: (viewers: Int, native: Int, http: Int) {
+        var native = 0
+        for connection in connections.values where connection.proto == .native { native += 1 }
+        return (connections.values.reduce(0) { $0 + ($1.machine.isStreaming ? 1 : 0) }, native, connections.count - native)
+    }
+
     public var clients: [ClientInfo] {
         let now = Clock.monotonicNanos()
         return connections.values.sorted { $0.id < $1.id }.map {

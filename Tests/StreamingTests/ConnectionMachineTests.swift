@@ -435,6 +435,22 @@ struct ConnectionMachineTests {
         #expect(driver.interest == .read)
     }
 
+    @Test func aPipelinedFloodYieldsTheReactorEveryFewRequests() {
+        var driver = FakeDriver(.http)
+        driver.run(now: 0)
+        let one = "GET /state HTTP/1.1\r\nHost: cam\r\n\r\n"
+        driver.receive(String(repeating: one, count: 20), now: 1)
+        #expect(driver.routed.count == ConnectionMachine.requestsPerTurn, "one turn's worth, then the others' turn")
+        #expect(driver.machine.yielding && driver.interest == [.read, .write], "it asks for EPOLLOUT to come back")
+        driver.writable(now: 2)
+        #expect(driver.routed.count == 2 * ConnectionMachine.requestsPerTurn)
+        driver.halfClose(now: 3)
+        #expect(driver.closed == nil, "the requests already buffered are still answered")
+        driver.writable(now: 4)
+        #expect(driver.routed.count == 20)
+        #expect(driver.closed == ConnectionClose("connection closed", .debug))
+    }
+
     @Test func aRequestFollowedAtOnceByAHalfCloseIsAnswered() {
         // printf 'GET /snapshot HTTP/1.0\r\n\r\n' | nc -N: the request and the end of input in one read.
         var driver = FakeDriver(.http)
