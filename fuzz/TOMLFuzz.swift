@@ -1,26 +1,23 @@
-// TOMLFuzz: libFuzzer entry point for TOMLParser (built with Sources/TOML by scripts/fuzz.sh, not by SwiftPM).
-// Every input must parse or throw a located error; whatever parses must, written back as TOML, parse to the same value.
+// TOMLFuzz: the TOML parser alone. Every input must parse or throw a located error without control characters;
+// whatever parses must, written back as TOML, parse to the same value.
+import TOML
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    let document: [String: TOMLValue]
-    do {
-        document = try TOMLParser.parse(bytes: bytes)
-    } catch {
-        let lines = bytes.count { $0 == 0x0A } + 1
-        precondition(error.line >= 1 && error.line <= lines && error.column >= 1, "bad location: \(error)")
-        precondition(!error.message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "raw control character: \(error)")
-        return 0
+enum TOMLFuzz {
+    static func check(_ bytes: [UInt8]) throws(FuzzFailure) {
+        let document: [String: TOMLValue]
+        do {
+            document = try TOMLParser.parse(bytes: bytes)
+        } catch {
+            let lines = bytes.count { $0 == 0x0A } + 1
+            try require(error.line >= 1 && error.line <= lines && error.column >= 1, "toml-error-location", "\(error)")
+            try require(!hasControlCharacter(error.message), "toml-error-control-character", error.message.debugDescription)
+            return
+        }
+        let written = TOMLWriter.document(document)
+        let reread: [String: TOMLValue]
+        do { reread = try TOMLParser.parse(written) } catch { throw FuzzFailure("toml-round-trip", "\(error)\n\(written)") }
+        try require(TOMLWriter.same(.table(reread), .table(document)), "toml-round-trip", "the value changed:\n\(written)")
     }
-    let written = TOMLWriter.document(document)
-    do {
-        let reread = try TOMLParser.parse(written)
-        precondition(TOMLWriter.same(.table(reread), .table(document)), "round trip changed the value:\n\(written)")
-    } catch {
-        preconditionFailure("round trip failed: \(error)\n\(written)")
-    }
-    return 0
 }
 
 /// Writes a value back as TOML: one `"key" = value` line per root key, tables as inline tables.
