@@ -56,7 +56,8 @@ public struct MultipartStreamParser {
     /// Times the stream stopped matching the framing after it had matched once.
     public private(set) var resyncs = 0
     public let keepPayload: Bool
-    /// The response's status line and headers, for a caller that reports why a stream was refused.
+    /// The response's status line, for a caller that reports why a stream was refused (escaped: it is the
+    /// server's bytes, and camview prints it).
     public private(set) var responseStatus: String?
 
     /// True when the next byte starts a new part's delimiter line (or, before sync, anything).
@@ -116,10 +117,10 @@ public struct MultipartStreamParser {
             if !sawStatusLine {
                 sawStatusLine = true
                 let status = String(decoding: text, as: UTF8.self)
-                responseStatus = status
+                responseStatus = LogText.escaped(status, limit: 200)
                 let fields = status.split(separator: " ", maxSplits: 2)
                 guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), fields[1] == "200" else {
-                    throw MultipartFailure("HTTP response is not 200: \(status)")
+                    throw MultipartFailure("HTTP response is not 200: \(LogText.escaped(status, limit: 200))")
                 }
             } else if text.isEmpty {
                 guard boundary != nil else {
