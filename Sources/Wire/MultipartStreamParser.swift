@@ -40,6 +40,8 @@ public struct MultipartStreamParser {
 
     private static let maxLine = 1024
     private static let maxPart = 64 << 20
+    /// A part's payload buffer starts at most this large and grows as bytes arrive.
+    private static let initialPayloadCapacity = 1 << 20
     private static let newline: UInt8 = 0x0A
 
     private let framing: Framing
@@ -151,7 +153,8 @@ public struct MultipartStreamParser {
             if tooLong { badHeaders(); return }
             if text.isEmpty {
                 guard part.length >= 0 else { badHeaders(); return }
-                if keepPayload { part.payload = []; part.payload?.reserveCapacity(part.length) }
+                // Memory follows the bytes that arrive, not the length a server claims (up to maxPart).
+                if keepPayload { part.payload = []; part.payload?.reserveCapacity(min(part.length, Self.initialPayloadCapacity)) }
                 if part.length == 0 { finishPart(onPart) } else { state = .body(remaining: part.length) }
                 return
             }
