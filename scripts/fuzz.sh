@@ -12,7 +12,8 @@
 #
 # Targets: http (request parser + connection machine), multipart, native, jpeg (scanner + MJPEG repair), control,
 # config (the whole config loader), toml (the TOML parser alone); all runs each in turn. SECONDS (default 30) is
-# libFuzzer's -max_total_time; --runs N stops after N executions instead (the long campaigns).
+# libFuzzer's -max_total_time; --runs N stops after N executions instead (the long campaigns; with SECONDS as
+# well, whichever comes first).
 # Environment: FUZZ_SANITIZE=address (default) or none (coverage only, about twice as fast); FUZZ_CONFIGURATION
 # (release, the default: Swift's bounds, overflow and precondition checks stay on; debug adds assertions);
 # FUZZ_IGNORE=check,… lets named checks fail without stopping the run (a known bug owned elsewhere).
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 targets=(http multipart native jpeg control config toml)
 usage() { echo "usage: scripts/fuzz.sh ${targets[*]// /|}|all [SECONDS] [--runs N] [--grow]" | sed 's/ /|/g; s/|\[/ [/g; s/|--/ --/g' >&2; exit 2; }
-target="" seconds=30 runs="" grow=0
+target="" seconds="" runs="" grow=0
 while (($#)); do
     case "$1" in
         --grow) grow=1 ;;
@@ -66,7 +67,7 @@ for t in "${targets[@]}"; do
         multipart) entry=camdFuzzMultipart max_len=4096 ;;
         native) entry=camdFuzzNative max_len=4096 ;;
         jpeg) entry=camdFuzzJPEG max_len=4096 ;;
-        control) entry=camdFuzzControl max_len=4096 ;;
+        control) entry=camdFuzzControl max_len=1024 ;;  # one command line is a few words
         config) entry=camdFuzzConfig max_len=4096 ;;
         toml) entry=camdFuzzTOML max_len=4096 ;;
     esac
@@ -77,7 +78,9 @@ for t in "${targets[@]}"; do
         -L"$lib" -lCamdFuzz -Wl,-rpath,"$lib" -o "$binary"
 
     options=(-max_len="$max_len" -timeout=5 -print_final_stats=1)
-    if [ -n "$runs" ]; then limit=(-runs="$runs"); else limit=(-max_total_time="$seconds"); fi
+    # SECONDS and --runs together: whichever comes first.
+    limit=(-max_total_time="${seconds:-$([ -n "$runs" ] && echo 0 || echo 30)}")
+    [ -z "$runs" ] || limit+=(-runs="$runs")
     status=0
     "$binary" "${options[@]}" "${limit[@]}" -artifact_prefix=".build-fuzz/artifacts/$t-" "$work" "$corpus" > "$log" 2>&1 \
         || status=$?
