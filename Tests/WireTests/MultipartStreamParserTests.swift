@@ -19,9 +19,10 @@ struct MultipartStreamParserTests {
     @Test func anUnauthorizedStatusStillReadsAsOne() {
         var parser = MultipartStreamParser(framing: .http)
         let response: [UInt8] = Array("HTTP/1.1 401 Unauthorized\r\n".utf8)
-        response.withUnsafeBytes { raw in
+        let failure = response.withUnsafeBytes { raw in
             #expect(throws: MultipartFailure.self) { try parser.consume(raw) { _ in } }
         }
+        #expect(failure?.description.hasPrefix("HTTP response is not 200") == true)
         #expect(parser.responseStatus?.contains(" 401") == true)
     }
 }
