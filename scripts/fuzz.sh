@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 targets=(http multipart native jpeg control config toml)
-usage() { echo "usage: scripts/fuzz.sh ${targets[*]// /|}|all [SECONDS] [--runs N] [--grow]" | sed 's/ /|/g; s/|\[/ [/g; s/|--/ --/g' >&2; exit 2; }
+usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
 target="" seconds="" runs="" grow=0
 while (($#)); do
     case "$1" in
