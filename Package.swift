@@ -15,7 +15,8 @@ let package = Package(
         .executable(name: "camload", targets: ["camload"]),
         // Tests only: a fake UVC camera at the libv4l2 level, LD_PRELOADed into the real camd.
         .library(name: "FakeV4L2", type: .dynamic, targets: ["FakeV4L2"]),
-        // Tests only: libFuzzer entry points, built with -sanitize=fuzzer by scripts/fuzz.sh.
+        // Tests only: the fuzz targets' checks and libFuzzer entry points (fuzz/), built with -sanitize=fuzzer,address
+        // by scripts/fuzz.sh and linked into one executable per target there.
         .library(name: "CamdFuzz", type: .dynamic, targets: ["CamdFuzz"]),
     ],
     dependencies: [
@@ -88,9 +89,12 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Wire"], path: "Tests/TestSupport",
                 swiftSettings: strict),
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
-        .target(name: "CamdFuzz", dependencies: ["Settings"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
+        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem"],
+                path: "fuzz", exclude: ["corpus", "driver.c"], swiftSettings: strict),
         .testTarget(name: "CamdSystemTests", dependencies: ["CamdSystem"], swiftSettings: strict),
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
+        // Replays every committed fuzz corpus through its target's checks (fuzz/corpus/TARGET).
+        .testTarget(name: "FuzzTests", dependencies: ["CamdFuzz"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem"], swiftSettings: strict),

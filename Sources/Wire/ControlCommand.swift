@@ -26,7 +26,12 @@ public enum ControlCommand: Equatable, Sendable {
     }
 
     /// Parses one command line (without its newline). Errors are the text of the `{"error": …}` reply.
+    /// A line holding a control character (other than the tab and CR that separate words) is refused whole: a
+    /// command's words reach the log and the reply, where an ESC or a line break must not.
     public static func parse(_ line: String) -> Result<ControlCommand, ControlCommandError> {
+        if line.unicodeScalars.contains(where: isControlCharacter) {
+            return .failure(ControlCommandError("control characters are not allowed in a command"))
+        }
         let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
         guard let verb = words.first?.lowercased() else { return .failure(ControlCommandError("empty command; try help")) }
         let arguments = Array(words.dropFirst())
@@ -52,6 +57,11 @@ public enum ControlCommand: Equatable, Sendable {
         default:
             return .failure(ControlCommandError("unknown command \"\(verb)\"; commands: status, clients, kick, set, reload, help"))
         }
+    }
+
+    /// C0 controls but tab and CR, DEL, C1 controls.
+    private static func isControlCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\t" && scalar != "\r") || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
     }
 }
 

@@ -40,6 +40,8 @@ public struct MultipartStreamParser {
 
     private static let maxLine = 1024
     private static let maxPart = 64 << 20
+    /// A part's payload buffer starts at most this large and grows as bytes arrive.
+    private static let initialPayloadCapacity = 1 << 20
     private static let newline: UInt8 = 0x0A
 
     private let framing: Framing
@@ -56,7 +58,8 @@ public struct MultipartStreamParser {
     /// Times the stream stopped matching the framing after it had matched once.
     public private(set) var resyncs = 0
     public let keepPayload: Bool
-    /// The response's status line and headers, for a caller that reports why a stream was refused.
+    /// The response's status line, for a caller that reports why a stream was refused (escaped: it is the
+    /// server's bytes, and camview prints it).
     public private(set) var responseStatus: String?
 
     /// True when the next byte starts a new part's delimiter line (or, before sync, anything).
@@ -116,11 +119,11 @@ public struct MultipartStreamParser {
             if !sawStatusLine {
                 sawStatusLine = true
                 // Another server's bytes: escaped before they reach camview's terminal or log.
-                let status = LogText.escaped(String(decoding: text, as: UTF8.self), limit: 200)
-                responseStatus = status
+                let status = String(decoding: text, as: UTF8.self)
+                responseStatus = LogText.escaped(status, limit: 200)
                 let fields = status.split(separator: " ", maxSplits: 2)
                 guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), fields[1] == "200" else {
-                    throw MultipartFailure("HTTP response is not 200: \(status)")
+                    throw MultipartFailure("HTTP response is not 200: \(LogText.escaped(status, limit: 200))")
                 }
             } else if text.isEmpty {
                 guard boundary != nil else {
@@ -151,7 +154,8 @@ public struct MultipartStreamParser {
             if tooLong { badHeaders(); return }
             if text.isEmpty {
                 guard part.length >= 0 else { badHeaders(); return }
-                if keepPayload { part.payload = []; part.payload?.reserveCapacity(part.length) }
+                // Memory follows the bytes that arrive, not the length a server claims (up to maxPart).
+                if keepPayload { part.payload = []; part.payload?.reserveCapacity(min(part.length, Self.initialPayloadCapacity)) }
                 if part.length == 0 { finishPart(onPart) } else { state = .body(remaining: part.length) }
                 return
             }

@@ -117,7 +117,8 @@ public struct NativeStreamParser {
                 if headerBytes.count == NativeFrameHeader.size {
                     let header = try NativeFrameHeader(decoding: headerBytes)
                     headerBytes.removeAll(keepingCapacity: true)
-                    if keepPayload { payload = []; payload.reserveCapacity(Int(header.length)) }
+                    // Memory follows the bytes that arrive, not the length a server claims (up to maxPayload).
+                    if keepPayload { payload = []; payload.reserveCapacity(min(Int(header.length), 1 << 20)) }
                     if header.length == 0 {
                         onFrame(header, keepPayload ? [] : nil)
                     } else {

@@ -34,6 +34,17 @@ struct ControlCommandTests {
         #expect(error.description.contains(message), "\(error)")
     }
 
+    /// Found by the control fuzz target (fuzz/corpus/control/reject-escape-in-*.txt): the error echoed an unknown
+    /// verb raw, and `set` carried an ESC or a line break into camd's log line of the command.
+    @Test(arguments: ["\u{1B}[2Jstatus", "set source \u{1B}]0;title\u{07}", "set fps 3\u{0}0", "kick 1\u{7F}", "set source caf\u{85}"])
+    func controlCharactersRefuseTheLineAndStayOutOfTheError(line: String) {
+        guard case .failure(let error) = ControlCommand.parse(line) else {
+            Issue.record("\(line.debugDescription) parsed")
+            return
+        }
+        #expect(error.description == "control characters are not allowed in a command")
+    }
+
     @Test func helpNamesTheKeysSetCanChange() {
         let usage = ControlCommand.usage(settableKeys: ["fps", "quality"])
         #expect(usage["set <key> <value>"] == "change fps, quality now (validated like the config file)")

@@ -14,7 +14,7 @@ struct ConfigTests {
     /// The config fuzzer's corpus, replayed through the loader on every test run: an input that once crashed
     /// it stays fixed, and every error stays one line without control characters.
     @Test func everyConfigFuzzCorpusFileLoadsOrIsOneCleanError() throws {
-        let directory = packageRoot + "/Tests/Fuzz/corpus/config"
+        let directory = packageRoot + "/fuzz/corpus/config"
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(names.count >= 50)
         for name in names {

@@ -79,7 +79,7 @@ struct TOMLParserTests {
     }
 
     @Test func everyFuzzCorpusFileParsesOrThrows() throws {
-        let directory = packageRoot + "/Tests/Fuzz/corpus/toml"
+        let directory = packageRoot + "/fuzz/corpus/toml"
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(names.count >= 30)
         for name in names {
