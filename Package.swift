@@ -92,6 +92,7 @@ let package = Package(
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CamdFuzz", dependencies: ["Settings"], path: "Tests/Fuzz/CamdFuzz", swiftSettings: strict),
         .testTarget(name: "CamdSystemTests", dependencies: ["CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
         .testTarget(name: "FramesTests", dependencies: ["Frames"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
