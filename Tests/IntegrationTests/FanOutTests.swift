@@ -126,7 +126,10 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
     }
 
-    @Test func residentMemoryDoesNotGrowWhileViewersComeAndGo() throws {
+    // ASan keeps freed memory in quarantine (256 MB by default) to catch use after free, so a sanitized camd's RSS
+    // grows by design while viewers come and go (300 MB measured); the leak check covers the same ground there.
+    @Test(.disabled(if: Sanitizer.active == "address", "ASan's quarantine holds freed memory: RSS grows by design"))
+    func residentMemoryDoesNotGrowWhileViewersComeAndGo() throws {
         let camd = try CamdProcess(["--fps", "30"])
         func churn(seconds: Double) throws {
             let end = Date().addingTimeInterval(seconds)
