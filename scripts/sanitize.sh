@@ -26,6 +26,10 @@ case "$which" in
     *) usage ;;
 esac
 suppressions="$PWD/scripts/sanitizers"
+# The toolchain's own llvm-symbolizer, so reports name functions (and suppressions can match them) on a machine
+# without a Debian llvm package; the runtimes would otherwise look for one on PATH.
+symbolizer="$(dirname "$(readlink -f "$(command -v swift)")")/llvm-symbolizer"
+[ -x "$symbolizer" ] && symbolizer="external_symbolizer_path=$symbolizer" || symbolizer=""
 
 run() {
     local sanitizer="$1"; shift
@@ -47,8 +51,8 @@ run() {
     # where that is not installed (CI) the child exits without exec, and TSan in that child reports the threads it
     # inherited from camview as leaked. An address that does not exist makes libdbus fail without forking.
     CAMD_SANITIZER="$sanitizer" DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent-camd-sanitize" \
-    TSAN_OPTIONS="log_path=$reports/report halt_on_error=0 second_deadlock_stack=1 suppressions=$suppressions/tsan.supp" \
-    ASAN_OPTIONS="log_path=$reports/report detect_leaks=1" \
+    TSAN_OPTIONS="log_path=$reports/report $symbolizer halt_on_error=0 second_deadlock_stack=1 suppressions=$suppressions/tsan.supp" \
+    ASAN_OPTIONS="log_path=$reports/report $symbolizer detect_leaks=1" \
     LSAN_OPTIONS="suppressions=$suppressions/lsan.supp print_suppressions=0" \
         swift test --skip-build --sanitize="$sanitizer" --build-path "$build" "$@" || status=$?
     local found=() report
