@@ -4,7 +4,8 @@
 # LD_PRELOADed under the real capture code, and — where ../shared/vmcam exists — camd inside a VM
 # against the kernel's vivid camera driver, and under systemd/camd.service with systemd as PID 1), short
 # fuzzing runs of the config parser and loader, plus the unit files' checks (systemd-analyze verify and
-# security, install.sh into a scratch root).
+# security, install.sh into a scratch root); then the whole suite again under ThreadSanitizer and under
+# AddressSanitizer with LeakSanitizer (scripts/sanitize.sh, docs/reliability-sanitizers.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh test
@@ -17,3 +18,6 @@ scripts/systemd-check.sh
 scripts/vmcam-test.sh
 scripts/vmcam-systemd-test.sh
 swift test
+# The whole suite under TSan, then ASan + LSan, each in its own build folder (about 15 min from clean on 2 cores);
+# any sanitizer report from the test runner or a camd, camview or camctl it started fails the run.
+scripts/sanitize.sh all
