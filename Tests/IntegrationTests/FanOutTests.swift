@@ -19,7 +19,8 @@ extension CamdIntegrationTests {
             #expect(result.error == nil, "viewer \(index): \(result.error ?? "")")
             #expect(result.allJPEG, "viewer \(index) got a payload that is not SOI…EOI")
             #expect(result.strictlyIncreasing, "viewer \(index) sequences: \(result.sequences.prefix(20))")
-            #expect(result.windowFrames >= 75, "viewer \(index) got \(result.windowFrames) frames in 3 s at 30 fps")
+            // The rate is a debug camd's on 2 cores; under a sanitizer (2–15× slower, scripts/sanitize.sh) frames must flow.
+            #expect(result.windowFrames >= (Sanitizer.running ? 1 : 75), "viewer \(index) got \(result.windowFrames) frames in 3 s at 30 fps")
         }
         let decoder = try JPEGDecoder()
         for result in results.prefix(5) {
@@ -37,7 +38,8 @@ extension CamdIntegrationTests {
         for result in results {
             #expect(result.error == nil)
             let fps = Double(result.windowFrames) / 2.5
-            #expect(fps >= 27, "a normal viewer fell to \(fps) fps while a stalled one was connected")
+            // Under a sanitizer (scripts/sanitize.sh) the normal viewers must keep receiving, not keep this rate.
+            #expect(fps >= (Sanitizer.running ? 0.4 : 27), "a normal viewer fell to \(fps) fps while a stalled one was connected")
         }
         let timedOut = try camd.waitForLog(containing: "timeout: accepted no data for 3.0 s", timeout: 6)
         #expect(timedOut != nil, "camd log:\n\(camd.log)")
@@ -93,7 +95,8 @@ extension CamdIntegrationTests {
             #expect(result.error == nil)
             #expect(result.strictlyIncreasing)
             let fps = Double(result.windowFrames) / 2.5
-            #expect(fps >= 27, "a viewer fell to \(fps) fps while others sent garbage")
+            // Under a sanitizer (scripts/sanitize.sh) the viewers must keep receiving, not keep this rate.
+            #expect(fps >= (Sanitizer.running ? 0.4 : 27), "a viewer fell to \(fps) fps while others sent garbage")
         }
         #expect(camd.process.isRunning)
         #expect(camd.stop() == 0)
