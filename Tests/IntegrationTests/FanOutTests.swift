@@ -124,7 +124,9 @@ extension CamdIntegrationTests {
         let cpuBefore = camd.cpuSeconds
         usleep(2_000_000)
         let cpuUsed = camd.cpuSeconds - cpuBefore
-        #expect(cpuUsed < 0.6, "camd used \(cpuUsed) s of CPU in 2 s while out of descriptors: spinning?")
+        // A spinning camd burns a whole core (about 2 s here). A sanitized one (scripts/sanitize.sh) spends several times a
+        // debug build's CPU on its 30 frames a second alone: 0.6 s was measured under TSan, so there the bound is 1.5 s.
+        #expect(cpuUsed < (Sanitizer.running ? 1.5 : 0.6), "camd used \(cpuUsed) s of CPU in 2 s while out of descriptors: spinning?")
         // The first viewers are served throughout; the last ones are still waiting.
         for viewer in viewers.prefix(5) { _ = try viewer.readFrame(); _ = try viewer.readFrame() }
         #expect(throws: (any Error).self) { _ = try viewers.last!.readFrame() }
