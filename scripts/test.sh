@@ -3,8 +3,9 @@
 # and talk to them over real sockets (plus the Python/OpenCV example client, a fake UVC camera
 # LD_PRELOADed under the real capture code, and — where ../shared/vmcam exists — camd inside a VM
 # against the kernel's vivid camera driver, and under systemd/camd.service with systemd as PID 1), a short
-# fuzzing run of every parser of outside bytes, plus the unit files' checks (systemd-analyze verify and
-# security, install.sh into a scratch root).
+# fuzzing run of every parser of outside bytes, a one-minute soak, plus the unit files' checks (systemd-analyze
+# verify and security, install.sh into a scratch root); then the whole suite again under ThreadSanitizer and
+# under AddressSanitizer with LeakSanitizer (scripts/sanitize.sh, docs/RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh test
@@ -18,3 +19,6 @@ scripts/vmcam-test.sh
 scripts/vmcam-systemd-test.sh
 SOAK_BUILD=debug SOAK_SCALE=0.25 bench/soak.sh 60  # a minute of the soak at a quarter of its viewers, loose targets (the hour-long run: docs/RELIABILITY.md)
 swift test
+# The whole suite under TSan, then ASan + LSan, each in its own build folder (about 15 min from clean on 2 cores);
+# any sanitizer report from the test runner or a camd, camview or camctl it started fails the run.
+scripts/sanitize.sh all

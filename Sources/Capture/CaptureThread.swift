@@ -2,6 +2,7 @@
 import CamdSystem
 import Frames
 import Logging
+import Locking
 import Synchronization
 
 /// What the capture thread has done, readable from any thread.
@@ -26,15 +27,15 @@ public struct CaptureAdjustment: Sendable, Equatable {
 
 public final class CaptureThread: Sendable {
     private let stopping = Atomic<Bool>(false)
-    private let snapshotState = Mutex(CaptureSnapshot())
-    private let thread = Mutex<OSThread?>(nil)
+    private let snapshotState = LockedValue(CaptureSnapshot())
+    private let thread = LockedValue<OSThread?>(nil)
     /// Monotonic time of the loop's last pass (a frame, an empty poll, a placeholder): the watchdog's
     /// evidence that the thread is not stuck. Every pass takes at most ~100 ms plus one frame's work.
     private let heartbeat = Atomic<UInt64>(0)
-    private let pendingAdjustment = Mutex<CaptureAdjustment?>(nil)
+    private let pendingAdjustment = LockedValue<CaptureAdjustment?>(nil)
     private let adjustmentWaiting = Atomic<Bool>(false)
     /// The failure last logged, across restarts: the same one again is not logged once per frame.
-    private let loggedFailure = Mutex<String?>(nil)
+    private let loggedFailure = LockedValue<String?>(nil)
 
     public init() {}
 

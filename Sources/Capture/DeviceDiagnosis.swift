@@ -8,7 +8,7 @@ internal import CCamdLinux
 internal import CV4L2
 import CamdSystem
 import Logging
-import Synchronization
+import Locking
 
 enum DeviceDiagnosis {
     // MARK: Busy
@@ -78,7 +78,7 @@ enum DeviceDiagnosis {
 
     // MARK: libv4l2's messages
 
-    private static let v4l2Logger = Mutex<Logger?>(nil)
+    private static let v4l2Logger = LockedValue<Logger?>(nil)
 
     /// From now on, libv4l2's own error lines ("libv4l2: error setting pixformat: …") go to `logger` at debug
     /// level, escaped, instead of stderr: camd reports the same failure in its own words.

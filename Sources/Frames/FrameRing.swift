@@ -1,5 +1,5 @@
 // FrameRing: the few most recent frames, written by the capture thread, read by the reactor.
-import Synchronization
+import Locking
 
 /// A small ring of shared frames. `publish` (capture thread) and `latest` (reactor thread) each take a
 /// short lock: one reference assignment or read, never a copy of frame bytes, never a wait on clients.
@@ -13,12 +13,12 @@ public final class FrameRing: Sendable {
     }
 
     public let capacity: Int
-    private let state: Mutex<State>
+    private let state: LockedValue<State>
 
     public init(capacity: Int = 4) {
         precondition(capacity >= 1, "a FrameRing needs at least one slot")
         self.capacity = capacity
-        self.state = Mutex(State(slots: Array(repeating: nil, count: capacity)))
+        self.state = LockedValue(State(slots: Array(repeating: nil, count: capacity)))
     }
 
     /// Makes `frame` the latest. Sequences must increase: the ring is the single timeline of capture.

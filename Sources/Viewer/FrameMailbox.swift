@@ -2,7 +2,7 @@
 // waits for the display: a frame not yet taken is replaced by a newer one and counted as skipped, so a slow
 // display shows the newest frame rather than building a backlog (the daemon's rule, applied to the viewer).
 import CamdSystem
-import Synchronization
+import Locking
 
 /// What a display reads each time it wakes.
 public struct MailboxSnapshot: Sendable {
@@ -22,10 +22,10 @@ public final class FrameMailbox: Sendable {
         var stats = ViewerStats()
     }
 
-    private let slot = Mutex(Slot())
+    private let slot = LockedValue(Slot())
     /// Called (on the reader thread) after each publish or state change, for a display that waits on
     /// something other than `wakeFD` (SDL's event queue). Called under its lock: once cleared, never again.
-    private let observer = Mutex<(@Sendable () -> Void)?>(nil)
+    private let observer = LockedValue<(@Sendable () -> Void)?>(nil)
     /// Readable while something new is waiting: a display polls `wakeFD` next to its own inputs.
     private let wake: EventCounter
 

@@ -5,12 +5,12 @@
 import Glibc
 #endif
 import CamdSystem
-import Synchronization
+import Locking
 
 public final class MJPEGRecorder: Sendable {
     public let path: String
     private let fd: Int32
-    private let counts = Mutex((frames: 0, bytes: 0, placeholders: 0))
+    private let counts = LockedValue((frames: 0, bytes: 0, placeholders: 0))
 
     /// Creates (truncates) `path`.
     public init(path: String) throws(SystemError) {

@@ -5,6 +5,7 @@
 import CamdSystem
 import JPEG
 import Wire
+import Locking
 import Synchronization
 
 public struct ReaderOptions: Sendable {
@@ -31,7 +32,7 @@ public final class StreamReader: Sendable {
     private let recorder: MJPEGRecorder?
     private let stopSignal: EventCounter
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<OSThread?>(nil)
+    private let thread = LockedValue<OSThread?>(nil)
     private let published = Atomic<Int>(0)
 
     public init(url: StreamURL, options: ReaderOptions, mailbox: FrameMailbox, recorder: MJPEGRecorder?) throws(SystemError) {

@@ -57,7 +57,9 @@ extension CamdIntegrationTests {
         #expect(dom.contains("<span id=\"size\">640×480 JPEG</span>"), "\(dom.suffix(800))")
         #expect(dom.contains("testpattern (streaming)"))
         let fps = dom.components(separatedBy: "<span id=\"fps\">").dropFirst().first?.split(separator: " ").first.flatMap { Double($0) }
-        #expect((fps ?? 0) > 20, "the page shows \(fps.map { "\($0)" } ?? "no") fps")
+        // The rate is a debug camd's at full speed; a sanitized camd (scripts/sanitize.sh) is 5–15× slower, so there the
+        // page must show a rate, not this one.
+        #expect((fps ?? 0) > (Sanitizer.running ? 0 : 20), "the page shows \(fps.map { "\($0)" } ?? "no") fps")
         #expect(camd.stop() == 0)
     }
 }

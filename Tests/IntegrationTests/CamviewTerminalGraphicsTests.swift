@@ -12,7 +12,7 @@ private func terminalOutput(_ arguments: [String]) throws -> [UInt8] {
     let output = NSTemporaryDirectory() + "tty-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: output) }
     let result = try runCommand(which("script")!, ["-q", "-e", "-c", command, output], timeout: 30,
-                                environment: ["PATH": "/usr/bin:/bin", "TERM": "xterm-256color"])
+                                environment: ["PATH": "/usr/bin:/bin", "TERM": "xterm-256color"].merging(Sanitizer.environment) { $1 })
     #expect(result.status == 0, "camview on a pty: \(result.stderr)")
     return [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
 }

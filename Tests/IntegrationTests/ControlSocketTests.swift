@@ -99,6 +99,8 @@ extension CamdIntegrationTests {
     func theControlSocketLetsInRootTheGroupAndNobodyElse() throws {
         // nogroup (gid 65534) exists on Debian; user nobody's primary group is nogroup.
         let camd = try CamdProcess(["--control-group", "nogroup"])
+        // camd logs its viewer listeners (which CamdProcess waits for) before it opens the control socket.
+        #expect(try camd.waitForLog(containing: "control socket:", timeout: 10) != nil, "\(camd.log)")
         var st = stat()
         #expect(stat(camd.controlSocket, &st) == 0 && st.st_mode & 0o777 == 0o660 && st.st_gid == 65534)
         // A copy of camctl that any user can run (the build directory may sit under /root).

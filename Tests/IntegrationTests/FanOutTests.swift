@@ -19,7 +19,8 @@ extension CamdIntegrationTests {
             #expect(result.error == nil, "viewer \(index): \(result.error ?? "")")
             #expect(result.allJPEG, "viewer \(index) got a payload that is not SOI…EOI")
             #expect(result.strictlyIncreasing, "viewer \(index) sequences: \(result.sequences.prefix(20))")
-            #expect(result.windowFrames >= 75, "viewer \(index) got \(result.windowFrames) frames in 3 s at 30 fps")
+            // The rate is a debug camd's on 2 cores; under a sanitizer (2–15× slower, scripts/sanitize.sh) frames must flow.
+            #expect(result.windowFrames >= (Sanitizer.running ? 1 : 75), "viewer \(index) got \(result.windowFrames) frames in 3 s at 30 fps")
         }
         let decoder = try JPEGDecoder()
         for result in results.prefix(5) {
@@ -37,7 +38,8 @@ extension CamdIntegrationTests {
         for result in results {
             #expect(result.error == nil)
             let fps = Double(result.windowFrames) / 2.5
-            #expect(fps >= 27, "a normal viewer fell to \(fps) fps while a stalled one was connected")
+            // Under a sanitizer (scripts/sanitize.sh) the normal viewers must keep receiving, not keep this rate.
+            #expect(fps >= (Sanitizer.running ? 0.4 : 27), "a normal viewer fell to \(fps) fps while a stalled one was connected")
         }
         let timedOut = try camd.waitForLog(containing: "timeout: accepted no data for ", timeout: 6)
         #expect(timedOut != nil, "camd log:\n\(camd.log)")
@@ -65,11 +67,17 @@ extension CamdIntegrationTests {
 
     @Test func garbageAndResetsFromSomeViewersDoNotDisturbTheOthers() throws {
         let camd = try CamdProcess(["--fps", "30"])
+        // The noisy thread is waited for below: it must not outlive this test and send garbage to the next one's camd.
+        let noisyDone = DispatchSemaphore(value: 0)
         let noisy = Thread {
-            var random = SystemRandomNumberGenerator()
+            defer { noisyDone.signal() }
             for round in 0..<20 {
                 guard let client = try? NativeTestClient(port: camd.port) else { continue }
-                let garbage = (0..<65536).map { _ in UInt8.random(in: 0...255, using: &random) }
+                // 64 KiB of random bytes, 8 at a time, from the default generator. A SystemRandomNumberGenerator on the
+                // stack passed `using: &` is miscompiled under ThreadSanitizer on Linux (swiftlang/swift#66099); the
+                // sanitized test runner crashed inside TSan while this thread ran, in 2 of 3 runs. A byte at a time also
+                // took seconds per round there, so the thread outlived the test.
+                let garbage = (0..<8192).flatMap { _ in withUnsafeBytes(of: UInt64.random(in: .min ... .max)) { Array($0) } }
                 try? client.send(Array("GET /stream HTTP/1.1\r\nHost: x\r\n".utf8) + garbage)
                 if round % 2 == 0 {
                     // Reset instead of a clean close.
@@ -82,11 +90,13 @@ extension CamdIntegrationTests {
         }
         noisy.start()
         let results = runViewers(count: 5, port: camd.port, seconds: 2.5, warmup: 0.3)
+        #expect(noisyDone.wait(timeout: .now() + 30) == .success, "the noisy viewers did not finish")
         for result in results {
             #expect(result.error == nil)
             #expect(result.strictlyIncreasing)
             let fps = Double(result.windowFrames) / 2.5
-            #expect(fps >= 27, "a viewer fell to \(fps) fps while others sent garbage")
+            // Under a sanitizer (scripts/sanitize.sh) the viewers must keep receiving, not keep this rate.
+            #expect(fps >= (Sanitizer.running ? 0.4 : 27), "a viewer fell to \(fps) fps while others sent garbage")
         }
         #expect(camd.process.isRunning)
         #expect(camd.stop() == 0)
@@ -114,7 +124,9 @@ extension CamdIntegrationTests {
         let cpuBefore = camd.cpuSeconds
         usleep(2_000_000)
         let cpuUsed = camd.cpuSeconds - cpuBefore
-        #expect(cpuUsed < 0.6, "camd used \(cpuUsed) s of CPU in 2 s while out of descriptors: spinning?")
+        // A spinning camd burns a whole core (about 2 s here). A sanitized one (scripts/sanitize.sh) spends several times a
+        // debug build's CPU on its 30 frames a second alone: 0.6 s was measured under TSan, so there the bound is 1.5 s.
+        #expect(cpuUsed < (Sanitizer.running ? 1.5 : 0.6), "camd used \(cpuUsed) s of CPU in 2 s while out of descriptors: spinning?")
         // The first viewers are served throughout; the last ones are still waiting.
         for viewer in viewers.prefix(5) { _ = try viewer.readFrame(); _ = try viewer.readFrame() }
         #expect(throws: (any Error).self) { _ = try viewers.last!.readFrame() }
@@ -126,7 +138,10 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
     }
 
-    @Test func residentMemoryDoesNotGrowWhileViewersComeAndGo() throws {
+    // ASan keeps freed memory in quarantine (256 MB by default) to catch use after free, so a sanitized camd's RSS
+    // grows by design while viewers come and go (300 MB measured); the leak check covers the same ground there.
+    @Test(.disabled(if: Sanitizer.active == "address", "ASan's quarantine holds freed memory: RSS grows by design"))
+    func residentMemoryDoesNotGrowWhileViewersComeAndGo() throws {
         let camd = try CamdProcess(["--fps", "30"])
         func churn(seconds: Double) throws {
             let end = Date().addingTimeInterval(seconds)

@@ -5,7 +5,7 @@ import Glibc
 import CamdSystem
 import Foundation
 import JPEG
-import Synchronization
+import Locking
 import Testing
 import TestSupport
 
@@ -96,9 +96,12 @@ extension CamdIntegrationTests {
     @Test func hostileRequestsGetTheirStatusWhileAStreamContinuesWithoutAGap() throws {
         let camd = try CamdProcess(["--fps", "30", "--request-timeout", "1"])
         // Two viewers (native and HTTP are the same fan-out) read throughout, on their own threads.
-        let watched = Mutex<[ViewerResult]>([])
+        let watched = LockedValue<[ViewerResult]>([])
         let port = camd.port
-        let watching = Thread { watched.withLock { $0 = runViewers(count: 2, port: port, seconds: 3.5, warmup: 0.2) } }
+        let watching = Thread {
+            let results = runViewers(count: 2, port: port, seconds: 3.5, warmup: 0.2)
+            watched.withLock { $0 = results }
+        }
         watching.start()
         #expect(waitUntil(timeout: 10, interval: 0.05) { camd.state()?["clients_native"] as? Int == 2 }, "\(camd.state() ?? [:])")
         let cases: [(String, [UInt8])] = [

@@ -26,7 +26,10 @@ private func result(_ load: (Process, String)) throws -> [String: Any] {
 }
 
 extension CamdIntegrationTests {
-    @Test func twoHundredHTTPAndTwoHundredNativeViewersAllGetTheFrameRate() throws {
+    // Disabled under a sanitizer (scripts/sanitize.sh): it asserts frame rates of 400 viewers on 2 cores, which a 2–15×
+    // slower camd and load generators meet only on an idle machine (it failed once under ASan with another suite running).
+    @Test(.disabled(if: Sanitizer.running, "asserts frame rates that a sanitized build cannot hold"))
+    func twoHundredHTTPAndTwoHundredNativeViewersAllGetTheFrameRate() throws {
         // 20 fps: 400 viewers of a debug build plus two load generators must fit on 2 cores with other suites
         // running; at 30 fps the machine itself, not camd's fan-out, decided whether the rate held.
         let fps = 20.0

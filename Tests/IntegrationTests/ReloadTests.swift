@@ -5,14 +5,14 @@ import Glibc
 #endif
 import CamdSystem
 import Foundation
-import Synchronization
+import Locking
 import Testing
 import TestSupport
 
 /// What one viewer saw: (sequence, width, arrival) per frame, until `seconds` pass or the server closes.
 private final class Recorder: @unchecked Sendable {
-    let frames = Mutex<[(sequence: UInt64, width: UInt16, at: UInt64)]>([])
-    let error = Mutex<String?>(nil)
+    let frames = LockedValue<[(sequence: UInt64, width: UInt16, at: UInt64)]>([])
+    let error = LockedValue<String?>(nil)
     private var thread: Thread?
 
     init(port: UInt16, seconds: Double) throws {

@@ -54,7 +54,8 @@ struct ReactorTests {
     @Test func timerFiresPeriodically() throws {
         let reactor = try Reactor()
         var fired = 0
-        try reactor.addTimer(intervalNanos: 10_000_000) {
+        // unowned: the reactor keeps its handlers, so a strong capture is a cycle that leaks the reactor (LSan saw it).
+        try reactor.addTimer(intervalNanos: 10_000_000) { [unowned reactor] in
             fired += 1
             if fired == 3 { reactor.stop() }
         }
@@ -74,11 +75,11 @@ struct ReactorTests {
         var calls: [String] = []
         var aID: RegistrationID?
         var cID: RegistrationID?
-        aID = try reactor.register(a, interest: .read) { _ in
+        aID = try reactor.register(a, interest: .read) { [unowned reactor] _ in
             calls.append("a")
             if let cID { reactor.deregister(cID) }
         }
-        cID = try reactor.register(c, interest: .read) { _ in
+        cID = try reactor.register(c, interest: .read) { [unowned reactor] _ in
             calls.append("c")
             if let aID { reactor.deregister(aID) }
         }
@@ -94,7 +95,7 @@ struct ReactorTests {
     @Test func signalsArriveThroughTheLoop() throws {
         let reactor = try Reactor()
         var received: Int32 = 0
-        try reactor.watchSignals([SIGUSR1]) { received = $0; reactor.stop() }
+        try reactor.watchSignals([SIGUSR1]) { [unowned reactor] in received = $0; reactor.stop() }
         raise(SIGUSR1)   // to this thread, which blocks it: only the signalfd sees it
         try reactor.runOnce(timeoutMilliseconds: 1000)
         #expect(received == SIGUSR1)

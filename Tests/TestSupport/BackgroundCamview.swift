@@ -5,8 +5,9 @@ public final class BackgroundCamview: @unchecked Sendable {
     public let process = Process()
     private let outputPath = NSTemporaryDirectory() + "camview-\(UUID().uuidString)"
 
-    /// Starts camview with `arguments`; `environment` replaces the test's (default: PATH only, so no display).
-    public init(_ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"]) throws {
+    /// Starts camview with `arguments`; `environment` replaces the test's (default: PATH only, so no display — and,
+    /// under scripts/sanitize.sh, the sanitizer's settings).
+    public init(_ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"].merging(Sanitizer.environment) { $1 }) throws {
         process.executableURL = URL(fileURLWithPath: Binaries.path("camview"))
         process.arguments = arguments
         process.environment = environment

@@ -5,7 +5,7 @@ import Glibc
 import CamdSystem
 import Foundation
 import Wire
-import Synchronization
+import Locking
 
 public struct ReceivedFrame: Sendable {
     public let header: NativeFrameHeader
@@ -147,7 +147,7 @@ public struct ViewerResult: Sendable {
 
 /// Runs `count` viewers, each on its own thread, for `seconds`; counts frames after `warmup` seconds.
 public func runViewers(count: Int, port: UInt16, seconds: Double, warmup: Double = 0.5) -> [ViewerResult] {
-    let results = Mutex([ViewerResult](repeating: ViewerResult(), count: count))
+    let results = LockedValue([ViewerResult](repeating: ViewerResult(), count: count))
     let start = Clock.monotonicNanos()
     let warmupEnd = start + UInt64(warmup * 1e9)
     let end = start + UInt64((warmup + seconds) * 1e9)

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import CamdSystem
 import Foundation
+import Locking
 import Synchronization
 
 public final class NotifySocket: Sendable {
@@ -16,7 +17,7 @@ public final class NotifySocket: Sendable {
     /// What the receiving thread shares with the test; the thread holds this, not the NotifySocket, so the socket's
     /// deinit runs and stops it.
     private final class Inbox: Sendable {
-        let received = Mutex<[(at: UInt64, message: String)]>([])
+        let received = LockedValue<[(at: UInt64, message: String)]>([])
         let stopping = Atomic<Bool>(false)
     }
 

@@ -4,7 +4,7 @@ import Glibc
 #endif
 import CamdSystem
 import Foundation
-import Synchronization
+import Locking
 import Testing
 @testable import Viewer
 
@@ -91,7 +91,7 @@ struct FrameMailboxTests {
 
     @Test func theObserverHearsOfFramesAndStateChangesUntilItIsRemoved() throws {
         let mailbox = try FrameMailbox()
-        let calls = Mutex(0)
+        let calls = LockedValue(0)
         mailbox.onChange { calls.withLock { $0 += 1 } }
         mailbox.publish(frame(1))
         mailbox.update(.streaming)
