@@ -6,7 +6,7 @@
 # into the sanitized camd as usual). Every sanitized process, the test runner and each child, writes its
 # reports to <build folder>/sanitizer-reports/report.<pid>; the run fails if any report exists afterwards,
 # whatever the tests said, and prints them. Coverage, wall times, skips and suppressions:
-# docs/reliability-sanitizers.md.
+# docs/RELIABILITY.md (Sanitizers).
 #
 #   scripts/sanitize.sh thread|address|all [swift test arguments, e.g. --filter 'FramesTests|FanOut']
 #

@@ -7,7 +7,7 @@ public enum Sanitizer {
 
     /// True under any sanitizer. Use it only in `.disabled(if: Sanitizer.running, "why")` on a test whose assertion
     /// is about speed (frame rates, latency) that a 2–15× slower build cannot meet; list the test and its reason in
-    /// docs/reliability-sanitizers.md. Never to loosen an assertion.
+    /// docs/RELIABILITY.md (Sanitizers). Never to loosen an assertion.
     public static var running: Bool { active != nil }
 
     /// The sanitizer runtime's settings of this process (where reports go, suppressions), for a child started with an
