@@ -101,15 +101,7 @@ public final class NativeTestClient {
 
     /// Everything the server sends until it closes or `wait` seconds pass, as text (for HTTP exchanges).
     public func receiveAll(wait: Double = 3) -> String {
-        var answer: [UInt8] = []
-        let deadline = Clock.monotonicNanos() + UInt64(wait * 1e9)
-        while Clock.monotonicNanos() < deadline {
-            let n = buffer.withUnsafeMutableBytes { Glibc.recv(socket.number, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            answer += buffer[0..<n]
-        }
-        return String(decoding: answer, as: UTF8.self)
+        String(decoding: receiveAllBytes(wait: wait), as: UTF8.self)
     }
 
     public func send(_ bytes: [UInt8]) throws {
