@@ -17,6 +17,7 @@ scripts/fuzz.sh all 30
 scripts/systemd-check.sh
 scripts/vmcam-test.sh
 scripts/vmcam-systemd-test.sh
+IDLE_BUILD=debug IDLE_TRIES=2 bench/idle.sh 2  # idle mode: CPU with no viewer and a live first frame for every source (docs/BENCHMARKS.md)
 SOAK_BUILD=debug SOAK_SCALE=0.25 bench/soak.sh 60  # a minute of the soak at a quarter of its viewers, loose targets (the hour-long run: docs/RELIABILITY.md)
 swift test
 # The whole suite under TSan, then ASan + LSan, each in its own build folder (about 15 min from clean on 2 cores);
