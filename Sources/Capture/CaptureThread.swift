@@ -12,7 +12,18 @@ public struct CaptureSnapshot: Sendable, Equatable {
     /// Frames per second measured over the last few seconds.
     public var measuredFPS: Double = 0
     /// The source's own account: streaming / opening / no_signal, retries, last error, format.
-    public var source = SourceStatus(state: .opening)
+    public var source = SourceStatus(state: .opening) {
+        didSet {
+            // Totals for /metrics, which `source` alone cannot give: its retries restart at 0 once streaming.
+            if source.retries > oldValue.retries { sourceRetriesTotal += UInt64(source.retries - oldValue.retries) }
+            if oldValue.state == .streaming, source.state != .streaming { sourceLostTotal += 1 }
+        }
+    }
+    /// Failed (re)open attempts since start, and how often a streaming source stopped streaming.
+    public var sourceRetriesTotal: UInt64 = 0
+    public var sourceLostTotal: UInt64 = 0
+    /// camd's own JPEG encodes (not pass-through) and how long each took.
+    public var encodeTimes = EncodeTimes()
 }
 
 /// Settings the capture thread picks up while running (control socket `set`, reload).
@@ -120,6 +131,7 @@ public final class CaptureThread: Sendable {
                     $0.invalidFrames = source.invalidFrames
                     $0.measuredFPS = picture.isPlaceholder ? 0 : rate.fps
                     $0.source = source.status
+                    if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
                 }
                 ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
                                    width: picture.width, height: picture.height,
