@@ -11,19 +11,23 @@ public struct CaptureSnapshot: Sendable, Equatable {
     public var invalidFrames: UInt64 = 0
     /// Frames per second measured over the last few seconds.
     public var measuredFPS: Double = 0
-    /// The source's own account: streaming / opening / no_signal, retries, last error, format.
+    /// The source's own account: streaming / opening / no_signal / stopped, retries, last error, format.
     public var source = SourceStatus(state: .opening) {
         didSet {
             // Totals for /metrics, which `source` alone cannot give: its retries restart at 0 once streaming.
             if source.retries > oldValue.retries { sourceRetriesTotal += UInt64(source.retries - oldValue.retries) }
-            if oldValue.state == .streaming, source.state != .streaming { sourceLostTotal += 1 }
+            if oldValue.state == .streaming, source.state != .streaming, source.state != .stopped { sourceLostTotal += 1 }
         }
     }
-    /// Failed (re)open attempts since start, and how often a streaming source stopped streaming.
+    /// Failed (re)open attempts since start, and how often a streaming source stopped delivering (camera lost).
     public var sourceRetriesTotal: UInt64 = 0
     public var sourceLostTotal: UInt64 = 0
     /// camd's own JPEG encodes (not pass-through) and how long each took.
     public var encodeTimes = EncodeTimes()
+    /// Idle mode: nobody has wanted frames for idle_after, so none are made (the camera may still stream).
+    public var isIdle = false
+    /// Monotonic time the capture last went idle (valid while `isIdle`).
+    public var idleSince: UInt64 = 0
 }
 
 /// Settings the capture thread picks up while running (control socket `set`, reload).
@@ -47,8 +51,16 @@ public final class CaptureThread: Sendable {
     private let adjustmentWaiting = Atomic<Bool>(false)
     /// The failure last logged, across restarts: the same one again is not logged once per frame.
     private let loggedFailure = LockedValue<String?>(nil)
+    /// Wakes the thread out of its idle wait (a viewer arrived, stop). Nil if no eventfd could be made: the idle
+    /// wait is then a plain sleep of the same length.
+    private let wakeEvent = try? EventCounter()
+    /// The capture last left idle for a viewer (not a snapshot): its next idling is logged at info.
+    private let resumedByViewer = Atomic<Bool>(true)
 
     public init() {}
+
+    /// Ends an idle wait now (CaptureDemand calls this when frames are wanted again).
+    public func wake() { wakeEvent?.signal() }
 
     public var snapshot: CaptureSnapshot { snapshotState.withLock { $0 } }
 
@@ -64,13 +76,16 @@ public final class CaptureThread: Sendable {
     /// Starts capturing from the source that `makeSource` builds on the new thread (so a source never
     /// crosses threads). Each frame is published into `ring`, then `published` is called (it signals
     /// the reactor's eventfd; it must not block).
+    /// `demand` says whether anyone wants frames; without one the capture never idles.
     public func start(fps: Double, ring: FrameRing, logger: Logger,
-                      source: sending any FrameSource,
+                      source: sending any FrameSource, demand: CaptureDemand = CaptureDemand(),
                       published: @escaping @Sendable () -> Void) throws(SystemError) {
         // A capture thread can be restarted (source change on reload) after stop().
         stopping.store(false, ordering: .releasing)
+        demand.captureStarted(now: Clock.monotonicNanos())
+        snapshotState.withLock { $0.isIdle = false }
         let handle = try OSThread.spawn(name: "camd-capture") { [self] in
-            run(fps: fps, ring: ring, logger: logger, source: source, published: published)
+            run(fps: fps, ring: ring, logger: logger, source: source, demand: demand, published: published)
         }
         thread.withLock { $0 = handle }
     }
@@ -78,6 +93,7 @@ public final class CaptureThread: Sendable {
     /// Asks the thread to stop and waits for it.
     public func stop() {
         stopping.store(true, ordering: .releasing)
+        wake()
         let handle = thread.withLock { t -> OSThread? in defer { t = nil }; return t }
         handle?.join()
     }
@@ -85,13 +101,17 @@ public final class CaptureThread: Sendable {
     private var shouldStop: Bool { stopping.load(ordering: .acquiring) }
 
     private func run(fps: Double, ring: FrameRing, logger: Logger,
-                     source: any FrameSource,
+                     source: any FrameSource, demand: CaptureDemand,
                      published: @Sendable () -> Void) {
         defer { source.close() }
         var pacer = Pacer(fps: fps, start: Clock.monotonicNanos())
         var sequence = ring.latest?.sequence ?? 0
         var rate = RateMeter()
         var index: UInt64 = 0
+        /// Ticks of clock-paced sources before the pacer's current run (the pacer restarts after idling; the
+        /// test pattern's frame number goes on).
+        var indexBase: UInt64 = 0
+        var idling = false
         while !shouldStop {
             heartbeat.store(Clock.monotonicNanos(), ordering: .relaxed)
             if adjustmentWaiting.exchange(false, ordering: .acquiring),
@@ -100,11 +120,46 @@ public final class CaptureThread: Sendable {
                 if adjustment.fps != pacer.fps {
                     pacer = Pacer(fps: adjustment.fps, start: Clock.monotonicNanos())
                     index = 0
+                    indexBase = 0
+                }
+            }
+            // Idle mode: nobody has wanted a frame for idle_after — make none (and maybe stop the camera).
+            if !demand.isWanted(now: Clock.monotonicNanos()) {
+                if !idling {
+                    idling = true
+                    enterIdle(demand: demand, lastSequence: sequence, logger: logger, source: source)
+                    rate = RateMeter()
+                }
+                let pass = source.idle(stopCamera: demand.stopsCamera, wanted: { demand.isWanted(now: Clock.monotonicNanos()) })
+                snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
+                switch pass {
+                case .nothing:
+                    waitForDemand(demand)
+                    continue
+                case .waited:
+                    continue
+                case .frame(let picture):
+                    // A viewer arrived while the camera's buffer was on its way: it is the first live frame.
+                    idling = false
+                    leaveIdle(demand: demand, logger: logger)
+                    sequence += 1
+                    publish(picture, sequence: sequence, fallbackTimestamp: Clock.realtimeNanos(), rate: &rate,
+                            source: source, ring: ring, published: published)
+                    continue
+                }
+            }
+            if idling {
+                idling = false
+                leaveIdle(demand: demand, logger: logger)
+                if source.pacing == .clock {
+                    // Start the clock again from now: the first frame is due at once, not a backlog of ticks.
+                    indexBase = index + 1
+                    pacer = Pacer(fps: pacer.fps, start: Clock.monotonicNanos())
                 }
             }
             if source.pacing == .clock {
                 let (tick, deadline) = pacer.next(now: Clock.monotonicNanos())
-                index = tick
+                index = indexBase + tick
                 // Sleep in short slices so stop() is prompt even at 1 fps.
                 while !shouldStop {
                     let now = Clock.monotonicNanos()
@@ -122,21 +177,8 @@ public final class CaptureThread: Sendable {
                     continue
                 }
                 sequence += 1
-                let now = Clock.monotonicNanos()
-                if !picture.isPlaceholder { rate.record(now: now) }
-                // The account first, then the frame, then the wake-up: whoever the frame wakes (READY=1, /state)
-                // reads a status that already describes it, never the one before it.
-                snapshotState.withLock {
-                    $0.framesPublished += 1
-                    $0.invalidFrames = source.invalidFrames
-                    $0.measuredFPS = picture.isPlaceholder ? 0 : rate.fps
-                    $0.source = source.status
-                    if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
-                }
-                ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
-                                   width: picture.width, height: picture.height,
-                                   isPlaceholder: picture.isPlaceholder, payload: picture.payload))
-                published()
+                publish(picture, sequence: sequence, fallbackTimestamp: timestamp, rate: &rate, source: source, ring: ring,
+                        published: published)
             } catch {
                 let message = "\(error)"
                 let first = loggedFailure.withLock { logged -> Bool in
@@ -148,6 +190,74 @@ public final class CaptureThread: Sendable {
                 if source.pacing == .device { Clock.sleepUntilMonotonic(Clock.monotonicNanos() + 100_000_000) }
             }
         }
+    }
+}
+
+extension CaptureThread {
+    /// The account first, then the frame, then the wake-up: whoever the frame wakes (READY=1, /state) reads a
+    /// status that already describes it, never the one before it.
+    private func publish(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, rate: inout RateMeter,
+                         source: any FrameSource, ring: FrameRing, published: @Sendable () -> Void) {
+        if !picture.isPlaceholder { rate.record(now: Clock.monotonicNanos()) }
+        let fps = picture.isPlaceholder ? 0 : rate.fps
+        snapshotState.withLock {
+            $0.framesPublished += 1
+            $0.invalidFrames = source.invalidFrames
+            $0.measuredFPS = fps
+            $0.source = source.status
+            if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
+        }
+        ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? fallbackTimestamp,
+                           width: picture.width, height: picture.height,
+                           isPlaceholder: picture.isPlaceholder, payload: picture.payload))
+        published()
+    }
+
+    private func enterIdle(demand: CaptureDemand, lastSequence: UInt64, logger: Logger, source: any FrameSource) {
+        let now = Clock.monotonicNanos()
+        demand.enterIdle(lastSequence: lastSequence)
+        snapshotState.withLock {
+            $0.isIdle = true
+            $0.idleSince = now
+            $0.measuredFPS = 0
+        }
+        let after = Format.fixed(Double(demand.idleAfterNanos) / 1e9, 1, bareWhole: true)
+        let what: String
+        if source.pacing == .device {
+            what = demand.stopsCamera ? "camera stopped (idle_camera = \"stop\")" : "camera kept streaming, its frames not converted"
+        } else {
+            what = "no frames made"
+        }
+        // A snapshot poller wakes and idles the capture every time: only changes viewers caused are news.
+        logger.log(level: resumedByViewer.load(ordering: .relaxed) ? .info : .debug,
+                   "idle: no viewer for \(after) s (idle_after); \(what) until a viewer or a snapshot asks",
+                   metadata: ["camd_event": "capture_idle"])
+    }
+
+    private func leaveIdle(demand: CaptureDemand, logger: Logger) {
+        demand.leaveIdle()
+        let since = snapshotState.withLock { state -> UInt64 in
+            state.isIdle = false
+            return state.idleSince
+        }
+        let seconds = Format.fixed(Double(Clock.monotonicNanos() - since) / 1e9, 1)
+        let viewers = demand.viewerCount
+        resumedByViewer.store(viewers > 0, ordering: .relaxed)
+        logger.log(level: viewers > 0 ? .info : .debug,
+                   "capture resumed after \(seconds) s idle: \(viewers > 0 ? "\(viewers) viewer\(viewers == 1 ? "" : "s")" : "a snapshot")",
+                   metadata: ["camd_event": "capture_resumed"])
+    }
+
+    /// Waits (at most 250 ms, so the heartbeat stays fresh for the watchdog and stop() is prompt) for frames
+    /// to be wanted again.
+    private func waitForDemand(_ demand: CaptureDemand) {
+        guard let wakeEvent else {
+            Clock.sleepUntilMonotonic(Clock.monotonicNanos() + 250_000_000)
+            return
+        }
+        if demand.isWanted(now: Clock.monotonicNanos()) || shouldStop { return }
+        _ = try? Poll.wait(wakeEvent.fd, for: .readable, timeoutMilliseconds: 250)
+        wakeEvent.drain()
     }
 }
 

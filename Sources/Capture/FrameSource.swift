@@ -33,6 +33,8 @@ public struct SourceStatus: Sendable, Equatable {
     public enum State: String, Sendable {
         case streaming, opening
         case noSignal = "no_signal"
+        /// Nobody watches and idle_camera = "stop": the camera's stream is stopped (its LED goes out).
+        case stopped
     }
 
     public var state: State
@@ -72,11 +74,27 @@ public protocol FrameSource: AnyObject {
     /// Releases what the source holds (a camera) before the capture thread ends: the next source may need it
     /// at once, so this cannot wait for the last reference to go.
     func close()
+    /// One pass while nobody wants frames (idle mode). A clock-paced source does nothing: the capture thread
+    /// waits for a viewer. A camera either stops its stream (`stopCamera`) or keeps it running, taking each buffer
+    /// and giving it back unconverted — unless `wanted()` says a viewer arrived meanwhile: then that buffer is
+    /// converted and returned, so the viewer's first frame is the one the camera is delivering.
+    func idle(stopCamera: Bool, wanted: () -> Bool) -> IdlePass
+}
+
+/// What one idle pass of a source did.
+public enum IdlePass {
+    /// Nothing: the capture thread waits for demand itself.
+    case nothing
+    /// The source waited (for the camera's next buffer), so the capture thread goes round at once.
+    case waited
+    /// A viewer arrived while the source waited: its first frame.
+    case frame(SourceFrame)
 }
 
 extension FrameSource {
     public func setQuality(_ quality: Int) {}
     public func close() {}
+    public func idle(stopCamera: Bool, wanted: () -> Bool) -> IdlePass { .nothing }
     public var pacing: SourcePacing { .clock }
     public var status: SourceStatus { SourceStatus(state: .streaming) }
 }

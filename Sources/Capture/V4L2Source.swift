@@ -45,6 +45,8 @@ public final class V4L2Source: FrameSource {
     private var loggedReason: String?
     private var reasonLoggedAt: UInt64 = 0
     private var placeholderSize: (width: Int, height: Int)
+    /// The camera was closed by idle mode (idle_camera = "stop"): its reopen is routine, not news.
+    private var resumingFromStop = false
 
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
@@ -71,10 +73,40 @@ public final class V4L2Source: FrameSource {
     }
 
     public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
+        pull(wanted: { true })
+    }
+
+    /// Idle: with `stopCamera` the camera is closed (its stream stops, its LED goes out) and reopened when frames
+    /// are wanted again; otherwise it keeps streaming and each buffer goes back to the driver unconverted (no
+    /// repair copy, no encode) unless a viewer has arrived by the time it is dequeued.
+    public func idle(stopCamera: Bool, wanted: () -> Bool) -> IdlePass {
+        if stopCamera {
+            if device != nil || status.state != .stopped {
+                close()
+                // A camera that was failing keeps its account; one that streamed is now merely stopped.
+                if status.state == .streaming || status.state == .opening { status.state = .stopped }
+                resumingFromStop = true
+            }
+            return .nothing
+        }
+        if let frame = pull(wanted: wanted) { return .frame(frame) }
+        return .waited
+    }
+
+    /// One pass: (re)open when due, dequeue one buffer (waiting up to 100 ms), convert it when `wanted()` says
+    /// someone wants it, give it back. Without a camera: NO SIGNAL about once a second, only while frames are wanted.
+    private func pull(wanted: () -> Bool) -> SourceFrame? {
         let now = Clock.monotonicNanos()
         if device == nil {
             if now >= nextAttempt { open(now: now) }
-            if device == nil { return noSignalFrame(now: now) }
+            if device == nil {
+                guard wanted() else {
+                    // Idle without a camera: wait as the placeholder would, but draw nothing.
+                    Clock.sleepUntilMonotonic(min(max(nextAttempt, now + 10_000_000), now + 100_000_000))
+                    return nil
+                }
+                return noSignalFrame(now: now)
+            }
         }
         guard let device else { return nil }
         let dequeued: DequeuedBuffer?
@@ -91,6 +123,13 @@ public final class V4L2Source: FrameSource {
             }
             return nil
         }
+        // Idle with the camera kept running: the buffer goes straight back, unless a viewer arrived meanwhile.
+        guard wanted() else {
+            lastFrameAt = now
+            do { try device.requeue(buffer) } catch { lose(error, now: now) }
+            if status.state != .streaming { markStreaming() }
+            return nil
+        }
         let picture = convert(buffer, from: device)
         do {
             try device.requeue(buffer)
@@ -102,20 +141,22 @@ public final class V4L2Source: FrameSource {
             return nil
         }
         lastFrameAt = now
-        if status.state != .streaming {
-            // Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).
-            if lossLogged {
-                logger.notice("camera \(settings.path) recovered after \(status.retries) attempts: \(status.format ?? "")",
-                              metadata: ["camd_event": "device_recovered", "camd_device": "\(settings.path)"])
-                lossLogged = false
-                loggedReason = nil
-            }
-            status.state = .streaming
-            status.retries = 0
-            status.lastError = nil
-            backoff = 0.25
-        }
+        if status.state != .streaming { markStreaming() }
         return picture
+    }
+
+    /// Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).
+    private func markStreaming() {
+        if lossLogged {
+            logger.notice("camera \(settings.path) recovered after \(status.retries) attempts: \(status.format ?? "")",
+                          metadata: ["camd_event": "device_recovered", "camd_device": "\(settings.path)"])
+            lossLogged = false
+            loggedReason = nil
+        }
+        status.state = .streaming
+        status.retries = 0
+        status.lastError = nil
+        backoff = 0.25
     }
 
     /// MJPEG: validate and repair (one copy out of the driver's buffer). YUYV: encode.
@@ -154,11 +195,14 @@ public final class V4L2Source: FrameSource {
                     adjusted = " (asked for \(settings.width)x\(settings.height) at \(Format.fixed(settings.fps, 1, bareWhole: true)) fps)"
                 }
                 let message = "camera \(settings.path): \(device.card) (driver \(device.driver), bus \(device.busInfo)); \(format)\(adjusted), \(mode), \(device.bufferCount) buffers\(applied.isEmpty ? "" : ", controls " + applied.joined(separator: " "))"
-                // Once per camera, not once per reopen while it is failing.
-                if lossLogged { logger.debug("reopened \(message)") } else {
+                // Once per camera, not once per reopen while it is failing, nor each time a viewer ends idling.
+                if lossLogged { logger.debug("reopened \(message)") } else if resumingFromStop {
+                    logger.info("restarted \(message)", metadata: ["camd_event": "device_opened", "camd_device": "\(settings.path)"])
+                } else {
                     logger.notice("opened \(message)", metadata: ["camd_event": "device_opened", "camd_device": "\(settings.path)"])
                 }
                 lastFrameAt = now
+                resumingFromStop = false
             } catch {
                 device.close()
                 throw error

@@ -16,6 +16,11 @@ extension StreamSettings {
     }
 }
 
+extension Config {
+    /// idle_after as the capture's demand counts it (0 = never idle).
+    var idleAfterNanos: UInt64 { UInt64(idleAfter * 1e9) }
+}
+
 extension V4L2Settings {
     /// The camera at `path` opened with the configured format, size, rate, quality, buffers, timeouts and controls.
     init(path: String, config: Config) {

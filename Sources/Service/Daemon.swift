@@ -17,7 +17,9 @@ public final class Daemon {
     let reactor: Reactor
     let ring: FrameRing
     let server: StreamServer
-    let capture = CaptureThread()
+    let capture: CaptureThread
+    /// Whether anyone wants frames (idle mode): the server updates it, the capture thread reads it.
+    let demand: CaptureDemand
     let notifier = SystemdNotifier()
     private var control: ControlServer?
     /// Re-reads the config file with the same command-line flags on top (reload); nil: no file to re-read.
@@ -42,7 +44,11 @@ public final class Daemon {
         ProcessSignals.ignoreSIGPIPE()
         reactor = try Reactor()
         ring = FrameRing(capacity: config.ringSize)
-        server = StreamServer(reactor: reactor, ring: ring, settings: StreamSettings(config), logger: logger)
+        let capture = CaptureThread()
+        self.capture = capture
+        demand = CaptureDemand(idleAfterNanos: config.idleAfterNanos, stopsCamera: config.idleCamera == .stop,
+                               wake: { capture.wake() })
+        server = StreamServer(reactor: reactor, ring: ring, settings: StreamSettings(config), logger: logger, demand: demand)
         listeners = DaemonListeners(server: server, logger: logger)
     }
 
@@ -102,7 +108,8 @@ public final class Daemon {
     /// Starts the capture thread with `source`, which is sent to it: the daemon keeps no reference.
     func startCapture(_ source: sending any FrameSource) throws(SystemError) {
         let wakeup = self.wakeup
-        try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, published: { wakeup?.signal() })
+        try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, demand: demand,
+                          published: { wakeup?.signal() })
     }
 
     // MARK: Control socket

@@ -29,7 +29,10 @@ extension Daemon {
         out.add("camd_capture_frames_per_second", .gauge, help: "Capture frame rate measured over the last 2 seconds.",
                 capture.measuredFPS)
         out.add("camd_target_frames_per_second", .gauge, help: "The configured frame rate (fps).", config.fps)
-        out.add("camd_frame_age_seconds", .gauge, help: "Seconds since the latest frame's capture timestamp.",
+        out.add("camd_capture_idle", .gauge,
+                help: "1 while capture idles (no viewer and no snapshot for idle_after: no frames are made), else 0.",
+                capture.isIdle ? 1 : 0)
+        out.add("camd_frame_age_seconds", .gauge, help: "Seconds since the latest frame's capture timestamp (it grows while capture idles).",
                 latest.map { frame -> [(PrometheusText.Labels, Double)] in
                     let now = Clock.realtimeNanos()
                     return [([], now > frame.timestampNanos ? Double(now - frame.timestampNanos) / 1e9 : 0)]
@@ -49,7 +52,7 @@ extension Daemon {
         out.add("camd_source_up", .gauge, help: "1 while the source delivers frames (state streaming), else 0.",
                 state == .streaming ? 1 : 0)
         out.add("camd_source_state", .gauge, help: "The source's state: 1 for the current one, 0 for the others.",
-                [SourceStatus.State.streaming, .opening, .noSignal].map { ([("state", $0.rawValue)], $0 == state ? 1 : 0) })
+                [SourceStatus.State.streaming, .opening, .noSignal, .stopped].map { ([("state", $0.rawValue)], $0 == state ? 1 : 0) })
         out.add("camd_source_retries", .gauge, help: "Failed (re)open attempts since the source last streamed.",
                 Double(capture.source.retries))
         out.add("camd_source_retries_total", .counter, help: "Failed (re)open attempts of the source since camd started.",

@@ -82,6 +82,7 @@ extension Daemon {
         config = new
         let settings = StreamSettings(new)
         if settings != server.settings { server.settings = settings }
+        demand.configure(idleAfterNanos: new.idleAfterNanos, stopsCamera: new.idleCamera == .stop)
         outcome.changes += change.liveChanges
         if let newSource {
             capture.stop()

@@ -34,6 +34,17 @@ extension Daemon {
 
     private func sourceStatusLine() -> String {
         let snapshot = capture.snapshot
+        if snapshot.isIdle {
+            let what = !config.isCamera ? "no frames made"
+                : snapshot.source.state == .stopped ? "camera stopped"
+                : snapshot.source.state == .streaming ? "camera streaming, frames not converted"
+                : sourceStatusLine(snapshot)
+            return "idle (no viewer for \(Format.fixed(config.idleAfter, 1, bareWhole: true)) s): \(config.source), \(what)"
+        }
+        return sourceStatusLine(snapshot)
+    }
+
+    private func sourceStatusLine(_ snapshot: CaptureSnapshot) -> String {
         let device: String
         switch config.source {
         case .v4l2(let path): device = path
@@ -43,6 +54,8 @@ extension Daemon {
         switch snapshot.source.state {
         case .opening:
             return "opening \(device)"
+        case .stopped:
+            return "\(device) stopped while idle"
         case .noSignal:
             let why = snapshot.source.lastError.map { ": \($0)" } ?? ""
             return "no signal from \(device) (retry \(snapshot.source.retries))\(why)"
@@ -84,6 +97,12 @@ extension Daemon {
         state.sequence = latest?.sequence ?? 0
         state.frame_age_ms = latest.map { now > $0.timestampNanos ? Double((now - $0.timestampNanos) / 1000) / 1000 : 0 }
         state.placeholder = latest?.isPlaceholder ?? false
+        state.idle = capture.isIdle
+        state.idle_camera = config.idleCamera.rawValue
+        if capture.isIdle {
+            let idleNanos = Clock.monotonicNanos() - min(capture.idleSince, Clock.monotonicNanos())
+            state.idle_seconds = Double(idleNanos / 1_000_000) / 1000
+        }
         state.frames_captured = capture.framesPublished
         state.frames_invalid = capture.invalidFrames
         state.clients = stats.clients

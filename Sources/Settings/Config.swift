@@ -27,6 +27,14 @@ public enum CameraFormat: String, Sendable, CaseIterable {
     case auto, mjpeg, yuyv
 }
 
+/// What the camera does while nobody watches (idle mode, `idle_camera`).
+public enum IdleCamera: String, Sendable, CaseIterable {
+    /// Keep streaming, convert nothing: a new viewer's first frame is the camera's next one.
+    case keep
+    /// Stop the camera's stream (its LED goes out); reopened for the next viewer.
+    case stop
+}
+
 /// What camd runs with. Each property's initial value is the key's default (config/camd.toml states the same,
 /// and `ConfigKey.defaultText` shows it in --help).
 public struct Config: Sendable, Equatable {
@@ -44,6 +52,9 @@ public struct Config: Sendable, Equatable {
     public var height = 480
     public var fps: Double = 30
     public var quality = 80
+    /// Seconds without a viewer (or a snapshot) before capture idles; 0 = never.
+    public var idleAfter: Double = 10
+    public var idleCamera: IdleCamera = .keep
     public var maxClients = 512
     /// Viewers (and as many request connections) per peer address, 0 = no limit.
     public var maxClientsPerIP = 0

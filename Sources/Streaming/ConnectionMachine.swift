@@ -133,6 +133,9 @@ public struct ConnectionMachine {
     public enum Phase {
         case awaitingRequest(since: UInt64)
         case routing(HTTPRequest)
+        /// The request waits for a live frame the capture is making (a snapshot while idle); the driver answers
+        /// it with `respond` when the frame is there or its wait is over.
+        case awaitingFrame(since: UInt64)
         case responding(ResponseInFlight)
         case streaming
         case closed
@@ -220,7 +223,7 @@ public struct ConnectionMachine {
     /// the buffer is full of pipelined ones (TCP pushes back on the peer); a viewer's input is read and dropped.
     public var inputRoom: Int {
         switch phase {
-        case .awaitingRequest, .routing, .responding: return max(0, Self.requestBufferLimit - requestBuffer.count)
+        case .awaitingRequest, .routing, .awaitingFrame, .responding: return max(0, Self.requestBufferLimit - requestBuffer.count)
         case .streaming: return Int.max
         case .closed: return 0
         }
@@ -236,7 +239,7 @@ public struct ConnectionMachine {
         case .streaming:
             if bytesIgnored == 0 { notes.append(.ignoringInput) }
             bytesIgnored += bytes.count
-        case .awaitingRequest, .routing, .responding:
+        case .awaitingRequest, .routing, .awaitingFrame, .responding:
             // The driver reads at most `inputRoom`; more is its mistake, and the bound holds regardless.
             guard bytes.count <= inputRoom else {
                 close(ConnectionClose("more pipelined input than the request buffer holds", .notice))
@@ -254,7 +257,7 @@ public struct ConnectionMachine {
         switch phase {
         case .closed:
             return
-        case .streaming, .routing, .responding:
+        case .streaming, .routing, .awaitingFrame, .responding:
             // A viewer may half-close and keep reading; a request already read is still answered
             // (`printf 'GET /snapshot HTTP/1.0\r\n\r\n' | nc -N`), and so is every whole one behind it.
             inputClosed = true
@@ -277,7 +280,7 @@ public struct ConnectionMachine {
             if flight.sent >= flight.total { finish(flight.response.then, now: now) }
         case .streaming:
             if frames.wrote(count, now: now) { wantsOffer = true }
-        case .awaitingRequest, .routing, .closed:
+        case .awaitingRequest, .routing, .awaitingFrame, .closed:
             return
         }
     }
@@ -348,7 +351,7 @@ public struct ConnectionMachine {
             guard overdue else { return }
             let lastProgress = drain?.progressAt ?? frames.lastProgress
             close(overdueClose(now: now, lastProgress: lastProgress, what: "a frame"))
-        case .routing, .closed:
+        case .routing, .awaitingFrame, .closed:
             return
         }
     }
@@ -367,12 +370,23 @@ public struct ConnectionMachine {
     /// The driver's answer to `.route`.
     public mutating func respond(_ response: HTTPResponse, now: UInt64) {
         switch phase {
-        case .routing, .awaitingRequest:
+        case .routing, .awaitingFrame, .awaitingRequest:
             if response.then == .stream { notes.append(.streamStarted("http /stream")) }
             phase = .responding(ResponseInFlight(response: response, progressAt: now, startedAt: now))
         case .responding, .streaming, .closed:
             return
         }
+    }
+
+    /// The driver will answer the request being routed later, when a live frame exists (`respond`).
+    public mutating func awaitFrame(now: UInt64) {
+        guard case .routing = phase else { return }
+        phase = .awaitingFrame(since: now)
+    }
+
+    public var isAwaitingFrame: Bool {
+        if case .awaitingFrame = phase { return true }
+        return false
     }
 
     // MARK: Actions
@@ -413,7 +427,7 @@ public struct ConnectionMachine {
         case .streaming:
             guard case .sending(let wire, let sent) = frames.state else { return nil }
             return Outgoing(header: wire.header, payload: wire.sendsPayload ? wire.frame.payload : [], trailer: wire.trailer, offset: sent)
-        case .awaitingRequest, .routing, .closed:
+        case .awaitingRequest, .routing, .awaitingFrame, .closed:
             return nil
         }
     }
@@ -427,7 +441,7 @@ public struct ConnectionMachine {
             if yielding { interest.insert(.write) }
         case .streaming:
             if writeBlocked || drain != nil { interest.insert(.write) }
-        case .routing, .closed:
+        case .routing, .awaitingFrame, .closed:
             break
         }
         // A peer that half-closed has nothing more to say: watching for input would spin. A full request

@@ -5,15 +5,16 @@ import Logging
 import Wire
 
 extension StreamServer {
-    /// The response to one request (a connection machine asked with `.route`), counted for /metrics.
-    func route(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse {
+    /// The response to one request (a connection machine asked with `.route`), counted for /metrics; nil for a
+    /// snapshot that waits for the live frame the capture is waking up to make (counted when answered).
+    func route(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse? {
         let action = request.path == "/" ? request.parameter("action") : nil
-        let response = answer(request, action: action, connection, now: now)
-        countRequest(request.path, action: action, response: response)
+        guard let response = answer(request, action: action, connection, now: now) else { return nil }
+        countRequest(request, response: response)
         return response
     }
 
-    private func answer(_ request: HTTPRequest, action: String?, _ connection: Connection, now: UInt64) -> HTTPResponse {
+    private func answer(_ request: HTTPRequest, action: String?, _ connection: Connection, now: UInt64) -> HTTPResponse? {
         let head = request.method == .head
         let cors = corsHeaders(request)
         if let refusal = authorize(request, connection, now: now, cors: cors) { return refusal }
@@ -29,11 +30,10 @@ extension StreamServer {
             takeViewerSlot(connection)
             return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .stream)
         case ("/snapshot", _), ("/", "snapshot"):
-            guard let frame = ring.latest else {
-                return .text(503, "no frame yet\n", keepAlive: request.keepAlive, extra: "Retry-After: 1\r\n" + cors, bodyless: head)
-            }
-            return .complete(200, type: "image/jpeg", body: frame.payload, keepAlive: request.keepAlive,
-                             extra: HTTPMessages.frameHeaders(frame) + cors, bodyless: head)
+            // A snapshot is demand: an idle capture wakes, and runs on for idle_after.
+            demand.touch(now: now)
+            if let frame = ring.latest, demand.isStale(sequence: frame.sequence) { return nil }
+            return snapshot(request)
         case ("/state", _):
             return .complete(200, type: "application/json", body: stateProvider(), keepAlive: request.keepAlive,
                              extra: cors, bodyless: head)
@@ -46,6 +46,19 @@ extension StreamServer {
             // The path is visible ASCII (the parser's check); the body is text/plain, never interpreted.
             return .text(404, "404 not found: \(request.path)\n", keepAlive: request.keepAlive, extra: cors, bodyless: head)
         }
+    }
+
+    /// The latest frame as a snapshot. A frame from before the capture idled (its wait for a live one ran out) is
+    /// marked `X-Stale: 1`.
+    func snapshot(_ request: HTTPRequest) -> HTTPResponse {
+        let head = request.method == .head
+        let cors = corsHeaders(request)
+        guard let frame = ring.latest else {
+            return .text(503, "no frame yet\n", keepAlive: request.keepAlive, extra: "Retry-After: 1\r\n" + cors, bodyless: head)
+        }
+        let stale = demand.isStale(sequence: frame.sequence) ? "X-Stale: 1\r\n" : ""
+        return .complete(200, type: "image/jpeg", body: frame.payload, keepAlive: request.keepAlive,
+                         extra: HTTPMessages.frameHeaders(frame) + stale + cors, bodyless: head)
     }
 
     /// CORS: none unless http_allow_origin names the page's origin (or is "*"): a page on another site may then

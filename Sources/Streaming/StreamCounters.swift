@@ -1,5 +1,6 @@
 // StreamCounters: the server's totals that only /metrics reports — refusals by limit, timeouts by kind,
 // HTTP requests by route and status. Every label comes from a small fixed set, never from a peer's bytes.
+import Wire
 
 /// Which limit turned a connection or viewer away.
 public enum RefusalLimit: String, Sendable, CaseIterable {
@@ -59,9 +60,9 @@ extension StreamServer {
         return (native, http)
     }
 
-    func countRequest(_ path: String, action: String?, response: HTTPResponse) {
+    func countRequest(_ request: HTTPRequest, response: HTTPResponse) {
         let route: HTTPRouteName
-        switch (path, action) {
+        switch (request.path, request.path == "/" ? request.parameter("action") : nil) {
         case ("/stream", _), ("/", "stream"): route = .stream
         case ("/snapshot", _), ("/", "snapshot"): route = .snapshot
         case ("/state", _): route = .state

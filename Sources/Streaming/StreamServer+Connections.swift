@@ -78,7 +78,14 @@ extension StreamServer {
                 case .done(let count): connection.machine.wrote(count, now: now)
                 }
             case .route(let request):
-                connection.machine.respond(route(request, connection, now: now), now: now)
+                if let response = route(request, connection, now: now) {
+                    connection.machine.respond(response, now: now)
+                } else {
+                    // A snapshot while the capture wakes from idle: answered with the first live frame (frameAvailable)
+                    // or, after snapshotWaitNanos, with the last one (tick).
+                    connection.machine.awaitFrame(now: now)
+                    snapshotWaits[connection.id] = SnapshotWait(request: request, deadline: now + Self.snapshotWaitNanos)
+                }
             case .offerFrame:
                 if let wire = currentWire(connection.proto) {
                     connection.machine.frameAvailable(wire, now: now, unsent: Socket.unsentBytes(connection.socket))
@@ -151,6 +158,7 @@ extension StreamServer {
     /// Lines at info and below share the connection-event budget; notices, warnings and errors are always logged.
     func drop(_ connection: Connection, reason: String, level: Logger.Level = .info, event: String = "client_disconnect") {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
+        snapshotWaits[connection.id] = nil
         if let registration = connection.registration { reactor.deregister(registration) }
         connection.socket.close()
         releaseSlot(connection)

@@ -148,6 +148,17 @@ public final class StreamServer {
     var viewerCount = 0
     /// Viewers and request connections per peer host, for max_clients_per_ip.
     var perHost: [String: HostCount] = [:]
+    /// Tells the capture thread whether anyone wants frames (idle mode): viewers coming and going, snapshots.
+    public let demand: CaptureDemand
+    /// Snapshot requests waiting for a live frame while the capture wakes from idle, by connection id.
+    var snapshotWaits: [UInt64: SnapshotWait] = [:]
+    /// How long a snapshot waits for a live frame before it is answered with the last one, marked stale.
+    public static let snapshotWaitNanos: UInt64 = 3_000_000_000
+
+    struct SnapshotWait {
+        let request: HTTPRequest
+        let deadline: UInt64
+    }
 
     struct HostCount {
         var viewers = 0
@@ -156,9 +167,11 @@ public final class StreamServer {
     /// One scratch buffer for reading what connections send; freed in deinit.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
-    public init(reactor: Reactor, ring: FrameRing, settings: StreamSettings, logger: Logger) {
+    public init(reactor: Reactor, ring: FrameRing, settings: StreamSettings, logger: Logger,
+                demand: CaptureDemand = CaptureDemand()) {
         self.reactor = reactor
         self.ring = ring
+        self.demand = demand
         self.settings = settings
         self.logger = logger
         accessControl = HTTPAccessControl(policy: settings.access)
@@ -291,6 +304,7 @@ public final class StreamServer {
         if proto == .native {
             connection.holdsViewerSlot = true
             viewerCount += 1
+            demand.viewersChanged(to: viewerCount, now: now)
             perHost[host, default: HostCount()].viewers += 1
         } else {
             perHost[host, default: HostCount()].requests += 1
@@ -355,6 +369,7 @@ public final class StreamServer {
         guard !connection.holdsViewerSlot else { return }
         connection.holdsViewerSlot = true
         viewerCount += 1
+        demand.viewersChanged(to: viewerCount, now: Clock.monotonicNanos())
         perHost[connection.host, default: HostCount()].viewers += 1
         perHost[connection.host, default: HostCount()].requests -= 1
     }
@@ -364,6 +379,7 @@ public final class StreamServer {
         var count = perHost[connection.host, default: HostCount()]
         if connection.holdsViewerSlot {
             viewerCount -= 1
+            demand.viewersChanged(to: viewerCount, now: Clock.monotonicNanos())
             count.viewers -= 1
         } else {
             count.requests -= 1
@@ -375,8 +391,9 @@ public final class StreamServer {
 
     /// The latest frame in a protocol's wire form, rebuilt only when the ring has a newer frame: one
     /// header (and trailer) per frame per protocol, shared by all its viewers.
+    /// Nil while the latest frame predates the capture's idling: a viewer's first frame is a live one.
     func currentWire(_ proto: StreamProtocol) -> WireFrame? {
-        guard let frame = ring.latest else { return nil }
+        guard let frame = ring.latest, !demand.isStale(sequence: frame.sequence) else { return nil }
         switch proto {
         case .native:
             if currentNative?.frame !== frame {
@@ -394,8 +411,9 @@ public final class StreamServer {
     /// The capture thread published a frame: every idle viewer is offered it; busy ones will ask for the
     /// newest when they finish the frame they are on.
     public func frameAvailable() {
-        guard ring.latest != nil else { return }
+        guard let latest = ring.latest else { return }
         let now = Clock.monotonicNanos()
+        if !snapshotWaits.isEmpty, !demand.isStale(sequence: latest.sequence) { answerSnapshotWaits(now: now, expiredOnly: false) }
         for connection in connections.values where connection.machine.isWaitingForFrame {
             guard let wire = currentWire(connection.proto) else { continue }
             connection.machine.frameAvailable(wire, now: now, unsent: Socket.unsentBytes(connection.socket))
@@ -412,8 +430,22 @@ public final class StreamServer {
         if let summary = eventLog.summary(now: now) {
             logger.info("\(summary)", metadata: ["camd_event": "client_summary"])
         }
+        if !snapshotWaits.isEmpty { answerSnapshotWaits(now: now, expiredOnly: true) }
         for connection in connections.values {
             connection.machine.tick(now: now, unsent: Socket.unsentBytes(connection.socket))
+            run(connection, now: now)
+        }
+    }
+
+    /// Answers the snapshots waiting for a live frame (all of them: one has come), or those whose wait is over
+    /// (`expiredOnly`: with the last frame, marked stale).
+    func answerSnapshotWaits(now: UInt64, expiredOnly: Bool) {
+        for (id, wait) in snapshotWaits where !expiredOnly || now >= wait.deadline {
+            snapshotWaits[id] = nil
+            guard let connection = connections[id], connection.machine.isAwaitingFrame else { continue }
+            let response = snapshot(wait.request)
+            countRequest(wait.request, response: response)
+            connection.machine.respond(response, now: now)
             run(connection, now: now)
         }
     }

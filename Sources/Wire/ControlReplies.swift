@@ -18,6 +18,12 @@ public struct StatusReply: Codable, Equatable, Sendable {
     public var sequence: UInt64 = 0
     public var frame_age_ms: Double?
     public var placeholder = false
+    /// Idle mode: nobody has watched for idle_after, so no frames are made (the latest one is getting old).
+    public var idle = false
+    /// How long the capture has been idle; absent when it is not.
+    public var idle_seconds: Double?
+    /// What an idle camera does: "keep" (streams, frames not converted) or "stop" (its stream is stopped).
+    public var idle_camera = ""
     public var frames_captured: UInt64 = 0
     public var frames_invalid: UInt64 = 0
     public var clients = 0

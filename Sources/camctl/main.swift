@@ -104,6 +104,9 @@ struct Status: ParsableCommand {
             ["uptime", uptime],
             ["version", s.version],
         ]
+        if let idle = s.idle_seconds {
+            lines.insert(["idle", "for \(Format.fixed(idle, 0)) s: no viewer, no frames made (camera: \(s.idle_camera))"], at: 1)
+        }
         if let error = s.source_error { lines.insert(["last error", "\(error) (retry \(s.source_retries))"], at: 1) }
         if let note = s.config_status { lines.append(["config", note]) }
         print(lines.map { $0[0].padding(toLength: 11, withPad: " ", startingAt: 0) + $0[1] }.joined(separator: "\n"))

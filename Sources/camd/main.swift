@@ -36,6 +36,8 @@ struct Camd: ParsableCommand {
     @Option(name: KeyFlag.name("height"), parsing: .unconditional, help: KeyFlag.help("height")) var height: String?
     @Option(name: KeyFlag.name("fps"), parsing: .unconditional, help: KeyFlag.help("fps")) var fps: String?
     @Option(name: KeyFlag.name("quality"), parsing: .unconditional, help: KeyFlag.help("quality")) var quality: String?
+    @Option(name: KeyFlag.name("idle_after"), parsing: .unconditional, help: KeyFlag.help("idle_after")) var idleAfter: String?
+    @Option(name: KeyFlag.name("idle_camera"), parsing: .unconditional, help: KeyFlag.help("idle_camera")) var idleCamera: String?
     @Option(name: KeyFlag.name("max_clients"), parsing: .unconditional, help: KeyFlag.help("max_clients")) var maxClients: String?
     @Option(name: KeyFlag.name("max_clients_per_ip"), parsing: .unconditional, help: KeyFlag.help("max_clients_per_ip")) var maxClientsPerIP: String?
     @Option(name: KeyFlag.name("client_timeout"), parsing: .unconditional, help: KeyFlag.help("client_timeout")) var clientTimeout: String?
@@ -67,7 +69,8 @@ struct Camd: ParsableCommand {
     /// table's keys that have a flag.
     var flagTexts: [String: [String]] {
         ["listen": listen, "http_listen": httpListen, "request_timeout": requestTimeout.texts, "source": source.texts,
-         "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts, "max_clients": maxClients.texts, "max_clients_per_ip": maxClientsPerIP.texts,
+         "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts,
+         "idle_after": idleAfter.texts, "idle_camera": idleCamera.texts, "max_clients": maxClients.texts, "max_clients_per_ip": maxClientsPerIP.texts,
          "http_allow_origin": httpAllowOrigin,
          "client_timeout": clientTimeout.texts, "send_lowat": sendLowat.texts, "send_buffer": sendBuffer.texts,
          "ring_size": ringSize.texts, "log_level": logLevel.texts, "stats_interval": statsInterval.texts, "format": format.texts,

@@ -43,7 +43,8 @@ private func families(_ body: String) -> [String] {
 extension CamdIntegrationTests {
     @Test func metricsPassPromtoolAndFollowFramesViewersAndRefusals() throws {
         let promtool = try prometheusTool("promtool")
-        let camd = try CamdProcess(["--fps", "10", "--width", "320", "--height", "240", "--max-clients", "2"])
+        // idle_after 0: a scrape is not a viewer, and frames must keep coming with nobody watching.
+        let camd = try CamdProcess(["--fps", "10", "--width", "320", "--height", "240", "--max-clients", "2", "--idle-after", "0"])
         let first = try scrape(camd.httpPort)
         #expect(first.head.hasPrefix("HTTP/1.1 200 OK"), "\(first.head)")
         #expect(first.head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), "\(first.head)")
@@ -58,6 +59,7 @@ extension CamdIntegrationTests {
         }
         let before = samples(first.body)
         #expect(before["camd_source_up"] == 1 && before["camd_source_state{state=\"streaming\"}"] == 1)
+        #expect(before["camd_capture_idle"] == 0 && before["camd_source_state{state=\"stopped\"}"] == 0)
         #expect(before["camd_target_frames_per_second"] == 10 && before["camd_frame_width_pixels"] == 320)
         #expect((before["process_resident_memory_bytes"] ?? 0) > 1_000_000 && (before["process_open_fds"] ?? 0) >= 5)
         let start = before["process_start_time_seconds"] ?? 0
@@ -129,6 +131,26 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
     }
 
+    @Test func metricsShowTheCaptureIdleWithNobodyWatchingAndAwakeWithAViewer() throws {
+        let camd = try CamdProcess(["--fps", "10", "--width", "320", "--height", "240", "--idle-after", "1"])
+        var now: [String: Double] = [:]
+        // Scrapes are not demand: with only them, the capture idles after 1 s and makes no frames.
+        #expect(try waitUntil(timeout: 15, interval: 0.1) {
+            now = samples(try scrape(camd.httpPort).body)
+            return now["camd_capture_idle"] == 1 && now["camd_capture_frames_per_second"] == 0
+        }, "\(now)")
+        let captured = now["camd_frames_captured_total"] ?? 0
+        let viewer = try NativeTestClient(port: camd.port)
+        for _ in 0..<5 { _ = try viewer.readFrame() }
+        #expect(try waitUntil(timeout: 10, interval: 0.1) {
+            now = samples(try scrape(camd.httpPort).body)
+            return now["camd_capture_idle"] == 0 && (now["camd_frames_captured_total"] ?? 0) >= captured + 3
+                && now["camd_viewers{protocol=\"native\"}"] == 1
+        }, "\(now)")
+        viewer.close()
+        #expect(camd.stop() == 0)
+    }
+
     @Test func grafanaDashboardIsJSONAndNamesOnlyExportedMetrics() throws {
         let path = Binaries.packageRoot + "/examples/grafana-camd.json"
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -185,7 +207,8 @@ extension CamdIntegrationTests {
         let config = NSTemporaryDirectory() + "metrics-prom-\(UUID().uuidString).toml"
         try "http_token = \"\(token)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: config) }
-        let camd = try CamdProcess(["--config", config, "--fps", "10", "--width", "320", "--height", "240"])
+        // idle_after 0: Prometheus's scrapes are not viewers, and this test needs frames throughout.
+        let camd = try CamdProcess(["--config", config, "--fps", "10", "--width", "320", "--height", "240", "--idle-after", "0"])
 
         // Prometheus on a free loopback port (never 9090, where a packaged one may listen), its own storage.
         let directory = NSTemporaryDirectory() + "prometheus-\(UUID().uuidString)"

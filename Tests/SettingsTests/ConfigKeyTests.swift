@@ -60,10 +60,11 @@ struct ConfigKeyTests {
         #expect(throws: ConfigError.self) { try ConfigLoader.build([:], overrides: [("controls", .table(["": .integer(5)]))]) }
     }
 
-    @Test func onlyFpsQualityTheViewerLimitsAndClientTimeoutCanBeSetLive() {
-        #expect(ConfigKey.settableLive.map(\.name) == ["fps", "quality", "max_clients", "max_clients_per_ip", "client_timeout"])
+    @Test func onlyFpsQualityIdlingTheViewerLimitsAndClientTimeoutCanBeSetLive() {
+        #expect(ConfigKey.settableLive.map(\.name) == ["fps", "quality", "idle_after", "idle_camera", "max_clients", "max_clients_per_ip",
+                                                       "client_timeout"])
         #expect(ConfigKey.notSettableLive("source")
-            == "source cannot be set live; settable: fps, quality, max_clients, max_clients_per_ip, client_timeout (edit the config file and reload for the others)")
+            == "source cannot be set live; settable: fps, quality, idle_after, idle_camera, max_clients, max_clients_per_ip, client_timeout (edit the config file and reload for the others)")
     }
 
     @Test func valuesAreShownAsReloadAndCamctlSetSayThem() throws {
@@ -88,7 +89,8 @@ struct ConfigKeyTests {
     @Test func eachKeyAppliesTheWayTheREADMESays() {
         var byApply: [ConfigApply: [String]] = [:]
         for key in ConfigKey.all { byApply[key.applies, default: []].append(key.name) }
-        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "max_clients", "max_clients_per_ip",
+        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "idle_after", "idle_camera",
+                                   "max_clients", "max_clients_per_ip",
                                    "client_timeout", "send_lowat", "send_buffer", "stats_interval"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
         #expect(byApply[.captureRestart] == ["source", "width", "height", "format", "buffers", "device_timeout", "device_retry_max", "controls"])

@@ -28,6 +28,9 @@ private struct FakeDriver {
     var notes: [ConnectionNote] = []
     var closed: ConnectionClose?
     var routed: [String] = []
+    /// Requests to these paths are not answered at once: the machine waits for a frame (a snapshot while idle).
+    var deferredPaths: Set<String> = []
+    var deferred: HTTPRequest?
     var answer: (HTTPRequest) -> HTTPResponse = { request in
         let body = Array("page \(request.path)".utf8)
         return HTTPResponse(head: Array("HEAD \(request.path)|".utf8), body: body, then: request.keepAlive ? .nextRequest : .close)
@@ -60,7 +63,12 @@ private struct FakeDriver {
                 }
             case .route(let request):
                 routed.append(request.path)
-                machine.respond(answer(request), now: now)
+                if deferredPaths.contains(request.path) {
+                    deferred = request
+                    machine.awaitFrame(now: now)
+                } else {
+                    machine.respond(answer(request), now: now)
+                }
             case .offerFrame:
                 if let newest { machine.frameAvailable(newest, now: now, unsent: unsent) }
             case .setLowWatermark(let bytes):
@@ -498,5 +506,23 @@ struct ConnectionMachineTests {
         #expect(driver.machine.frames.framesSent == 2)
         driver.receive("ignored", now: 3)
         #expect(driver.notes.last == .ignoringInput)
+    }
+
+    @Test func aRequestWaitingForAFrameIsAnsweredWhenTheDriverRespondsAndThePipelinedOnesFollowInOrder() {
+        var driver = FakeDriver(.http, limits: ConnectionLimits(clientTimeoutNanos: 10 * second, requestTimeoutNanos: 2 * second))
+        driver.deferredPaths = ["/snapshot"]
+        driver.receive("GET /snapshot HTTP/1.1\r\nHost: c\r\n\r\nGET /state HTTP/1.1\r\nHost: c\r\n\r\n", now: 0)
+        #expect(driver.machine.isAwaitingFrame && driver.written.isEmpty && driver.routed == ["/snapshot"])
+        // Waiting is the driver's to end: no request timeout, and the pipelined request is not routed before it.
+        driver.tick(now: 5 * second)
+        #expect(driver.closed == nil && driver.machine.isAwaitingFrame && driver.routed == ["/snapshot"])
+        // The peer half-closes meanwhile: both requests are still answered, then the connection closes.
+        driver.halfClose(now: 5 * second)
+        #expect(driver.closed == nil)
+        let request = driver.deferred!
+        driver.machine.respond(driver.answer(request), now: 6 * second)
+        driver.run(now: 6 * second)
+        #expect(driver.text == "HEAD /snapshot|page /snapshotHEAD /state|page /state")
+        #expect(driver.routed == ["/snapshot", "/state"])
     }
 }

@@ -15,10 +15,11 @@ struct ControlRepliesTests {
         status.source_format = "YUYV"
         status.frame_age_ms = 1.5
         status.config_status = "restart needed for log_level"
+        status.idle_seconds = 12
         #expect(try keys(status) == [
             "version", "source", "source_state", "source_retries", "source_error", "source_format", "format", "width",
             "height", "fps", "target_fps", "uptime_seconds", "sequence", "frame_age_ms", "placeholder",
-            "frames_captured", "frames_invalid", "clients", "viewers", "clients_native", "clients_http",
+            "idle", "idle_seconds", "idle_camera", "frames_captured", "frames_invalid", "clients", "viewers", "clients_native", "clients_http",
             "clients_accepted", "clients_refused", "clients_timed_out", "frames_sent", "frames_dropped",
             "bytes_sent", "config_status",
         ])
