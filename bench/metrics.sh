@@ -20,14 +20,14 @@ camd_pid=$!
 load_pid=""
 cleanup() { [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null; kill "$camd_pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
-url="http://127.0.0.1:$http/metrics"
+url="http://127.0.0.1:$http${SCRAPE_PATH:-/metrics}"   # SCRAPE_PATH=/state: the same for /state, to compare
 for _ in $(seq 1 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
 
 if [ "$viewers" -gt 0 ]; then
     "$camload" --target 127.0.0.1:$native --clients "$viewers" --connect-rate 500 --warmup 1 --duration 60 >/dev/null &
     load_pid=$!
     for _ in $(seq 1 200); do
-        [ "$(curl -s "$url" | awk '/^camd_viewers\{protocol="native"\}/ { print $2 }')" = "$viewers" ] && break
+        [ "$(curl -s "http://127.0.0.1:$http/metrics" | awk '/^camd_viewers\{protocol="native"\}/ { print $2 }')" = "$viewers" ] && break
         sleep 0.1
     done
 fi
@@ -36,7 +36,8 @@ ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$camd_pid/stat"; }
 hz=$(getconf CLK_TCK)
 size=$(curl -s "$url" | wc -c)
 before=$(ticks); start=$(date +%s.%N)
-curl -s -o /dev/null -w '%{time_total}\n' $(for _ in $(seq 1 "$scrapes"); do printf '%s ' "$url"; done) > /tmp/camd-metrics-times.$$
+# One curl, one keep-alive connection; -o applies to one URL, so each URL has its own.
+curl -s -w '%{time_total}\n' $(for _ in $(seq 1 "$scrapes"); do printf -- '-o /dev/null %s ' "$url"; done) > /tmp/camd-metrics-times.$$
 end=$(date +%s.%N); after=$(ticks)
 wall=$(echo "$end - $start" | bc -l)
 # The same stretch without scrapes: what camd spends on the viewers alone.
@@ -45,7 +46,6 @@ sort -n /tmp/camd-metrics-times.$$ | awk -v n="$scrapes" -v size="$size" -v wall
     -v scr=$((after - before)) -v base=$((base_after - base_before)) '
     { t[NR] = $1 }
     END {
-        # curl reports each transfer from its start, so time_total of a reused connection is that request alone
         printf "viewers %d, %d scrapes in %.2f s, body %d bytes\n", viewers, n, wall, size
         printf "curl time per scrape: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", t[int(n*0.5)]*1000, t[int(n*0.99)]*1000, t[n]*1000
         printf "camd CPU: %d ticks with scrapes, %d without, %.3f ms per scrape\n", scr, base, (scr - base) * 1000 / hz / n
