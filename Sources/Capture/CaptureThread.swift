@@ -130,23 +130,10 @@ public final class CaptureThread: Sendable {
                     enterIdle(demand: demand, lastSequence: sequence, logger: logger, source: source)
                     rate = RateMeter()
                 }
-                let pass = source.idle(stopCamera: demand.stopsCamera, wanted: { demand.isWanted(now: Clock.monotonicNanos()) })
+                let pass = source.idle(stopCamera: demand.stopsCamera)
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
-                switch pass {
-                case .nothing:
-                    waitForDemand(demand)
-                    continue
-                case .waited:
-                    continue
-                case .frame(let picture):
-                    // A viewer arrived while the camera's buffer was on its way: it is the first live frame.
-                    idling = false
-                    leaveIdle(demand: demand, logger: logger)
-                    sequence += 1
-                    publish(picture, sequence: sequence, fallbackTimestamp: Clock.realtimeNanos(), rate: &rate,
-                            source: source, ring: ring, published: published)
-                    continue
-                }
+                if case .nothing = pass { waitForDemand(demand) }
+                continue
             }
             if idling {
                 idling = false
@@ -224,7 +211,7 @@ extension CaptureThread {
         let after = Format.fixed(Double(demand.idleAfterNanos) / 1e9, 1, bareWhole: true)
         let what: String
         if source.pacing == .device {
-            what = demand.stopsCamera ? "camera stopped (idle_camera = \"stop\")" : "camera kept streaming, its frames not converted"
+            what = demand.stopsCamera ? "camera stopped (idle_camera = \"stop\")" : "camera kept streaming, its frames not taken"
         } else {
             what = "no frames made"
         }

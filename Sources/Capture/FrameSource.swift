@@ -75,26 +75,23 @@ public protocol FrameSource: AnyObject {
     /// at once, so this cannot wait for the last reference to go.
     func close()
     /// One pass while nobody wants frames (idle mode). A clock-paced source does nothing: the capture thread
-    /// waits for a viewer. A camera either stops its stream (`stopCamera`) or keeps it running, taking each buffer
-    /// and giving it back unconverted — unless `wanted()` says a viewer arrived meanwhile: then that buffer is
-    /// converted and returned, so the viewer's first frame is the one the camera is delivering.
-    func idle(stopCamera: Bool, wanted: () -> Bool) -> IdlePass
+    /// waits for demand. A camera either stops its stream (`stopCamera`) or keeps it running while camd takes
+    /// none of its frames; either way the next `nextFrame` after idling returns a frame captured after it.
+    func idle(stopCamera: Bool) -> IdlePass
 }
 
 /// What one idle pass of a source did.
 public enum IdlePass {
     /// Nothing: the capture thread waits for demand itself.
     case nothing
-    /// The source waited (for the camera's next buffer), so the capture thread goes round at once.
+    /// The source waited (reopening an absent camera), so the capture thread goes round at once.
     case waited
-    /// A viewer arrived while the source waited: its first frame.
-    case frame(SourceFrame)
 }
 
 extension FrameSource {
     public func setQuality(_ quality: Int) {}
     public func close() {}
-    public func idle(stopCamera: Bool, wanted: () -> Bool) -> IdlePass { .nothing }
+    public func idle(stopCamera: Bool) -> IdlePass { .nothing }
     public var pacing: SourcePacing { .clock }
     public var status: SourceStatus { SourceStatus(state: .streaming) }
 }

@@ -47,6 +47,8 @@ public final class V4L2Source: FrameSource {
     private var placeholderSize: (width: Int, height: Int)
     /// The camera was closed by idle mode (idle_camera = "stop"): its reopen is routine, not news.
     private var resumingFromStop = false
+    /// Idle with the camera kept streaming: its buffers are not being taken (see `idle`).
+    private var parked = false
 
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
@@ -73,13 +75,15 @@ public final class V4L2Source: FrameSource {
     }
 
     public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
-        pull(wanted: { true })
+        pull(convert: true)
     }
 
     /// Idle: with `stopCamera` the camera is closed (its stream stops, its LED goes out) and reopened when frames
-    /// are wanted again; otherwise it keeps streaming and each buffer goes back to the driver unconverted (no
-    /// repair copy, no encode) unless a viewer has arrived by the time it is dequeued.
-    public func idle(stopCamera: Bool, wanted: () -> Bool) -> IdlePass {
+    /// are wanted again. Otherwise it keeps streaming but camd stops taking its buffers (the queue is "parked"):
+    /// the driver fills the queued ones once and then drops frames, so an idle camd makes no wake-up per frame.
+    /// The next pull hands those stale buffers back first (`unpark`). A camera that is away is still reopened
+    /// (with the usual back-off) while idle, without NO SIGNAL pictures.
+    public func idle(stopCamera: Bool) -> IdlePass {
         if stopCamera {
             if device != nil || status.state != .stopped {
                 close()
@@ -89,18 +93,22 @@ public final class V4L2Source: FrameSource {
             }
             return .nothing
         }
-        if let frame = pull(wanted: wanted) { return .frame(frame) }
-        return .waited
+        guard device != nil else {
+            _ = pull(convert: false)
+            return .waited
+        }
+        parked = true
+        return .nothing
     }
 
-    /// One pass: (re)open when due, dequeue one buffer (waiting up to 100 ms), convert it when `wanted()` says
-    /// someone wants it, give it back. Without a camera: NO SIGNAL about once a second, only while frames are wanted.
-    private func pull(wanted: () -> Bool) -> SourceFrame? {
+    /// One pass: (re)open when due, dequeue one buffer (waiting up to 100 ms), convert it unless idle (`convert`
+    /// false), give it back. Without a camera: NO SIGNAL about once a second, only while frames are wanted.
+    private func pull(convert wanted: Bool) -> SourceFrame? {
         let now = Clock.monotonicNanos()
         if device == nil {
             if now >= nextAttempt { open(now: now) }
             if device == nil {
-                guard wanted() else {
+                guard wanted else {
                     // Idle without a camera: wait as the placeholder would, but draw nothing.
                     Clock.sleepUntilMonotonic(min(max(nextAttempt, now + 10_000_000), now + 100_000_000))
                     return nil
@@ -109,6 +117,10 @@ public final class V4L2Source: FrameSource {
             }
         }
         guard let device else { return nil }
+        if parked {
+            unpark(device, now: now)
+            guard self.device != nil else { return nil }
+        }
         let dequeued: DequeuedBuffer?
         do {
             dequeued = try device.dequeue(timeoutMilliseconds: 100)
@@ -123,8 +135,8 @@ public final class V4L2Source: FrameSource {
             }
             return nil
         }
-        // Idle with the camera kept running: the buffer goes straight back, unless a viewer arrived meanwhile.
-        guard wanted() else {
+        // Idle, the camera just reopened: the buffer goes straight back (the queue is parked on the next pass).
+        guard wanted else {
             lastFrameAt = now
             do { try device.requeue(buffer) } catch { lose(error, now: now) }
             if status.state != .streaming { markStreaming() }
@@ -143,6 +155,23 @@ public final class V4L2Source: FrameSource {
         lastFrameAt = now
         if status.state != .streaming { markStreaming() }
         return picture
+    }
+
+    /// The buffers the driver filled while the queue was parked hold frames from then: all go back unseen,
+    /// so the first frame converted is one the camera completes from now on.
+    private func unpark(_ device: V4L2Device, now: UInt64) {
+        parked = false
+        do {
+            for _ in 0...device.bufferCount {
+                guard let stale = try device.dequeue(timeoutMilliseconds: 0) else { break }
+                try device.requeue(stale)
+            }
+        } catch {
+            lose(error, now: now)
+            return
+        }
+        // The parked time is not silence: the device timeout counts from now.
+        lastFrameAt = now
     }
 
     /// Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).

@@ -37,7 +37,7 @@ extension Daemon {
         if snapshot.isIdle {
             let what = !config.isCamera ? "no frames made"
                 : snapshot.source.state == .stopped ? "camera stopped"
-                : snapshot.source.state == .streaming ? "camera streaming, frames not converted"
+                : snapshot.source.state == .streaming ? "camera streaming, its frames not taken"
                 : sourceStatusLine(snapshot)
             return "idle (no viewer for \(Format.fixed(config.idleAfter, 1, bareWhole: true)) s): \(config.source), \(what)"
         }

@@ -22,7 +22,7 @@ public struct StatusReply: Codable, Equatable, Sendable {
     public var idle = false
     /// How long the capture has been idle; absent when it is not.
     public var idle_seconds: Double?
-    /// What an idle camera does: "keep" (streams, frames not converted) or "stop" (its stream is stopped).
+    /// What an idle camera does: "keep" (streams, camd takes no frames) or "stop" (its stream is stopped).
     public var idle_camera = ""
     public var frames_captured: UInt64 = 0
     public var frames_invalid: UInt64 = 0

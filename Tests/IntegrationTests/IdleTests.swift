@@ -1,5 +1,5 @@
 // Idle mode against the real camd: with nobody watching for idle_after, no frames are made (the test pattern is
-// not drawn, a camera's frames are not converted, or with idle_camera = "stop" the camera is closed); the first
+// not drawn, a camera's frames are not taken, or with idle_camera = "stop" the camera is closed); the first
 // viewer, or a snapshot, gets a live frame, never the stale one from before.
 #if canImport(Glibc)
 import Glibc
@@ -129,13 +129,13 @@ extension CamdIntegrationTests {
     }
 
     @Test func aKeptCameraStreamsWhileIdleWithoutConvertingAndAStoppedOneIsClosedAndReopened() throws {
-        // keep: the camera stays open and streaming; its frames are not converted, and none reach the ring.
+        // keep: the camera stays open and streaming; camd takes none of its frames, and none reach the ring.
         let camera = try FakeCamera()
         let kept = try CamdProcess(["--source", "v4l2:\(camera.device)", "--format", "yuyv", "--idle-after", "0.5"],
                                    environment: camera.environment())
         let keptIdle = try #require(kept.waitForIdle(), "\(kept.log)")
         #expect(keptIdle["source_state"] as? String == "streaming", "\(keptIdle)")
-        #expect(kept.log.contains("camera kept streaming, its frames not converted"), "\(kept.log)")
+        #expect(kept.log.contains("camera kept streaming, its frames not taken"), "\(kept.log)")
         let keptSequence = try #require((keptIdle["sequence"] as? NSNumber)?.uint64Value)
         let connected = Clock.realtimeNanos()
         let viewer = try NativeTestClient(port: kept.port)

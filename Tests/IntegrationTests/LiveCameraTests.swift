@@ -112,7 +112,7 @@ extension CamdIntegrationTests {
         #expect(!log.contains("busy") && !log.contains("unavailable") && !log.contains("disconnected"), "\(log.suffix(3000))")
         // The fake never saw two handles at once: each reopen came after the close.
         let opens = camera.requests.split(separator: "\n").filter { $0.hasPrefix("OPEN") }
-        #expect(opens.count == 101 && opens.allSatisfy { $0.hasSuffix("(1 open)") }, "\(opens.filter { !$0.hasSuffix("(1 open)") })")
+        #expect(opens.count == 101 && opens.allSatisfy { $0.hasSuffix("(1 open)") }, "\(opens.count) opens: \(opens.filter { !$0.hasSuffix("(1 open)") })\n\(camd.log.suffix(1500))")
         #expect(camera.requests.contains("S_CTRL 9963776 120"), "controls were applied on reopen")
         #expect(camd.stop() == 0)
     }
