@@ -12,7 +12,18 @@ public struct CaptureSnapshot: Sendable, Equatable {
     /// Frames per second measured over the last few seconds.
     public var measuredFPS: Double = 0
     /// The source's own account: streaming / opening / no_signal / stopped, retries, last error, format.
-    public var source = SourceStatus(state: .opening)
+    public var source = SourceStatus(state: .opening) {
+        didSet {
+            // Totals for /metrics, which `source` alone cannot give: its retries restart at 0 once streaming.
+            if source.retries > oldValue.retries { sourceRetriesTotal += UInt64(source.retries - oldValue.retries) }
+            if oldValue.state == .streaming, source.state != .streaming, source.state != .stopped { sourceLostTotal += 1 }
+        }
+    }
+    /// Failed (re)open attempts since start, and how often a streaming source stopped delivering (camera lost).
+    public var sourceRetriesTotal: UInt64 = 0
+    public var sourceLostTotal: UInt64 = 0
+    /// camd's own JPEG encodes (not pass-through) and how long each took.
+    public var encodeTimes = EncodeTimes()
     /// Idle mode: nobody has wanted frames for idle_after, so none are made (the camera may still stream).
     public var isIdle = false
     /// Monotonic time the capture last went idle (valid while `isIdle`).
@@ -181,6 +192,7 @@ extension CaptureThread {
             $0.invalidFrames = source.invalidFrames
             $0.measuredFPS = fps
             $0.source = source.status
+            if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
         }
         ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? fallbackTimestamp,
                            width: picture.width, height: picture.height,

@@ -8,13 +8,17 @@ public struct SourceFrame: Sendable {
     public var isPlaceholder: Bool
     /// Capture time (CLOCK_REALTIME ns) when the source knows it better than "now" (a driver timestamp).
     public var timestampNanos: UInt64?
+    /// How long camd's JPEG encode of this picture took (nil: passed through, not encoded): camd_encode_seconds.
+    public var encodeNanos: UInt64?
 
-    public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil) {
+    public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil,
+                encodeNanos: UInt64? = nil) {
         self.payload = payload
         self.width = width
         self.height = height
         self.isPlaceholder = isPlaceholder
         self.timestampNanos = timestampNanos
+        self.encodeNanos = encodeNanos
     }
 }
 

@@ -3,6 +3,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CamdSystem
 import JPEG
 
 public final class TestPatternSource: FrameSource {
@@ -48,10 +49,11 @@ public final class TestPatternSource: FrameSource {
     public func nextFrame(index: UInt64, timestampNanos: UInt64) throws(SourceError) -> SourceFrame? {
         render(index: index, timestampNanos: timestampNanos)
         do {
+            let started = Clock.monotonicNanos()
             let jpeg = try canvas.pixels.withUnsafeBytes { (raw) throws(JPEGError) in
                 try encoder.encode(rgb: raw, width: width, height: height)
             }
-            return SourceFrame(payload: jpeg, width: width, height: height)
+            return SourceFrame(payload: jpeg, width: width, height: height, encodeNanos: Clock.monotonicNanos() - started)
         } catch {
             throw SourceError("testpattern: \(error)")
         }

@@ -199,11 +199,13 @@ public final class V4L2Source: FrameSource {
         }
         let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
         guard buffer.bytesUsed >= needed else { return nil }
+        let started = Clock.monotonicNanos()
         let jpeg: [UInt8]? = device.withBytes(of: buffer) { raw in
             try? encoder.encode(yuyv: raw, width: format.width, height: format.height, bytesPerLine: format.bytesPerLine)
         }
         guard let jpeg else { return nil }
-        return SourceFrame(payload: jpeg, width: format.width, height: format.height, timestampNanos: timestamp)
+        return SourceFrame(payload: jpeg, width: format.width, height: format.height, timestampNanos: timestamp,
+                           encodeNanos: Clock.monotonicNanos() - started)
     }
 
     private func open(now: UInt64) {

@@ -79,6 +79,7 @@ public final class Daemon {
         try listeners.bind(config)
         startedAt = Clock.monotonicNanos()
         server.stateProvider = { [unowned self] in self.stateJSON() }
+        server.metricsProvider = { [unowned self] in self.metricsText() }
         openControlSocket()
         let wakeup = try reactor.makeWakeup { [unowned self] in
             self.server.frameAvailable()

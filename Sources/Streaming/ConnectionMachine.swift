@@ -93,6 +93,9 @@ public struct ConnectionClose: Equatable, Sendable {
     /// camd ended it (timeout): logged as client_drop rather than client_disconnect, and counted.
     public var timedOut: Bool
 
+    /// The reason a connection gets when its request head is not complete within request_timeout.
+    public static let requestTimeoutReason = "no complete request within request_timeout"
+
     public init(_ reason: String, _ severity: Severity, timedOut: Bool = false) {
         self.reason = reason
         self.severity = severity
@@ -323,7 +326,7 @@ public struct ConnectionMachine {
         switch phase {
         case .awaitingRequest(let since):
             if now >= since, now - since >= limits.requestTimeoutNanos {
-                close(ConnectionClose("no complete request within request_timeout", requestBuffer.isEmpty ? .debug : .info))
+                close(ConnectionClose(ConnectionClose.requestTimeoutReason, requestBuffer.isEmpty ? .debug : .info))
             }
         case .responding(let flight):
             if now >= flight.startedAt, now - flight.startedAt >= limits.clientTimeoutNanos {

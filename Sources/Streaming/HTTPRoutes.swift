@@ -1,17 +1,23 @@
-// HTTPRoutes: what camd answers to each HTTP request — /stream, /snapshot, /state, / — after access control.
+// HTTPRoutes: what camd answers to each HTTP request — /stream, /snapshot, /state, /metrics, / — after access control.
 import CamdSystem
 import Frames
 import Logging
 import Wire
 
 extension StreamServer {
-    /// The response to one request (a connection machine asked with `.route`); nil for a snapshot that waits for
-    /// the live frame the capture is waking up to make.
+    /// The response to one request (a connection machine asked with `.route`), counted for /metrics; nil for a
+    /// snapshot that waits for the live frame the capture is waking up to make (counted when answered).
     func route(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse? {
+        let action = request.path == "/" ? request.parameter("action") : nil
+        guard let response = answer(request, action: action, connection, now: now) else { return nil }
+        countRequest(request, response: response)
+        return response
+    }
+
+    private func answer(_ request: HTTPRequest, action: String?, _ connection: Connection, now: UInt64) -> HTTPResponse? {
         let head = request.method == .head
         let cors = corsHeaders(request)
         if let refusal = authorize(request, connection, now: now, cors: cors) { return refusal }
-        let action = request.path == "/" ? request.parameter("action") : nil
         switch (request.path, action) {
         case ("/stream", _), ("/", "stream"):
             if head { return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .close) }
@@ -30,6 +36,9 @@ extension StreamServer {
             return snapshot(request)
         case ("/state", _):
             return .complete(200, type: "application/json", body: stateProvider(), keepAlive: request.keepAlive,
+                             extra: cors, bodyless: head)
+        case ("/metrics", _):
+            return .complete(200, type: PrometheusText.contentType, body: metricsProvider(), keepAlive: request.keepAlive,
                              extra: cors, bodyless: head)
         case ("/", nil):
             return .complete(200, type: "text/html; charset=utf-8", body: HTTPPage.index, keepAlive: request.keepAlive, bodyless: head)

@@ -106,7 +106,13 @@ extension StreamServer {
             case .note(let note):
                 log(note, connection)
             case .close(let why):
-                if why.timedOut { closedTotals.timedOut += 1 }
+                if why.timedOut {
+                    closedTotals.timedOut += 1
+                    // The machine's two client_timeout reasons (overdueClose): "timeout: accepted no data…", "too slow: …".
+                    counters.timeouts[why.reason.hasPrefix("too slow") ? .slow : .idle, default: 0] += 1
+                } else if why.reason == ConnectionClose.requestTimeoutReason {
+                    counters.requestTimeouts += 1
+                }
                 drop(connection, reason: why.reason, level: Self.level(why.severity),
                      event: why.timedOut ? "client_drop" : "client_disconnect")
                 return
@@ -127,6 +133,7 @@ extension StreamServer {
         case .ignoringInput:
             logger.notice("viewer \(connection.id) (\(connection.peer)) sent data on the \(connection.proto.rawValue) stream; ignoring it")
         case .rejected(let status, let reason):
+            counters.requests[HTTPRequestKey(route: .invalid, status: status), default: 0] += 1
             guard eventLog.admit(.request, now: now) else { return }
             logger.info("http \(connection.peer): \(status) \(LogText.escaped(reason))",
                         metadata: ["camd_event": "request_rejected", "camd_client": "\(connection.peer)"])

@@ -132,6 +132,10 @@ public final class StreamServer {
     var currentHTTP: WireFrame?
     /// The JSON served at /state (set by the daemon).
     public var stateProvider: () -> [UInt8] = { Array("{}".utf8) }
+    /// The Prometheus text served at /metrics (set by the daemon).
+    public var metricsProvider: () -> [UInt8] = { [] }
+    /// Totals only /metrics reports (refusals by limit, timeouts by kind, requests by route and status).
+    public internal(set) var counters = StreamCounters()
     var acceptPausedUntil: UInt64?
     var closedTotals = StreamStats()
     var refusalLog = RateLimitedLog(intervalNanos: 5_000_000_000)
@@ -313,30 +317,33 @@ public final class StreamServer {
     }
 
     /// Why a new viewer from `host` may not have a slot, or nil when it may.
-    func viewerRefusal(host: String) -> String? {
-        if viewerCount >= settings.maxClients { return "max_clients (\(settings.maxClients)) reached" }
+    func viewerRefusal(host: String) -> Refusal? {
+        if viewerCount >= settings.maxClients {
+            return Refusal(limit: .maxClients, description: "max_clients (\(settings.maxClients)) reached")
+        }
         let perAddress = settings.maxClientsPerAddress
         if perAddress > 0, perHost[host, default: HostCount()].viewers >= perAddress {
-            return "max_clients_per_ip (\(perAddress)) reached for \(host)"
+            return Refusal(limit: .maxClientsPerIP, description: "max_clients_per_ip (\(perAddress)) reached for \(host)")
         }
         return nil
     }
 
     /// Why a new request connection from `host` may not be taken, or nil when it may.
-    func requestRefusal(host: String) -> String? {
+    func requestRefusal(host: String) -> Refusal? {
         if connections.count - viewerCount >= settings.maxClients {
-            return "\(settings.maxClients) request connections open (max_clients)"
+            return Refusal(limit: .maxClients, description: "\(settings.maxClients) request connections open (max_clients)")
         }
         let perAddress = settings.maxClientsPerAddress
         if perAddress > 0, perHost[host, default: HostCount()].requests >= perAddress {
-            return "max_clients_per_ip (\(perAddress)) request connections open from \(host)"
+            return Refusal(limit: .maxClientsPerIP,
+                           description: "max_clients_per_ip (\(perAddress)) request connections open from \(host)")
         }
         return nil
     }
 
     /// Turns a connection away at accept: HTTP is told 503 (Retry-After) in one best-effort send — the request
     /// is not read, what has arrived of it is discarded so the close is a FIN, not a reset — native is closed.
-    func refuse(_ socket: Descriptor, peer: String, proto: StreamProtocol, why: String) {
+    func refuse(_ socket: Descriptor, peer: String, proto: StreamProtocol, why: Refusal) {
         if proto == .http {
             _ = try? Socket.read(socket, into: readScratch)
             _ = HTTPMessages.busy.withUnsafeBytes { try? Socket.write(socket, $0) }
@@ -347,8 +354,9 @@ public final class StreamServer {
     }
 
     /// Counts a refusal and logs it (at most one line per 5 s, saying how many were not logged).
-    func noteRefusal(_ what: String, peer: String, why: String) {
+    func noteRefusal(_ what: String, peer: String, why: Refusal) {
         closedTotals.refused += 1
+        counters.refused[why.limit, default: 0] += 1
         if let suppressed = refusalLog.shouldLog(now: Clock.monotonicNanos()) {
             let more = suppressed > 0 ? " (\(suppressed) more refused since the last message)" : ""
             logger.warning("refused \(what) from \(peer): \(why)\(more)",
@@ -435,7 +443,9 @@ public final class StreamServer {
         for (id, wait) in snapshotWaits where !expiredOnly || now >= wait.deadline {
             snapshotWaits[id] = nil
             guard let connection = connections[id], connection.machine.isAwaitingFrame else { continue }
-            connection.machine.respond(snapshot(wait.request), now: now)
+            let response = snapshot(wait.request)
+            countRequest(wait.request, response: response)
+            connection.machine.respond(response, now: now)
             run(connection, now: now)
         }
     }

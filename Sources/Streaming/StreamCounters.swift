@@ -1,0 +1,86 @@
+// StreamCounters: the server's totals that only /metrics reports — refusals by limit, timeouts by kind,
+// HTTP requests by route and status. Every label comes from a small fixed set, never from a peer's bytes.
+import Wire
+
+/// Which limit turned a connection or viewer away.
+public enum RefusalLimit: String, Sendable, CaseIterable {
+    case maxClients = "max_clients"
+    case maxClientsPerIP = "max_clients_per_ip"
+}
+
+/// Why a new viewer or connection may not be taken.
+struct Refusal: CustomStringConvertible {
+    let limit: RefusalLimit
+    let description: String
+}
+
+/// How a viewer ran out of client_timeout: it accepted nothing (idle), or too little (slow).
+public enum TimeoutKind: String, Sendable, CaseIterable {
+    case idle
+    case slow
+}
+
+/// The routes /metrics counts requests by ("other" for every unknown path, so the set stays bounded).
+public enum HTTPRouteName: String, Sendable, CaseIterable {
+    case stream = "/stream"
+    case snapshot = "/snapshot"
+    case state = "/state"
+    case metrics = "/metrics"
+    case page = "/"
+    case other
+    /// Requests the parser refused (400, 405, 431, 505) before any route.
+    case invalid
+}
+
+public struct HTTPRequestKey: Hashable, Sendable, Comparable {
+    public var route: HTTPRouteName
+    public var status: Int
+
+    public static func < (a: Self, b: Self) -> Bool {
+        (a.route.rawValue, a.status) < (b.route.rawValue, b.status)
+    }
+}
+
+public struct StreamCounters: Sendable, Equatable {
+    public var refused: [RefusalLimit: UInt64] = [:]
+    public var timeouts: [TimeoutKind: UInt64] = [:]
+    /// Responses by route and status: at most 7 routes × the dozen statuses camd sends.
+    public var requests: [HTTPRequestKey: UInt64] = [:]
+    /// Connections whose request head did not arrive within request_timeout.
+    public var requestTimeouts: UInt64 = 0
+}
+
+extension StreamServer {
+    /// Streaming viewers by protocol (an HTTP connection between requests is not a viewer).
+    public var viewersByProtocol: (native: Int, http: Int) {
+        var native = 0, http = 0
+        for connection in connections.values where connection.machine.isStreaming {
+            if connection.proto == .native { native += 1 } else { http += 1 }
+        }
+        return (native, http)
+    }
+
+    func countRequest(_ request: HTTPRequest, response: HTTPResponse) {
+        let route: HTTPRouteName
+        switch (request.path, request.path == "/" ? request.parameter("action") : nil) {
+        case ("/stream", _), ("/", "stream"): route = .stream
+        case ("/snapshot", _), ("/", "snapshot"): route = .snapshot
+        case ("/state", _): route = .state
+        case ("/metrics", _): route = .metrics
+        case ("/", nil): route = .page
+        default: route = .other
+        }
+        counters.requests[HTTPRequestKey(route: route, status: Self.status(of: response.head)), default: 0] += 1
+    }
+
+    /// The status code of a response head ("HTTP/1.1 200 OK…" → 200), 0 if it has none.
+    static func status(of head: [UInt8]) -> Int {
+        guard head.count >= 12 else { return 0 }
+        var status = 0
+        for byte in head[9..<12] {
+            guard byte >= 0x30 && byte <= 0x39 else { return 0 }
+            status = status * 10 + Int(byte - 0x30)
+        }
+        return status
+    }
+}
