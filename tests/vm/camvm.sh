@@ -20,7 +20,7 @@
 # Exit status: the command's; 2 a usage or setup error; 3 the VM never started the command (it did not
 # boot); 4 the command started but no result came back (-t expired or the guest crashed).
 # Downloads (apt-get download, nothing installed) are cached in $CAMD_VM_CACHE, default
-# ${XDG_CACHE_HOME:-~/.cache}/camd-vm. Needs qemu-system-x86, kmod and cpio (scripts/deps.sh test).
+# ${XDG_CACHE_HOME:-~/.cache}/camd-vm. Needs qemu-system-x86, kmod, cpio, python3 (scripts/deps.sh test).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +31,7 @@ say() {
     printf '[camvm %3d.%ds] %s\n' $((us / 1000000)) $((us / 100000 % 10)) "$*" >&2
 }
 die() { echo "camvm: error: $*" >&2; exit 2; }
-usage() { sed -n '6,10p' "${BASH_SOURCE[0]}" | sed 's/^# //' >&2; exit 2; }
+usage() { sed -n '7,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # ---- fetch: Debian's kernel and busybox into the cache, then the initramfs --------------------------
 
