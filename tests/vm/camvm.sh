@@ -220,7 +220,7 @@ raise SystemExit(7)' > "$out" &
 try:
     print(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).recv(100).decode().strip())
 except OSError: pass' "$port")" || true
-        [ -z "$answer" ] && kill -0 "$vm" 2> /dev/null || break
+        if [ -n "$answer" ] || ! kill -0 "$vm" 2> /dev/null; then break; fi
         sleep 0.5
     done
     rc=0; wait "$vm" || rc=$?
