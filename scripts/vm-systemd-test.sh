@@ -226,6 +226,7 @@ tests/vm/camvm.sh boot -t 1200 -- bash "$PWD/scripts/vm-systemd-test.sh" --guest
 rc=$?
 case "$rc" in
     0|1) exit "$rc" ;;   # the guest part's verdict, after its "N passed, M failed" line
+    2) echo "vm-systemd: FAILED: camvm.sh could not set up the VM (exit 2, its error above)" ;;
     3) echo "vm-systemd: FAILED: the VM did not boot to the test (camvm.sh exit 3)" ;;
     4) echo "vm-systemd: FAILED: the test started in the VM but did not finish within the VM's time limit" ;;
     *) echo "vm-systemd: FAILED: camvm.sh or the test in the VM ended with status $rc" ;;

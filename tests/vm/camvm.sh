@@ -21,7 +21,8 @@
 # boot); 4 the command started but no result came back (-t expired or the guest crashed).
 # Downloads (apt-get download, nothing installed) are cached in $CAMD_VM_CACHE, default
 # ${XDG_CACHE_HOME:-~/.cache}/camd-vm. Needs qemu-system-x86, kmod, cpio, python3 (scripts/deps.sh test).
-set -euo pipefail
+set -eEuo pipefail
+trap 'exit 2' ERR   # a failure on the host side is a setup error (2), never mistaken for the command's status
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${CAMD_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/camd-vm}"
@@ -237,7 +238,7 @@ except OSError: pass' "$port")" || true
     check "a VM that cannot start the command in time ends with status 3" '[ "$rc" = 3 ]'
     rm -f "$out"
     echo "camvm selftest: $((6 - failed)) passed, $failed failed"
-    [ "$failed" = 0 ]
+    [ "$failed" = 0 ] || exit 1
 }
 
 case "${1:-}" in
