@@ -220,7 +220,7 @@ fi
 if [ "${CAMD_SKIP_VM:-}" = 1 ]; then echo "vm-systemd: skipped (CAMD_SKIP_VM=1)"; exit 0; fi
 bin="$(cd "${1:-$(swift build --show-bin-path)}" && pwd)"
 echo "==> vm-systemd: booting a VM with systemd as PID 1 and running camd.service in it (several minutes under TCG)"
-# 6.5-7.5 min measured while other engineers' builds kept the load average at 5-9 (2026-12-03), 12 min 50 s
+# 6-7.5 min measured while other engineers' builds kept the load average at 5-9 (2026-12-03), 12 min 50 s
 # with scripts/cpu-hog.sh on both cores as well (scripts/test-under-load.sh does that).
 tests/vm/camvm.sh boot -t 1200 -- bash "$PWD/scripts/vm-systemd-test.sh" --guest "$bin"
 rc=$?
