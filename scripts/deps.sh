@@ -23,7 +23,7 @@ camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev libcrypt-dev libsdl
 if [ "${1:-}" = "test" ]; then
     # Real outside clients used by the tests: Python + OpenCV for examples/camd_client.py, djpeg, curl,
     # ffmpeg, GStreamer and headless Chromium for HTTP; systemd-journald and journalctl for the journal test;
-    # qemu for the VM with a real V4L2 driver (vivid) when ../shared/vmcam is there.
+    # qemu, kmod and cpio for tests/vm/camvm.sh, the VM with a real V4L2 driver (vivid).
     # tmux, Xvfb, xwd (x11-apps), xdotool and ImageMagick for camview's terminal and window tests.
     # systemd for systemd-analyze (verify, security) in scripts/systemd-check.sh: a fresh Debian 12
     # container has no systemd package.
@@ -31,7 +31,7 @@ if [ "${1:-}" = "test" ]; then
     camd_apt_install python3 python3-pip libjpeg-turbo-progs curl ffmpeg gstreamer1.0-tools \
         gstreamer1.0-plugins-base gstreamer1.0-plugins-good chromium systemd \
         tmux xvfb x11-apps xdotool imagemagick prometheus
-    if [ -f ../shared/vmcam/vmcam.sh ]; then camd_apt_install qemu-system-x86 kmod cpio; fi
+    camd_apt_install qemu-system-x86 kmod cpio
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
         echo "==> installing opencv-python-headless from PyPI"
         python3 -m pip install -q opencv-python-headless 2>/dev/null \

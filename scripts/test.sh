@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests and integration tests that start the built camd and camview
 # and talk to them over real sockets (plus the Python/OpenCV example client, a fake UVC camera
-# LD_PRELOADed under the real capture code, and — where ../shared/vmcam exists — camd inside a VM
-# against the kernel's vivid camera driver, and under systemd/camd.service with systemd as PID 1), a short
+# LD_PRELOADed under the real capture code, and camd inside a VM (tests/vm/camvm.sh) against the kernel's
+# vivid camera driver, and under systemd/camd.service with systemd as PID 1), a short
 # fuzzing run of every parser of outside bytes, a one-minute soak, plus the unit files' checks (systemd-analyze
 # verify and security, install.sh into a scratch root); then the whole suite again under ThreadSanitizer and
 # under AddressSanitizer with LeakSanitizer (scripts/sanitize.sh, docs/RELIABILITY.md).
@@ -15,8 +15,8 @@ swift build --build-tests
 # each checks and the long campaigns: docs/RELIABILITY.md).
 scripts/fuzz.sh all 30
 scripts/systemd-check.sh
-scripts/vmcam-test.sh
-scripts/vmcam-systemd-test.sh
+scripts/vm-test.sh
+scripts/vm-systemd-test.sh
 IDLE_BUILD=debug IDLE_TRIES=2 bench/idle.sh 2  # idle mode: CPU with no viewer and a live first frame for every source (docs/BENCHMARKS.md)
 SOAK_BUILD=debug SOAK_SCALE=0.25 bench/soak.sh 60  # a minute of the soak at a quarter of its viewers, loose targets (the hour-long run: docs/RELIABILITY.md)
 swift test
