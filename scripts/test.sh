@@ -15,6 +15,7 @@ swift build --build-tests
 # each checks and the long campaigns: docs/RELIABILITY.md).
 scripts/fuzz.sh all 30
 scripts/systemd-check.sh
+scripts/deb-test.sh  # the .deb: lintian, manuals, completions; install/upgrade/remove/purge in a clean Debian 12 (+ under systemd in the VM)
 scripts/vmcam-test.sh
 scripts/vmcam-systemd-test.sh
 SOAK_BUILD=debug SOAK_SCALE=0.25 bench/soak.sh 60  # a minute of the soak at a quarter of its viewers, loose targets (the hour-long run: docs/RELIABILITY.md)
