@@ -51,7 +51,8 @@ mkdir -p "$stage"/{bin,units,etc/camd,man,completions/bash,completions/zsh,compl
 for p in camd camctl camview; do
     install -m 0755 "$bin/$p" "$stage/bin/$p"
     # ArgumentParser's own completion scripts: they complete the flags, subcommands and file arguments.
-    "$bin/$p" --generate-completion-script bash > "$stage/completions/bash/$p"
+    # bash-completion sources these files: no #! line (lintian: bash-completion-with-hashbang).
+    "$bin/$p" --generate-completion-script bash | sed '1{/^#!/d}' > "$stage/completions/bash/$p"
     "$bin/$p" --generate-completion-script zsh > "$stage/completions/zsh/_$p"
     "$bin/$p" --generate-completion-script fish > "$stage/completions/fish/$p.fish"
 done
@@ -77,7 +78,7 @@ if [ "$top" != "$version" ]; then
 fi
 
 echo "==> packaging camd $version ($arch)"
-(cd "$stage" && dpkg-buildpackage -b -us -uc --no-pre-clean >/dev/null 2>"../dpkg-buildpackage.log") || {
+(cd "$stage" && DH_VERBOSE=1 dpkg-buildpackage -b -us -uc --no-pre-clean >"../dpkg-buildpackage.log" 2>&1) || {
     cat "$build/dpkg-buildpackage.log" >&2; echo "deb.sh: dpkg-buildpackage failed (above)" >&2; exit 1; }
 mkdir -p dist
 deb="dist/camd_${version}_${arch}.deb"

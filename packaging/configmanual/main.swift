@@ -5,6 +5,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CamdSystem
 import Settings
 
 /// A man page's text: backslashes, hyphens and control lines escaped, everything outside ASCII as a groff
@@ -38,7 +39,7 @@ enum Part {
 }
 
 func fail(_ message: String) -> Never {
-    fputs("configmanual: \(message)\n", stderr)
+    try? Files.writeAll(2, Array("configmanual: \(message)\n".utf8))
     exit(1)
 }
 
@@ -89,18 +90,13 @@ func parse(_ text: String) -> (header: [String], parts: [Part]) {
     return (header, parts)
 }
 
-/// The comment as roff: lines indented in the file (lists, examples) kept as lines, the rest filled.
+/// The comment as roff: filled, except that a line indented in the file (a list item, a continuation, an
+/// example) starts a line of its own.
 func prose(_ lines: [String]) -> [String] {
-    var out: [String] = []
-    var inList = false
-    for line in lines {
-        let indented = line.hasPrefix(" ")
-        if indented && !inList { out += [".RS 2", ".nf"]; inList = true }
-        if !indented && inList { out += [".fi", ".RE"]; inList = false }
-        if !line.isEmpty { out.append(roff(indented ? line.trimmed : line)) }
+    lines.flatMap { line -> [String] in
+        if line.isEmpty { return [] }
+        return line.hasPrefix(" ") ? [".br", roff(line.trimmed)] : [roff(line)]
     }
-    if inList { out += [".fi", ".RE"] }
-    return out
 }
 
 func applies(_ key: ConfigKey, camera: Config) -> String {
@@ -133,15 +129,12 @@ func flagText(_ key: ConfigKey) -> String {
 let arguments = CommandLine.arguments
 guard arguments.count == 4 else { fail("usage: configmanual CONFIG_FILE VERSION DATE") }
 let path = arguments[1], version = arguments[2], date = arguments[3]
-guard let file = fopen(path, "r") else { fail("cannot open \(path): \(String(cString: strerror(errno)))") }
-var bytes: [UInt8] = []
-var chunk = [UInt8](repeating: 0, count: 65536)
-while true {
-    let count = fread(&chunk, 1, chunk.count, file)
-    if count == 0 { break }
-    bytes += chunk[0..<count]
+let bytes: [UInt8]
+do {
+    bytes = try Files.read(path)
+} catch {
+    fail("cannot read \(path): \(error)")
 }
-fclose(file)
 let (header, parts) = parse(String(decoding: bytes, as: UTF8.self))
 
 // The file and the table must name the same keys in the same order.
@@ -179,7 +172,7 @@ out += [
 for part in parts {
     switch part {
     case .section(let title, let text):
-        out.append(".SS \"\(roff(title))\"")
+        out.append(".SS \"\(roff(title).replacingQuotes())\"")
         out += prose(text)
     case .entry(let entry):
         for (index, key) in entry.keys.enumerated() {
