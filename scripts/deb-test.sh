@@ -27,7 +27,7 @@ die() { echo "deb-test.sh: $*" >&2; exit 1; }
 
 # ---- the packages ---------------------------------------------------------------------------------------
 DEB_REVISION=1 scripts/deb.sh
-DEB_NO_BUILD=1 DEB_REVISION=2 scripts/deb.sh
+DEB_NO_BUILD=1 DEB_REVISION=2 CAMD_DEB_COMPRESS=zstd scripts/deb.sh  # only the upgrade test installs it
 arch="$(dpkg --print-architecture)"
 upstream="$(dpkg-deb -f dist/camd_*-1_"$arch".deb Version)"; upstream="${upstream%-1}"
 deb1="dist/camd_${upstream}-1_${arch}.deb" deb2="dist/camd_${upstream}-2_${arch}.deb"
@@ -50,6 +50,7 @@ trap cleanup EXIT
 
 # ---- host: lintian, manuals, completions ----------------------------------------------------------------
 lintian_out="$(lintian --fail-on error,warning "$deb1" 2>&1)" && lint=0 || lint=$?
+lintian_out="$(grep -v '^running with root privileges is not recommended!$' <<<"$lintian_out" || true)"
 [ -z "$lintian_out" ] || printf '%s\n' "$lintian_out" | sed 's/^/     lintian: /'
 ok "lintian $deb1: no error or warning (its overrides: packaging/debian/camd.lintian-overrides)" [ "$lint" -eq 0 ]
 
@@ -59,8 +60,15 @@ for page in man8/camd.8 man1/camctl.1 man1/camview.1 man5/camd.toml.5; do
     warnings="$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -l "$x/usr/share/man/$page.gz" 2>&1 >/dev/null)"
     ok "man -l $page renders without warnings${warnings:+: $warnings}" [ -z "$warnings" ]
 done
-ok "camd.8 documents every flag of camd --help (--source, --check-config, --control-socket)" \
-    sh -c "zcat '$x/usr/share/man/man8/camd.8.gz' | grep -q 'source' && zcat '$x/usr/share/man/man8/camd.8.gz' | grep -q 'check' && zcat '$x/usr/share/man/man8/camd.8.gz' | grep -q 'control'"
+# Each page has every option its program's --help lists (camctl's: of every subcommand).
+for page in man8/camd.8 man1/camctl.1 man1/camview.1; do
+    name="$(basename "$page" | cut -d. -f1)"
+    helps="$("$x/usr/bin/$name" --help 2>&1)"
+    [ "$name" != camctl ] || for sub in status clients kick set reload; do helps+="$("$x/usr/bin/camctl" "$sub" --help 2>&1)"; done
+    flags="$(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$helps" | sort -u)"
+    missing="$(for f in $flags; do zcat "$x/usr/share/man/$page.gz" | grep -q -- "^\.It Fl .*-${f#--}\b" || echo "$f"; done)"
+    ok "$page lists all $(wc -w <<<"$flags") options of $name --help${missing:+ (missing: $(echo $missing))}" [ -z "$missing" ]
+done
 toml_page="$(LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$x/usr/share/man/man5/camd.toml.5.gz" 2>/dev/null)"
 ok "camd.toml(5) has every key with its flag (fps: --fps, camctl set fps)" \
     sh -c 'printf "%s" "$1" | grep -q "^ *fps = 30" && printf "%s" "$1" | grep -q -- "--fps value" && printf "%s" "$1" | grep -q "camctl set fps"' _ "$toml_page"
@@ -148,7 +156,7 @@ ok "user camd: a system user, shell nologin, groups camd and video" \
         && chroot '$root' getent passwd camd | grep -q ':/usr/sbin/nologin$'"
 ok "/etc/camd/camd.toml is a conffile, 0640 root:camd, control_group = \"camd\"" \
     sh -c "chroot '$root' dpkg-query -W -f='\${Conffiles}' camd | grep -q '/etc/camd/camd.toml' \
-        && [ \"\$(stat -c '%a %U %G' '$root/etc/camd/camd.toml')\" = '640 root camd' ] \
+        && [ \"\$(stat -c '%a %u %g' '$root/etc/camd/camd.toml')\" = \"640 0 \$(chroot '$root' id -g camd)\" ] \
         && grep -qx 'control_group = \"camd\"' '$root/etc/camd/camd.toml'"
 ok "camd.service enabled, the sockets not" \
     sh -c "[ \"\$(chroot '$root' systemctl is-enabled camd.service)\" = enabled ] \
@@ -180,7 +188,7 @@ ok "camd as user camd serves a snapshot over HTTP on 127.0.0.1:$http" snapshot
 ok "the snapshot decodes (djpeg) to the config's 640x480" \
     sh -c "chroot '$root' djpeg -pnm /tmp/snapshot.jpg | head -c 20 | sed -n 2p | grep -qx '640 480'"
 ok "the process runs as camd with group video" \
-    sh -c "[ \"\$(stat -c %U /proc/$camd_pid)\" = camd ] || [ \"\$(stat -c %u /proc/$camd_pid)\" = $uid ]; grep -q '^Groups:.*\\b$video\\b' /proc/$camd_pid/status"
+    sh -c "[ \"\$(stat -c %u /proc/$camd_pid)\" = $uid ] && grep -qE '^Groups:.*\\b$video\\b' /proc/$camd_pid/status"
 ok "camctl status over the installed control socket (/run/camd/control)" \
     sh -c "chroot '$root' /usr/bin/camctl status | grep -q testpattern"
 kill -TERM "$camd_pid"; wait "$camd_pid" && stopped=0 || stopped=$?
@@ -193,12 +201,12 @@ sed -i 's/^fps = 30$/fps = 12/' "$root/etc/camd/camd.toml"
 grep -qx 'fps = 12' "$root/etc/camd/camd.toml" || die "could not edit the conffile (no 'fps = 30' line)"
 apt_in_root install --reinstall "$b1" > "$work/apt.log" 2>&1 || { tail -30 "$work/apt.log"; die "reinstall failed"; }
 ok "reinstall over itself keeps the edited conffile (fps = 12), 0640 root:camd" \
-    sh -c "grep -qx 'fps = 12' '$root/etc/camd/camd.toml' && [ \"\$(stat -c '%a %U %G' '$root/etc/camd/camd.toml')\" = '640 root camd' ]"
+    sh -c "grep -qx 'fps = 12' '$root/etc/camd/camd.toml' && [ \"\$(stat -c '%a %u %g' '$root/etc/camd/camd.toml')\" = \"640 0 $gid\" ]"
 apt_in_root install "$b2" > "$work/apt.log" 2>&1 || { tail -30 "$work/apt.log"; die "upgrade to $b2 failed"; }
 ok "upgrade to $upstream-2: installed, edited conffile kept, still enabled" \
     sh -c "[ \"\$(chroot '$root' dpkg-query -W -f='\${Version}' camd)\" = '$upstream-2' ] && grep -qx 'fps = 12' '$root/etc/camd/camd.toml' \
         && [ \"\$(chroot '$root' systemctl is-enabled camd.service)\" = enabled ]"
-ok "upgrade: camd --check-config reads the edited file (12 fps)" sh -c "chroot '$root' /usr/bin/camd --check-config | grep -q '12 fps\\|fps 12\\|@12\\|12\\.0\\| 12 '"
+ok "upgrade: camd --check-config reads the edited file (fps=12)" sh -c "chroot '$root' /usr/bin/camd --check-config | grep -q ' fps=12 '"
 
 # ---- remove, purge ---------------------------------------------------------------------------------------
 apt_in_root remove camd > "$work/apt.log" 2>&1 || { tail -30 "$work/apt.log"; die "remove failed"; }

@@ -10,7 +10,8 @@
 # VERSION is UPSTREAM-REVISION: UPSTREAM is what the built camd --version prints (CamdVersion in
 # Sources/Service/Daemon.swift), REVISION the package's own (DEB_REVISION, default 1). When that is not the
 # newest entry of packaging/debian/changelog, the package gets an entry saying which git commit it was built from.
-# Environment: DEB_REVISION; DEB_NO_BUILD=1 packages the binaries already built (no swift build).
+# Environment: DEB_REVISION; DEB_NO_BUILD=1 packages the binaries already built (no swift build);
+# CAMD_DEB_COMPRESS=zstd (or gzip) instead of xz, for test packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -78,7 +79,7 @@ if [ "$top" != "$version" ]; then
 fi
 
 echo "==> packaging camd $version ($arch)"
-(cd "$stage" && DH_VERBOSE=1 dpkg-buildpackage -b -us -uc --no-pre-clean >"../dpkg-buildpackage.log" 2>&1) || {
+(cd "$stage" && DH_VERBOSE=1 CAMD_DEB_COMPRESS="${CAMD_DEB_COMPRESS:-xz}" dpkg-buildpackage -b -us -uc --no-pre-clean >"../dpkg-buildpackage.log" 2>&1) || {
     cat "$build/dpkg-buildpackage.log" >&2; echo "deb.sh: dpkg-buildpackage failed (above)" >&2; exit 1; }
 mkdir -p dist
 deb="dist/camd_${version}_${arch}.deb"
