@@ -84,6 +84,8 @@ let package = Package(
         .executableTarget(name: "camload", dependencies: ["Wire", "Reactor", "CamdSystem",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/camload", swiftSettings: strict),
+        // Prints camd.toml(5) from the key table and config/camd.toml's comments (scripts/man.sh; not installed).
+        .executableTarget(name: "configmanual", dependencies: ["Settings", "CamdSystem"], path: "packaging/configmanual", swiftSettings: strict),
         // The capture path's cost per frame (YUYV encode, MJPEG passthrough), compared with tjbench.
         .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
 

@@ -28,9 +28,13 @@ if [ "${1:-}" = "test" ]; then
     # systemd for systemd-analyze (verify, security) in scripts/systemd-check.sh: a fresh Debian 12
     # container has no systemd package.
     # prometheus for promtool (check metrics) and a real Prometheus scraping /metrics (MetricsTests).
+    # The Debian package (scripts/deb-test.sh): debhelper, dpkg-dev and fakeroot build it, lintian checks it,
+    # man-db renders its manuals, zsh and fish run its completions, debootstrap makes the clean root it is
+    # installed into.
     camd_apt_install python3 python3-pip libjpeg-turbo-progs curl ffmpeg gstreamer1.0-tools \
         gstreamer1.0-plugins-base gstreamer1.0-plugins-good chromium systemd \
-        tmux xvfb x11-apps xdotool imagemagick prometheus
+        tmux xvfb x11-apps xdotool imagemagick prometheus \
+        debhelper dpkg-dev fakeroot lintian man-db zsh fish debootstrap
     camd_apt_install qemu-system-x86 kmod cpio
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
         echo "==> installing opencv-python-headless from PyPI"

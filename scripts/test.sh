@@ -15,6 +15,7 @@ swift build --build-tests
 # each checks and the long campaigns: docs/RELIABILITY.md).
 scripts/fuzz.sh all 30
 scripts/systemd-check.sh
+scripts/deb-test.sh  # the .deb: lintian, manuals, completions; install/upgrade/remove/purge in a clean Debian 12 (+ under systemd in the VM)
 scripts/vm-test.sh
 scripts/vm-systemd-test.sh
 IDLE_BUILD=debug IDLE_TRIES=2 bench/idle.sh 2  # idle mode: CPU with no viewer and a live first frame for every source (docs/BENCHMARKS.md)

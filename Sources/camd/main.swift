@@ -15,8 +15,8 @@ struct Camd: ParsableCommand {
         abstract: "Stream a camera (or a test pattern, or a recorded MJPEG) to many viewers at once.",
         discussion: """
         Settings come from the config file (--config, else \(ConfigLoader.defaultPath) if it exists, \
-        else built-in defaults); each flag below overrides the key of the same name. config/camd.toml \
-        documents every key and its default. Invalid settings exit with status 78 and one line naming the key.
+        else built-in defaults); each flag below overrides the key of the same name. camd.toml(5) \
+        (config/camd.toml in the source) documents every key and its default. Invalid settings exit with status 78 and one line naming the key.
 
         Native viewers: camview tcp://HOST:9999 --stats, or any client of docs/PROTOCOL.md.
         """,
