@@ -4,13 +4,13 @@ import Glibc
 #endif
 import ArgumentParser
 import CamdSystem
-import Foundation
+import FoundationEssentials
 import Settings
 import Wire
 
 struct Connection: ParsableArguments {
     @Option(help: ArgumentHelp("camd's control socket (control_socket).", valueName: "path"))
-    var socket: String = ProcessInfo.processInfo.environment["CAMD_CONTROL_SOCKET"] ?? "/run/camd/control"
+    var socket: String = getenv("CAMD_CONTROL_SOCKET").map { String(cString: $0) } ?? "/run/camd/control"
 
     @Flag(help: "Print camd's JSON reply as it is (one object per line), for scripts.")
     var json = false
@@ -61,7 +61,8 @@ struct Connection: ParsableArguments {
 }
 
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    var text = line + "\n"
+    text.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
 }
 
 func fail(_ message: String) -> Never {
@@ -69,12 +70,19 @@ func fail(_ message: String) -> Never {
     Glibc.exit(1)
 }
 
+extension String {
+    /// Left-aligned in `width` characters: spaces added, or cut to that width.
+    func padded(to width: Int) -> String {
+        count >= width ? String(prefix(width)) : self + String(repeating: " ", count: width - count)
+    }
+}
+
 /// Fixed-width columns, left-aligned, two spaces apart.
 func table(_ header: [String], _ rows: [[String]]) -> String {
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
     func line(_ cells: [String]) -> String {
-        zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        let text = zip(cells, widths).map { $0.padded(to: $1) }.joined(separator: "  ")
+        return String(text.reversed().drop(while: { $0 == " " }).reversed())
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n")
 }
@@ -109,7 +117,7 @@ struct Status: ParsableCommand {
         }
         if let error = s.source_error { lines.insert(["last error", "\(error) (retry \(s.source_retries))"], at: 1) }
         if let note = s.config_status { lines.append(["config", note]) }
-        print(lines.map { $0[0].padding(toLength: 11, withPad: " ", startingAt: 0) + $0[1] }.joined(separator: "\n"))
+        print(lines.map { $0[0].padded(to: 11) + $0[1] }.joined(separator: "\n"))
     }
 }
 
