@@ -66,12 +66,6 @@ public final class CaptureDemand: Sendable {
         return now < last || now - last < after
     }
 
-    /// How long since frames were last wanted (for the idle log line).
-    public func secondsSinceWanted(now: UInt64) -> Double {
-        let last = wantedAt.load(ordering: .acquiring)
-        return now > last ? Double(now - last) / 1e9 : 0
-    }
-
     /// The capture starts (or restarts): it runs for idle_after before it may idle.
     public func captureStarted(now: UInt64) {
         wantedAt.store(now, ordering: .releasing)

@@ -61,10 +61,9 @@ extension Daemon {
                 Double(capture.sourceLostTotal))
 
         // Viewers and connections
-        let viewers = server.viewersByProtocol
-        out.add("camd_viewers", .gauge, help: "Viewers receiving the stream, by protocol.",
-                [([("protocol", "native")], Double(viewers.native)), ([("protocol", "http")], Double(viewers.http))])
         let connections = server.connectionCounts
+        out.add("camd_viewers", .gauge, help: "Viewers receiving the stream, by protocol.",
+                [([("protocol", "native")], Double(connections.nativeViewers)), ([("protocol", "http")], Double(connections.httpViewers))])
         out.add("camd_connections", .gauge, help: "Open connections (viewers and HTTP requests), by protocol.",
                 [([("protocol", "native")], Double(connections.native)), ([("protocol", "http")], Double(connections.http))])
         out.add("camd_connections_accepted_total", .counter, help: "Connections accepted.", Double(stats.accepted))

@@ -8,18 +8,18 @@ extension StreamServer {
     /// The response to one request (a connection machine asked with `.route`), counted for /metrics; nil for a
     /// snapshot that waits for the live frame the capture is waking up to make (counted when answered).
     func route(_ request: HTTPRequest, _ connection: Connection, now: UInt64) -> HTTPResponse? {
-        let action = request.path == "/" ? request.parameter("action") : nil
-        guard let response = answer(request, action: action, connection, now: now) else { return nil }
-        countRequest(request, response: response)
+        let route = HTTPRouteName(request)
+        guard let response = answer(request, route, connection, now: now) else { return nil }
+        countRequest(route, response: response)
         return response
     }
 
-    private func answer(_ request: HTTPRequest, action: String?, _ connection: Connection, now: UInt64) -> HTTPResponse? {
+    private func answer(_ request: HTTPRequest, _ route: HTTPRouteName, _ connection: Connection, now: UInt64) -> HTTPResponse? {
         let head = request.method == .head
         let cors = corsHeaders(request)
         if let refusal = authorize(request, connection, now: now, cors: cors) { return refusal }
-        switch (request.path, action) {
-        case ("/stream", _), ("/", "stream"):
+        switch route {
+        case .stream:
             if head { return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .close) }
             // A viewer slot, or 503: only viewers count against max_clients, so /state and /snapshot are
             // answered however many viewers there are.
@@ -29,20 +29,20 @@ extension StreamServer {
             }
             takeViewerSlot(connection)
             return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .stream)
-        case ("/snapshot", _), ("/", "snapshot"):
+        case .snapshot:
             // A snapshot is demand: an idle capture wakes, and runs on for idle_after.
             demand.touch(now: now)
             if let frame = ring.latest, demand.isStale(sequence: frame.sequence) { return nil }
             return snapshot(request)
-        case ("/state", _):
+        case .state:
             return .complete(200, type: "application/json", body: stateProvider(), keepAlive: request.keepAlive,
                              extra: cors, bodyless: head)
-        case ("/metrics", _):
+        case .metrics:
             return .complete(200, type: PrometheusText.contentType, body: metricsProvider(), keepAlive: request.keepAlive,
                              extra: cors, bodyless: head)
-        case ("/", nil):
+        case .page:
             return .complete(200, type: "text/html; charset=utf-8", body: HTTPPage.index, keepAlive: request.keepAlive, bodyless: head)
-        default:
+        case .other, .invalid:
             // The path is visible ASCII (the parser's check); the body is text/plain, never interpreted.
             return .text(404, "404 not found: \(request.path)\n", keepAlive: request.keepAlive, extra: cors, bodyless: head)
         }

@@ -32,6 +32,21 @@ public enum HTTPRouteName: String, Sendable, CaseIterable {
     case invalid
 }
 
+extension HTTPRouteName {
+    /// The route a request names: camd's paths, and mjpg-streamer's `/?action=stream|snapshot`; `other` for the rest.
+    /// HTTPRoutes answers by it and /metrics counts by it, so the two cannot disagree.
+    init(_ request: HTTPRequest) {
+        switch (request.path, request.path == "/" ? request.parameter("action") : nil) {
+        case ("/stream", _), ("/", "stream"): self = .stream
+        case ("/snapshot", _), ("/", "snapshot"): self = .snapshot
+        case ("/state", _): self = .state
+        case ("/metrics", _): self = .metrics
+        case ("/", nil): self = .page
+        default: self = .other
+        }
+    }
+}
+
 public struct HTTPRequestKey: Hashable, Sendable, Comparable {
     public var route: HTTPRouteName
     public var status: Int
@@ -51,25 +66,7 @@ public struct StreamCounters: Sendable, Equatable {
 }
 
 extension StreamServer {
-    /// Streaming viewers by protocol (an HTTP connection between requests is not a viewer).
-    public var viewersByProtocol: (native: Int, http: Int) {
-        var native = 0, http = 0
-        for connection in connections.values where connection.machine.isStreaming {
-            if connection.proto == .native { native += 1 } else { http += 1 }
-        }
-        return (native, http)
-    }
-
-    func countRequest(_ request: HTTPRequest, response: HTTPResponse) {
-        let route: HTTPRouteName
-        switch (request.path, request.path == "/" ? request.parameter("action") : nil) {
-        case ("/stream", _), ("/", "stream"): route = .stream
-        case ("/snapshot", _), ("/", "snapshot"): route = .snapshot
-        case ("/state", _): route = .state
-        case ("/metrics", _): route = .metrics
-        case ("/", nil): route = .page
-        default: route = .other
-        }
+    func countRequest(_ route: HTTPRouteName, response: HTTPResponse) {
         counters.requests[HTTPRequestKey(route: route, status: Self.status(of: response.head)), default: 0] += 1
     }
 

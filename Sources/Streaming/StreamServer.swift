@@ -444,7 +444,7 @@ public final class StreamServer {
             snapshotWaits[id] = nil
             guard let connection = connections[id], connection.machine.isAwaitingFrame else { continue }
             let response = snapshot(wait.request)
-            countRequest(wait.request, response: response)
+            countRequest(.snapshot, response: response)
             connection.machine.respond(response, now: now)
             run(connection, now: now)
         }
@@ -461,10 +461,19 @@ public final class StreamServer {
     public var clientCount: Int { connections.count }
 
     /// Connections by kind, counted in one pass without building `clients` (/state asks on every request).
-    public var connectionCounts: (viewers: Int, native: Int, http: Int) {
-        var native = 0
-        for connection in connections.values where connection.proto == .native { native += 1 }
-        return (connections.values.reduce(0) { $0 + ($1.machine.isStreaming ? 1 : 0) }, native, connections.count - native)
+    /// Viewers (streaming) are counted by protocol too; an HTTP connection between requests is not a viewer.
+    public var connectionCounts: (viewers: Int, native: Int, http: Int, nativeViewers: Int, httpViewers: Int) {
+        var native = 0, nativeViewers = 0, httpViewers = 0
+        for connection in connections.values {
+            let streaming = connection.machine.isStreaming
+            if connection.proto == .native {
+                native += 1
+                if streaming { nativeViewers += 1 }
+            } else if streaming {
+                httpViewers += 1
+            }
+        }
+        return (nativeViewers + httpViewers, native, connections.count - native, nativeViewers, httpViewers)
     }
 
     public var clients: [ClientInfo] {
