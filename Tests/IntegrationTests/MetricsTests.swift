@@ -57,7 +57,13 @@ extension CamdIntegrationTests {
                      "process_start_time_seconds", "camd_build_info", "camd_source_up", "camd_frame_age_seconds"] {
             #expect(names.contains(name), "\(name) missing from /metrics")
         }
-        let before = samples(first.body)
+        // Listening comes before the first frame: under a sanitizer or a loaded machine the pattern may not be up
+        // at the first scrape, so wait for the condition rather than assume it.
+        var before = samples(first.body)
+        #expect(try waitUntil(timeout: 10, interval: 0.05) {
+            before = samples(try scrape(camd.httpPort).body)
+            return before["camd_source_up"] == 1
+        }, "the source never came up: \(before)")
         #expect(before["camd_source_up"] == 1 && before["camd_source_state{state=\"streaming\"}"] == 1)
         #expect(before["camd_capture_idle"] == 0 && before["camd_source_state{state=\"stopped\"}"] == 0)
         #expect(before["camd_target_frames_per_second"] == 10 && before["camd_frame_width_pixels"] == 320)
