@@ -88,7 +88,9 @@ public final class V4L2Device {
     public let driver: String
     public let card: String
     public let busInfo: String
-    private var fd: Int32
+    /// The open descriptor (-1 once closed); internal so that extensions in other files (DV timings, events) can
+    /// make their own VIDIOC calls through `xioctl`.
+    var fd: Int32
     private var buffers: [(start: UnsafeMutableRawPointer, length: Int)] = []
     private var streaming = false
     public private(set) var format: NegotiatedFormat?
@@ -139,7 +141,7 @@ public final class V4L2Device {
 
     /// Every VIDIOC call: retried on EINTR, errors carry the request's name and errno.
     @discardableResult
-    private func xioctl<T>(_ request: UInt, _ name: String, _ argument: inout T) throws(V4L2Error) -> Int32 {
+    func xioctl<T>(_ request: UInt, _ name: String, _ argument: inout T) throws(V4L2Error) -> Int32 {
         while true {
             let rc = withUnsafeMutableBytes(of: &argument) { cv4l2_ioctl(fd, request, $0.baseAddress) }
             if rc >= 0 { return rc }

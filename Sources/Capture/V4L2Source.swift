@@ -142,13 +142,15 @@ public final class V4L2Source: FrameSource {
             if status.state != .streaming { markStreaming() }
             return nil
         }
-        let picture = convert(buffer, from: device)
+        // The buffer goes back to the driver as soon as its bytes are copied out (MJPEG) or converted (raw),
+        // before the encode: the driver never waits on camd's JPEG encoder for a buffer to fill.
+        let converted = convert(buffer, from: device)
         do {
             try device.requeue(buffer)
         } catch {
             lose(error, now: now)
         }
-        guard let picture else {
+        guard let picture = converted.flatMap(encode) else {
             invalidFrames += 1
             return nil
         }
@@ -188,24 +190,42 @@ public final class V4L2Source: FrameSource {
         backoff = 0.25
     }
 
-    /// MJPEG: validate and repair (one copy out of the driver's buffer). YUYV: encode.
-    private func convert(_ buffer: DequeuedBuffer, from device: V4L2Device) -> SourceFrame? {
+    /// What one dequeued buffer became before it went back to the driver.
+    private enum Converted {
+        /// A JPEG as published (MJPEG, repaired if needed).
+        case jpeg(SourceFrame)
+        /// A raw picture in planar form, still to be encoded.
+        case planes(PlanarImage, timestampNanos: UInt64)
+    }
+
+    /// MJPEG: validate and repair (one copy out of the driver's buffer). YUYV: split into planes (one pass).
+    private func convert(_ buffer: DequeuedBuffer, from device: V4L2Device) -> Converted? {
         guard let format = device.format, !buffer.flaggedError else { return nil }
         let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
         if format.pixelFormat.isJPEG {
             let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
             guard case .image(let bytes, _) = outcome else { return nil }
-            return SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp)
+            return .jpeg(SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp))
         }
         let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
         guard buffer.bytesUsed >= needed else { return nil }
-        let started = Clock.monotonicNanos()
-        let jpeg: [UInt8]? = device.withBytes(of: buffer) { raw in
-            try? encoder.encode(yuyv: raw, width: format.width, height: format.height, bytesPerLine: format.bytesPerLine)
+        let image = device.withBytes(of: buffer) { raw in
+            PlanarImage(yuyv: raw, width: format.width, height: format.height, bytesPerLine: format.bytesPerLine)
         }
-        guard let jpeg else { return nil }
-        return SourceFrame(payload: jpeg, width: format.width, height: format.height, timestampNanos: timestamp,
-                           encodeNanos: Clock.monotonicNanos() - started)
+        return .planes(image, timestampNanos: timestamp)
+    }
+
+    /// The JPEG of a converted picture (a raw one is encoded here, after its buffer went back).
+    private func encode(_ converted: Converted) -> SourceFrame? {
+        switch converted {
+        case .jpeg(let frame):
+            return frame
+        case .planes(let image, let timestamp):
+            let started = Clock.monotonicNanos()
+            guard let jpeg = try? encoder.encode(image) else { return nil }
+            return SourceFrame(payload: jpeg, width: image.width, height: image.height, timestampNanos: timestamp,
+                               encodeNanos: Clock.monotonicNanos() - started)
+        }
     }
 
     private func open(now: UInt64) {

@@ -24,14 +24,11 @@ public enum ChromaSubsampling: Sendable {
 /// A reusable compressor. Output goes into one scratch buffer (allocated once per size) and is copied
 /// out at its exact length, so each frame's payload is as small as the JPEG.
 public final class JPEGEncoder {
-    private let handle: tjhandle
+    let handle: tjhandle
     public var quality: Int
     public let subsampling: ChromaSubsampling
     private var scratch: UnsafeMutablePointer<UInt8>?
     private var scratchSize: UInt = 0
-    /// Planar Y, U, V for the YUYV path: allocated once per size, freed in deinit.
-    fileprivate var planeBuffer: UnsafeMutablePointer<UInt8>?
-    private var planeBufferSize = 0
 
     public init(quality: Int, subsampling: ChromaSubsampling = .s420) throws(JPEGError) {
         guard let handle = tjInitCompress() else { throw JPEGError("tjInitCompress", handle: nil) }
@@ -42,33 +39,14 @@ public final class JPEGEncoder {
 
     deinit {
         if let scratch { tjFree(scratch) }
-        planeBuffer?.deallocate()
         tjDestroy(handle)
     }
 
-    fileprivate func ensurePlanes(width: Int, height: Int) throws(JPEGError) {
-        let needed = width * height * 2
-        if needed > planeBufferSize {
-            planeBuffer?.deallocate()
-            planeBuffer = .allocate(capacity: needed)
-            planeBufferSize = needed
-        }
-    }
+    /// The output buffer (grown to the worst case for the size, once) and its capacity.
+    var scratchBuffer: UnsafeMutablePointer<UInt8>? { scratch }
+    var scratchCapacity: UInt { scratchSize }
 
-    fileprivate func compressPlanes(y: UnsafeMutablePointer<UInt8>, u: UnsafeMutablePointer<UInt8>, v: UnsafeMutablePointer<UInt8>,
-                                    width: Int, height: Int) throws(JPEGError) -> [UInt8] {
-        try ensureScratch(width: width, height: height, subsampling: Int32(TJSAMP_422.rawValue))
-        var out: UnsafeMutablePointer<UInt8>? = scratch
-        var size: UInt = scratchSize
-        var planes: [UnsafePointer<UInt8>?] = [UnsafePointer(y), UnsafePointer(u), UnsafePointer(v)]
-        var strides: [Int32] = [Int32(width), Int32(width / 2), Int32(width / 2)]
-        let rc = tjCompressFromYUVPlanes(handle, &planes, Int32(width), &strides, Int32(height), Int32(TJSAMP_422.rawValue),
-                                         &out, &size, Int32(quality), TJFLAG_NOREALLOC | TJFLAG_FASTDCT)
-        guard rc == 0, let out else { throw JPEGError("tjCompressFromYUVPlanes", handle: handle) }
-        return Array(UnsafeBufferPointer(start: out, count: Int(size)))
-    }
-
-    private func ensureScratch(width: Int, height: Int, subsampling: Int32? = nil) throws(JPEGError) {
+    func ensureScratch(width: Int, height: Int, subsampling: Int32? = nil) throws(JPEGError) {
         let needed = tjBufSize(Int32(width), Int32(height), subsampling ?? self.subsampling.tj)
         if needed > scratchSize {
             if let scratch { tjFree(scratch) }
@@ -96,13 +74,19 @@ extension JPEGEncoder {
     /// Compresses packed YUYV 4:2:2 as 4:2:2 JPEG: one split into planes, then libturbojpeg's planar
     /// YUV compressor (no colour conversion, no RGB round trip).
     public func encode(yuyv pixels: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int) throws(JPEGError) -> [UInt8] {
+        try encode(PlanarImage(yuyv: pixels, width: width, height: height, bytesPerLine: bytesPerLine))
+    }
+}
+
+extension PlanarImage {
+    /// Packed YUYV 4:2:2 (Y0 U Y1 V) split into 4:2:2 planes; `bytesPerLine` is the driver's row stride (padding
+    /// honoured).
+    public convenience init(yuyv pixels: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int) {
         let stride = max(bytesPerLine, width * 2)
         precondition(width % 2 == 0 && pixels.count >= stride * (height - 1) + width * 2, "YUYV buffer too small")
-        try ensurePlanes(width: width, height: height)
-        let planes = planeBuffer!
-        let y = planes, u = planes + width * height, v = u + width / 2 * height
-        ctj_yuyv_to_planes(pixels.bindMemory(to: UInt8.self).baseAddress, Int32(width), Int32(height), Int32(stride), y, u, v)
-        return try compressPlanes(y: y, u: u, v: v, width: width, height: height)
+        self.init(width: width, height: height, layout: .s422)
+        ctj_yuyv_to_planes(pixels.bindMemory(to: UInt8.self).baseAddress, Int32(width), Int32(height), Int32(stride),
+                           plane(0), plane(1), plane(2))
     }
 }
 
