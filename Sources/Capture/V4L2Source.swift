@@ -20,6 +20,8 @@ public struct V4L2Settings: Sendable, Equatable {
     /// Longest wait between reopen attempts, in seconds.
     public var retryMax: Double = 5
     public var controls: [String: Int] = [:]
+    /// `rotate` and `flip`: raw formats are turned while they are converted, MJPEG by a lossless transform.
+    public var orientation = Orientation.identity
 
     public init(path: String) { self.path = path }
 }
