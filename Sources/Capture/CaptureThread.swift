@@ -28,6 +28,8 @@ public struct CaptureSnapshot: Sendable, Equatable {
     public var isIdle = false
     /// Monotonic time the capture last went idle (valid while `isIdle`).
     public var idleSince: UInt64 = 0
+    /// drop_same_frames: pictures not published as unchanged, and the capture rate (SameFrameFilter.swift).
+    public var sameFrames = SameFrameAccount()
 }
 
 /// Settings the capture thread picks up while running (control socket `set`, reload).
@@ -56,6 +58,8 @@ public final class CaptureThread: Sendable {
     private let wakeEvent = try? EventCounter()
     /// The capture last left idle for a viewer (not a snapshot): its next idling is logged at info.
     private let resumedByViewer = Atomic<Bool>(true)
+    /// drop_same_frames (SameFrameFilter.swift), consulted at the one publish point.
+    let sameFrames = SameFrameFilter()
 
     public init() {}
 
@@ -83,6 +87,7 @@ public final class CaptureThread: Sendable {
         // A capture thread can be restarted (source change on reload) after stop().
         stopping.store(false, ordering: .releasing)
         demand.captureStarted(now: Clock.monotonicNanos())
+        sameFrames.reset()
         snapshotState.withLock { $0.isIdle = false }
         let handle = try OSThread.spawn(name: "camd-capture") { [self] in
             run(fps: fps, ring: ring, logger: logger, source: source, demand: demand, published: published)
@@ -163,8 +168,7 @@ public final class CaptureThread: Sendable {
                     snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
                     continue
                 }
-                sequence += 1
-                publish(picture, sequence: sequence, fallbackTimestamp: timestamp, rate: &rate, source: source, ring: ring,
+                publish(picture, sequence: &sequence, fallbackTimestamp: timestamp, rate: &rate, source: source, ring: ring,
                         published: published)
             } catch {
                 let message = "\(error)"
@@ -183,17 +187,23 @@ public final class CaptureThread: Sendable {
 extension CaptureThread {
     /// The account first, then the frame, then the wake-up: whoever the frame wakes (READY=1, /state) reads a
     /// status that already describes it, never the one before it.
-    private func publish(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, rate: inout RateMeter,
+    /// drop_same_frames: a picture identical to the last published one is counted, not published, and takes no
+    /// sequence number (sequence gaps stay what viewers count as their own drops).
+    private func publish(_ picture: SourceFrame, sequence: inout UInt64, fallbackTimestamp: UInt64, rate: inout RateMeter,
                          source: any FrameSource, ring: FrameRing, published: @Sendable () -> Void) {
-        if !picture.isPlaceholder { rate.record(now: Clock.monotonicNanos()) }
+        let admitted = sameFrames.admit(picture, now: Clock.monotonicNanos())
+        if !picture.isPlaceholder && admitted { rate.record(now: Clock.monotonicNanos()) }
         let fps = picture.isPlaceholder ? 0 : rate.fps
         snapshotState.withLock {
-            $0.framesPublished += 1
+            if admitted { $0.framesPublished += 1 }
             $0.invalidFrames = source.invalidFrames
-            $0.measuredFPS = fps
+            if admitted { $0.measuredFPS = fps }
             $0.source = source.status
             if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
+            $0.sameFrames = sameFrames.account
         }
+        guard admitted else { return }
+        sequence += 1
         ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? fallbackTimestamp,
                            width: picture.width, height: picture.height,
                            isPlaceholder: picture.isPlaceholder, payload: picture.payload))
@@ -203,10 +213,12 @@ extension CaptureThread {
     private func enterIdle(demand: CaptureDemand, lastSequence: UInt64, logger: Logger, source: any FrameSource) {
         let now = Clock.monotonicNanos()
         demand.enterIdle(lastSequence: lastSequence)
+        sameFrames.reset()
         snapshotState.withLock {
             $0.isIdle = true
             $0.idleSince = now
             $0.measuredFPS = 0
+            $0.sameFrames.captureFPS = 0
         }
         let after = Format.fixed(Double(demand.idleAfterNanos) / 1e9, 1, bareWhole: true)
         let what: String

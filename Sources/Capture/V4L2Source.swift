@@ -37,6 +37,8 @@ public final class V4L2Source: FrameSource {
     private var device: V4L2Device?
     private let encoder: JPEGEncoder
     private let placeholder: Placeholder
+    /// rotate/flip of MJPEG frames (raw formats are turned while converted).
+    private let turner: PictureTurner
     private var nextAttempt: UInt64 = 0
     private var backoff: Double = 0.25
     private var lastFrameAt: UInt64 = 0
@@ -57,6 +59,7 @@ public final class V4L2Source: FrameSource {
         self.logger = logger
         encoder = try JPEGEncoder(quality: settings.quality, subsampling: .s422)
         placeholder = try Placeholder(quality: settings.quality)
+        turner = try PictureTurner(settings.orientation, logger: logger)
         placeholderSize = (settings.width, settings.height)
         DeviceDiagnosis.routeLibV4L2Messages(to: logger)
     }
@@ -207,7 +210,9 @@ public final class V4L2Source: FrameSource {
         if format.pixelFormat.isJPEG {
             let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
             guard case .image(let bytes, _) = outcome else { return nil }
-            return .jpeg(SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp))
+            // rotate/flip: a lossless transform of the copy (nil: libturbojpeg could not read it, counted invalid).
+            return turner.turn(SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp))
+                .map { .jpeg($0) }
         }
         let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
         guard buffer.bytesUsed >= needed else { return nil }

@@ -38,5 +38,6 @@ extension V4L2Settings {
         deviceTimeout = config.deviceTimeout
         retryMax = config.deviceRetryMax
         controls = config.controls
+        orientation = config.orientation
     }
 }

@@ -57,12 +57,13 @@ public final class Daemon {
         switch config.source {
         case .testPattern:
             do {
-                return try TestPatternSource(width: config.width, height: config.height, fps: config.fps, quality: config.quality)
+                return try TurnedSource.turning(TestPatternSource(width: config.width, height: config.height, fps: config.fps, quality: config.quality),
+                                                by: config.orientation, logger: logger)
             } catch {
                 throw SourceError("testpattern: \(error)")
             }
         case .file(let path):
-            return try FileSource(path: path)
+            return try TurnedSource.turning(FileSource(path: path), by: config.orientation, logger: logger)
         case .v4l2(let path):
             do { return try V4L2Source(settings: V4L2Settings(path: path, config: config), logger: logger) } catch { throw SourceError("\(path): \(error)") }
         }
@@ -108,6 +109,7 @@ public final class Daemon {
     /// Starts the capture thread with `source`, which is sent to it: the daemon keeps no reference.
     func startCapture(_ source: sending any FrameSource) throws(SystemError) {
         let wakeup = self.wakeup
+        capture.setDropSameFrames(config.dropSameFrames)
         try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, demand: demand,
                           published: { wakeup?.signal() })
     }

@@ -22,11 +22,17 @@ extension Daemon {
 
         // Capture
         out.add("camd_frames_captured_total", .counter,
-                help: "Frames the capture thread published (camera or test-pattern pictures, and NO SIGNAL placeholders).",
-                Double(capture.framesPublished))
+                help: "Frames the capture thread made or took (camera or test-pattern pictures, and NO SIGNAL placeholders), published or not.",
+                Double(capture.framesPublished + capture.sameFrames.unchanged))
+        out.add("camd_frames_unchanged_total", .counter,
+                help: "Frames not published because they were identical to the last published one (drop_same_frames).",
+                Double(capture.sameFrames.unchanged))
         out.add("camd_frames_invalid_total", .counter, help: "Camera or file frames rejected as incomplete or corrupt.",
                 Double(capture.invalidFrames))
         out.add("camd_capture_frames_per_second", .gauge, help: "Capture frame rate measured over the last 2 seconds.",
+                capture.sameFrames.captureFPS)
+        out.add("camd_published_frames_per_second", .gauge,
+                help: "Rate of frames published to viewers over the last 2 seconds (below the capture rate while drop_same_frames skips unchanged ones).",
                 capture.measuredFPS)
         out.add("camd_target_frames_per_second", .gauge, help: "The configured frame rate (fps).", config.fps)
         out.add("camd_capture_idle", .gauge,

@@ -83,6 +83,7 @@ extension Daemon {
         let settings = StreamSettings(new)
         if settings != server.settings { server.settings = settings }
         demand.configure(idleAfterNanos: new.idleAfterNanos, stopsCamera: new.idleCamera == .stop)
+        capture.setDropSameFrames(new.dropSameFrames)
         outcome.changes += change.liveChanges
         if let newSource {
             capture.stop()

@@ -21,7 +21,7 @@ extension Daemon {
         let stats = server.stats
         let source = capture.source
         let retry = source.state == .streaming ? "" : " (retry \(source.retries)\(source.lastError.map { ": " + $0 } ?? ""))"
-        logger.info("summary: source \(source.state.rawValue)\(retry), \(Format.fixed(capture.measuredFPS, 1, bareWhole: true)) fps captured, \(capture.framesPublished) frames, \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out",
+        logger.info("summary: source \(source.state.rawValue)\(retry), \(Format.fixed(capture.sameFrames.captureFPS, 1, bareWhole: true)) fps captured, \(capture.framesPublished) frames\(capture.sameFrames.unchanged > 0 ? " (\(capture.sameFrames.unchanged) unchanged not sent)" : ""), \(capture.invalidFrames) invalid, \(stats.clients) viewers, \(stats.framesSent) frames sent, \(stats.framesDropped) skipped, \(stats.refused) refused, \(stats.timedOut) timed out",
                     metadata: ["camd_event": "summary"])
     }
 
@@ -103,7 +103,10 @@ extension Daemon {
             let idleNanos = Clock.monotonicNanos() - min(capture.idleSince, Clock.monotonicNanos())
             state.idle_seconds = Double(idleNanos / 1_000_000) / 1000
         }
-        state.frames_captured = capture.framesPublished
+        state.frames_captured = capture.framesPublished + capture.sameFrames.unchanged
+        state.capture_fps = (capture.sameFrames.captureFPS * 10).rounded() / 10
+        state.frames_unchanged = capture.sameFrames.unchanged
+        state.drop_same_frames = config.dropSameFrames
         state.frames_invalid = capture.invalidFrames
         state.clients = stats.clients
         let counts = server.connectionCounts

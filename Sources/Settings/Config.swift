@@ -64,6 +64,11 @@ public struct Config: Sendable, Equatable {
     public var ringSize = 4
     public var logLevel: LogLevel = .info
     public var statsInterval: Double = 60
+    /// `rotate` (degrees clockwise: 0, 90, 180, 270) and `flip`, applied to every source's picture.
+    public var rotate = 0
+    public var flip: PictureFlip = .none
+    /// `drop_same_frames`: up to this many frames in a row identical to the last published one are not published (0 = off).
+    public var dropSameFrames = 0
     public var format: CameraFormat = .auto
     public var buffers = 4
     public var deviceTimeout: Double = 2

@@ -48,6 +48,13 @@ extension ConfigKey {
                   help: "trace, debug, info, notice, warning, error or critical"),
         ConfigKey("stats_interval", \.statsInterval, .number(0...86400), .live, flag: .typed,
                   help: "Seconds between summary log lines, 0 = never"),
+        // Turning the picture reopens the source (a camera's raw formats are turned while converted); viewers stay.
+        ConfigKey("rotate", \.rotate, .rotation, .captureRestart, flag: .typed, settableLive: true,
+                  help: "Turn the picture clockwise: 0, 90, 180 or 270 degrees"),
+        ConfigKey("flip", \.flip, .oneOf, .captureRestart, flag: .text, settableLive: true,
+                  help: "Mirror the picture: \"none\", \"horizontal\" or \"vertical\" (before rotate)"),
+        ConfigKey("drop_same_frames", \.dropSameFrames, .integer(0...1000), .live, flag: .typed, settableLive: true,
+                  help: "Skip up to N frames in a row identical to the last one sent", note: .afterDefault("; 0 = off")),
         ConfigKey("format", \.format, .oneOf, .captureRestart, flag: .text,
                   help: "Camera pixel format: auto, mjpeg or yuyv"),
         ConfigKey("buffers", \.buffers, .integer(1...32), .captureRestart, flag: .typed,

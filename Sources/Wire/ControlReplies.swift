@@ -25,6 +25,11 @@ public struct StatusReply: Codable, Equatable, Sendable {
     /// What an idle camera does: "keep" (streams, camd takes no frames) or "stop" (its stream is stopped).
     public var idle_camera = ""
     public var frames_captured: UInt64 = 0
+    /// drop_same_frames: frames captured per second (`fps` is the rate published to viewers), pictures not published
+    /// because they were identical to the last one, and the setting.
+    public var capture_fps = 0.0
+    public var frames_unchanged: UInt64 = 0
+    public var drop_same_frames = 0
     public var frames_invalid: UInt64 = 0
     public var clients = 0
     public var viewers = 0

@@ -105,9 +105,11 @@ struct Status: ParsableCommand {
             ["source", "\(s.source) (\(s.source_state))"],
             ["format", s.source_format ?? s.format],
             ["picture", "\(s.width)x\(s.height) \(s.format)\(s.placeholder ? " (NO SIGNAL placeholder)" : "")"],
-            ["fps", "\(number(s.fps)) (target \(number(s.target_fps)))"],
+            ["fps", s.drop_same_frames > 0 ? "\(number(s.fps)) sent, \(number(s.capture_fps)) captured (target \(number(s.target_fps)); drop_same_frames \(s.drop_same_frames))"
+                                           : "\(number(s.fps)) (target \(number(s.target_fps)))"],
             ["viewers", "\(s.viewers) (\(s.clients_native) native, \(s.clients_http) http connections)"],
-            ["frames", "\(s.frames_captured) captured, \(s.frames_invalid) invalid, \(s.frames_sent) sent, \(s.frames_dropped) skipped"],
+            ["frames", "\(s.frames_captured) captured, \(s.frames_invalid) invalid, \(s.frames_sent) sent, \(s.frames_dropped) skipped"
+                + (s.frames_unchanged > 0 ? ", \(s.frames_unchanged) unchanged (not published)" : "")],
             ["clients", "\(s.clients_accepted) served, \(s.clients_refused) refused, \(s.clients_timed_out) timed out"],
             ["uptime", uptime],
             ["version", s.version],

@@ -46,6 +46,9 @@ struct Camd: ParsableCommand {
     @Option(name: KeyFlag.name("ring_size"), parsing: .unconditional, help: KeyFlag.help("ring_size")) var ringSize: String?
     @Option(name: KeyFlag.name("log_level"), parsing: .unconditional, help: KeyFlag.help("log_level")) var logLevel: String?
     @Option(name: KeyFlag.name("stats_interval"), parsing: .unconditional, help: KeyFlag.help("stats_interval")) var statsInterval: String?
+    @Option(name: KeyFlag.name("rotate"), parsing: .unconditional, help: KeyFlag.help("rotate")) var rotate: String?
+    @Option(name: KeyFlag.name("flip"), parsing: .unconditional, help: KeyFlag.help("flip")) var flip: String?
+    @Option(name: KeyFlag.name("drop_same_frames"), parsing: .unconditional, help: KeyFlag.help("drop_same_frames")) var dropSameFrames: String?
 
     @Option(name: KeyFlag.name("format"), parsing: .unconditional, help: KeyFlag.help("format")) var format: String?
     @Option(name: KeyFlag.name("buffers"), parsing: .unconditional, help: KeyFlag.help("buffers")) var buffers: String?
@@ -75,7 +78,8 @@ struct Camd: ParsableCommand {
          "client_timeout": clientTimeout.texts, "send_lowat": sendLowat.texts, "send_buffer": sendBuffer.texts,
          "ring_size": ringSize.texts, "log_level": logLevel.texts, "stats_interval": statsInterval.texts, "format": format.texts,
          "buffers": buffers.texts, "device_timeout": deviceTimeout.texts, "device_retry_max": deviceRetryMax.texts,
-         "controls": control, "control_socket": controlSocket.texts, "control_group": controlGroup.texts]
+         "controls": control, "control_socket": controlSocket.texts, "control_group": controlGroup.texts,
+         "rotate": rotate.texts, "flip": flip.texts, "drop_same_frames": dropSameFrames.texts]
     }
 
     /// The flags given, read as the table says, in the table's key order (so the first bad one reported is stable).

@@ -62,9 +62,9 @@ struct ConfigKeyTests {
 
     @Test func onlyFpsQualityIdlingTheViewerLimitsAndClientTimeoutCanBeSetLive() {
         #expect(ConfigKey.settableLive.map(\.name) == ["fps", "quality", "idle_after", "idle_camera", "max_clients", "max_clients_per_ip",
-                                                       "client_timeout"])
+                                                       "client_timeout", "rotate", "flip", "drop_same_frames"])
         #expect(ConfigKey.notSettableLive("source")
-            == "source cannot be set live; settable: fps, quality, idle_after, idle_camera, max_clients, max_clients_per_ip, client_timeout (edit the config file and reload for the others)")
+            == "source cannot be set live; settable: fps, quality, idle_after, idle_camera, max_clients, max_clients_per_ip, client_timeout, rotate, flip, drop_same_frames (edit the config file and reload for the others)")
     }
 
     @Test func valuesAreShownAsReloadAndCamctlSetSayThem() throws {
@@ -91,9 +91,10 @@ struct ConfigKeyTests {
         for key in ConfigKey.all { byApply[key.applies, default: []].append(key.name) }
         #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "idle_after", "idle_camera",
                                    "max_clients", "max_clients_per_ip",
-                                   "client_timeout", "send_lowat", "send_buffer", "stats_interval"])
+                                   "client_timeout", "send_lowat", "send_buffer", "stats_interval", "drop_same_frames"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
-        #expect(byApply[.captureRestart] == ["source", "width", "height", "format", "buffers", "device_timeout", "device_retry_max", "controls"])
+        #expect(byApply[.captureRestart] == ["source", "width", "height", "rotate", "flip", "format", "buffers", "device_timeout",
+                                             "device_retry_max", "controls"])
         #expect(byApply[.listeners] == ["listen", "http_listen"])
         #expect(byApply[.nextStart] == ["ring_size", "log_level", "control_socket", "control_group"])
     }

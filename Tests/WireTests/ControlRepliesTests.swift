@@ -19,7 +19,7 @@ struct ControlRepliesTests {
         #expect(try keys(status) == [
             "version", "source", "source_state", "source_retries", "source_error", "source_format", "format", "width",
             "height", "fps", "target_fps", "uptime_seconds", "sequence", "frame_age_ms", "placeholder",
-            "idle", "idle_seconds", "idle_camera", "frames_captured", "frames_invalid", "clients", "viewers", "clients_native", "clients_http",
+            "idle", "idle_seconds", "idle_camera", "frames_captured", "capture_fps", "frames_unchanged", "drop_same_frames", "frames_invalid", "clients", "viewers", "clients_native", "clients_http",
             "clients_accepted", "clients_refused", "clients_timed_out", "frames_sent", "frames_dropped",
             "bytes_sent", "config_status",
         ])

@@ -1,6 +1,7 @@
 // capbench: the capture path's cost per frame, measured the way camd runs it (release build):
 //   yuyv:        packed YUYV 4:2:2 → JPEG (split into planes + tjCompressFromYUVPlanes), as V4L2Source does
 //   passthrough: an MJPEG frame → MJPEGRepair.repair (validate, trim, insert DHT, one copy out of the buffer)
+//   lossless:    an MJPEG frame rotated/flipped by JPEGTransformer (rotate/flip on an MJPEG camera)
 // Input: a binary PPM (P6), e.g. made by ffmpeg's testsrc2; the same file tjbench compresses.
 // Usage: capbench FILE.ppm [--quality 80] [--seconds 3]
 #if canImport(Glibc)
@@ -79,6 +80,18 @@ do {
     measure("passthrough (DHT inserted)") {
         guard case .image(let bytes, true) = MJPEGRepair.repair(stripped) else { fail("repair rejected the frame") }
         return bytes.count
+    }
+    // rotate/flip of an MJPEG frame (PictureTurner): tjTransform, lossless, partial edge MCUs trimmed.
+    let transformer = try JPEGTransformer()
+    for transform in [Orientation.Transform.rotate90, .rotate180, .flipHorizontal] {
+        try measure("lossless \(transform) 4:2:2") { try transformer.transform(mjpeg, transform).jpeg.count }
+    }
+    // The alternative for sizes the transform would trim: decode, turn the pixels, encode again (here without the
+    // turn itself, so a lower bound).
+    let decoder = try JPEGDecoder()
+    try measure("decode+encode 4:2:2 (lower bound)") {
+        let decoded = try decoder.decodeRGB(mjpeg)
+        return try decoded.rgb.withUnsafeBytes { try rgbEncoder.encode(rgb: $0, width: width, height: height) }.count
     }
 } catch {
     fail("\(error)")
