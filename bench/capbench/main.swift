@@ -81,17 +81,37 @@ do {
         guard case .image(let bytes, true) = MJPEGRepair.repair(stripped) else { fail("repair rejected the frame") }
         return bytes.count
     }
-    // rotate/flip of an MJPEG frame (PictureTurner): tjTransform, lossless, partial edge MCUs trimmed.
-    let transformer = try JPEGTransformer()
-    for transform in [Orientation.Transform.rotate90, .rotate180, .flipHorizontal] {
-        try measure("lossless \(transform) 4:2:2") { try transformer.transform(mjpeg, transform).jpeg.count }
+    // rotate/flip of an MJPEG frame (PictureTurner): tjTransform, lossless, partial edge MCUs trimmed. Reported as
+    // this thread's CPU time per frame too, which other load on the machine inflates far less than wall time.
+    func threadCPUNanos() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
-    // The alternative for sizes the transform would trim: decode, turn the pixels, encode again (here without the
-    // turn itself, so a lower bound).
+    func measureCPU(_ name: String, _ body: () throws -> Int) rethrows {
+        let warmupEnd = Clock.monotonicNanos() + 500_000_000
+        while Clock.monotonicNanos() < warmupEnd { _ = try body() }
+        var count = 0, bytes = 0
+        let start = Clock.monotonicNanos(), cpuStart = threadCPUNanos()
+        let end = start + UInt64(seconds * 1e9)
+        while Clock.monotonicNanos() < end { bytes += try body(); count += 1 }
+        let wall = Double(Clock.monotonicNanos() - start) / 1e6 / Double(count)
+        let cpu = Double(threadCPUNanos() - cpuStart) / 1e6 / Double(count)
+        print("\(name) \(width)x\(height): \(Format.fixed(wall, 3)) ms/frame wall, \(Format.fixed(cpu, 3)) ms/frame CPU, \(bytes / count) bytes/frame")
+    }
+    let transformer = try JPEGTransformer()
+    for transform in [Orientation.Transform.rotate90, .rotate180, .rotate270, .flipHorizontal, .flipVertical] {
+        try measureCPU("lossless \(transform) (4:2:2 MJPEG)") { try transformer.transform(mjpeg, transform).jpeg.count }
+    }
+    // What the lossless transform saves: a decode and an encode of the same frame (without turning the pixels,
+    // so a lower bound for the alternative), and the YUYV encode for scale.
     let decoder = try JPEGDecoder()
-    try measure("decode+encode 4:2:2 (lower bound)") {
+    try measureCPU("decode+encode (4:2:2, lower bound)") {
         let decoded = try decoder.decodeRGB(mjpeg)
         return try decoded.rgb.withUnsafeBytes { try rgbEncoder.encode(rgb: $0, width: width, height: height) }.count
+    }
+    try measureCPU("yuyv→jpeg q\(quality) 4:2:2") {
+        try yuyv.withUnsafeBytes { try encoder.encode(yuyv: $0, width: width, height: height, bytesPerLine: width * 2) }.count
     }
 } catch {
     fail("\(error)")
