@@ -13,7 +13,8 @@ public struct SameFrameAccount: Sendable, Equatable {
 }
 
 /// The capture thread asks `admit` about each picture; the limit may be changed from any thread (reload,
-/// `camctl set drop_same_frames`).
+/// `camctl set drop_same_frames`). A new picture is published and so is its first repeat; further repeats are
+/// dropped, N in a row, then one is published (a keep-alive): a static scene goes out at fps/(N+1).
 ///
 /// Comparison is cheap first: the length, then 64 bytes sampled across the JPEG (its entropy-coded data differs
 /// almost everywhere when the picture changes), and only if all match a full memcmp. The previous picture is kept
@@ -23,6 +24,8 @@ public final class SameFrameFilter: Sendable {
         var last: [UInt8]?
         /// Identical pictures dropped since the last one published.
         var run = 0
+        /// The last published picture differed from the one before it (its first repeat is still to be sent).
+        var lastWasChange = false
         var account = SameFrameAccount()
         var captured = RateMeter()
     }
@@ -43,6 +46,7 @@ public final class SameFrameFilter: Sendable {
         state.withLock {
             $0.last = nil
             $0.run = 0
+            $0.lastWasChange = false
             $0.account.captureFPS = 0
             $0.captured = RateMeter()
         }
@@ -65,13 +69,26 @@ public final class SameFrameFilter: Sendable {
                 s.run = 0
                 return true
             }
-            if s.run < limit, let last = s.last, Self.same(last, picture.payload) {
-                s.run += 1
-                s.account.unchanged += 1
-                return false
+            if let last = s.last, Self.same(last, picture.payload) {
+                // The first repeat of a new picture goes out: an HTTP viewer's browser shows a multipart part only
+                // once the next part's boundary arrives, so without it a change would show up N frames late
+                // (ustreamer's dual_final_frames, always on).
+                if s.lastWasChange {
+                    s.lastWasChange = false
+                    return true
+                }
+                if s.run < limit {
+                    s.run += 1
+                    s.account.unchanged += 1
+                    return false
+                }
+                // The keep-alive after N dropped.
+                s.run = 0
+                return true
             }
             s.last = picture.payload
             s.run = 0
+            s.lastWasChange = true
             return true
         }
     }

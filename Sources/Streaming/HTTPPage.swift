@@ -27,7 +27,8 @@ enum HTTPPage {
         document.getElementById('source').textContent = s.source + ' (' + s.source_state + ')';
         document.getElementById('source').className = s.source_state === 'streaming' ? '' : 'bad';
         document.getElementById('size').textContent = s.width + '×' + s.height + ' ' + s.format;
-        document.getElementById('fps').textContent = s.fps.toFixed(1) + ' fps';
+        document.getElementById('fps').textContent = s.fps.toFixed(1) + ' fps'
+          + (s.drop_same_frames > 0 ? ' sent, ' + s.capture_fps.toFixed(1) + ' captured' : '');
         document.getElementById('clients').textContent = s.viewers + ' viewer' + (s.viewers === 1 ? '' : 's');
       } catch (e) {
         document.getElementById('source').textContent = 'camd not reachable';
