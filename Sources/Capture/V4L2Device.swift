@@ -33,6 +33,9 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
         case EBUSY: "busy"
         case EIO: "io_error"
         case ETIMEDOUT: "timeout"
+        case ENOLINK: "no_signal"
+        case ENOLCK: "unstable_signal"
+        case ERANGE: "out_of_range"
         case 0: "unsupported"
         default: "error"
         }
@@ -93,7 +96,11 @@ public final class V4L2Device {
     var fd: Int32
     private var buffers: [(start: UnsafeMutableRawPointer, length: Int)] = []
     private var streaming = false
-    public private(set) var format: NegotiatedFormat?
+    /// What was negotiated; a DV input's rate is set from its timings (V4L2Device+DVTimings.swift).
+    public internal(set) var format: NegotiatedFormat?
+    /// A V4L2_EVENT_SOURCE_CHANGE arrived (a DV input's timings moved): `dequeue` returns nil until the caller has
+    /// renegotiated (`stopStreaming`, new timings and format, `startStreaming`) and cleared it.
+    public internal(set) var sourceChangePending = false
 
     /// Opens and checks the device: it must exist, be readable, capture video and support streaming.
     public init(path: String) throws(V4L2Error) {
@@ -341,8 +348,14 @@ public final class V4L2Device {
     /// Waits up to `timeoutMilliseconds` for a filled buffer. nil on timeout.
     public func dequeue(timeoutMilliseconds: Int32) throws(V4L2Error) -> DequeuedBuffer? {
         let ready: PollEvents?
-        do { ready = try Poll.wait(fd, for: .readable, timeoutMilliseconds: timeoutMilliseconds) } catch { throw V4L2Error(path, error) }
+        guard !sourceChangePending else { return nil }
+        // POLLPRI: an event (a DV input's source change) waits, subscribed in V4L2Device+DVTimings.swift.
+        do { ready = try Poll.wait(fd, for: [.readable, .priority], timeoutMilliseconds: timeoutMilliseconds) } catch { throw V4L2Error(path, error) }
         guard let ready else { return nil }
+        if ready.contains(.priority) {
+            try takeEvents()
+            if sourceChangePending { return nil }
+        }
         if !ready.isDisjoint(with: [.error, .hangup, .invalid]) && !ready.contains(.readable) {
             // Drivers signal an unplugged or failed device this way (uvcvideo: POLLERR after disconnect).
             let what = ready.contains(.hangup) ? "the device hung up (unplugged?)"
@@ -387,6 +400,24 @@ public final class V4L2Device {
         buffer.memory = CV4L2_MEMORY_MMAP
         buffer.index = UInt32(dequeued.index)
         try xioctl(CV4L2_VIDIOC_QBUF, "VIDIOC_QBUF", &buffer)
+    }
+
+    /// Stops streaming, unmaps the buffers and frees the driver's queue, keeping the device open: a new format (a DV
+    /// input's new timings) can then be set on the same descriptor and `startStreaming` called again.
+    public func stopStreaming() {
+        guard fd >= 0 else { return }
+        if streaming {
+            var type = Int32(CV4L2_BUF_TYPE_VIDEO_CAPTURE)
+            _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_STREAMOFF, &type)
+            streaming = false
+        }
+        for buffer in buffers { _ = v4l2_munmap(buffer.start, buffer.length) }
+        buffers.removeAll()
+        var request = v4l2_requestbuffers()
+        request.count = 0
+        request.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
+        request.memory = CV4L2_MEMORY_MMAP
+        _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_REQBUFS, &request)
     }
 
     /// Stops streaming, unmaps the buffers, closes the device. Safe to call twice; errors are ignored
