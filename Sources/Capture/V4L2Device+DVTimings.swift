@@ -18,6 +18,15 @@ public struct DVTimings: Equatable, Sendable, CustomStringConvertible {
     public var totalWidth: Int
     public var totalHeight: Int
 
+    public init(width: Int, height: Int, interlaced: Bool, pixelClock: UInt64, totalWidth: Int, totalHeight: Int) {
+        self.width = width
+        self.height = height
+        self.interlaced = interlaced
+        self.pixelClock = pixelClock
+        self.totalWidth = totalWidth
+        self.totalHeight = totalHeight
+    }
+
     /// Frames per second: pixelclock / (total width × total height); 0 if the driver gave no clock or blanking.
     public var fps: Double {
         guard pixelClock > 0, totalWidth > 0, totalHeight > 0 else { return 0 }
