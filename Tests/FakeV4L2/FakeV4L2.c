@@ -32,7 +32,7 @@
 // timings or ENOLINK, ENOLCK, ERANGE. S_DV_TIMINGS (EBUSY while buffers exist) sets the size S_FMT adjusts every
 // request to, and the frame rate. A change of that word raises V4L2_EVENT_SOURCE_CHANGE on every descriptor that
 // subscribed (poll: POLLPRI; VIDIOC_DQEVENT) and stops the frames until the stream is restarted (STREAMON), as a
-// bridge does; without a signal no frames come. Descriptors are then AF_UNIX sockets, not timerfds: a thread of
+// bridge does; without a signal no frames come. (Use YUYV: MJPEG frames stay FAKE_V4L2_JPEG's picture.) Descriptors are then AF_UNIX sockets, not timerfds: a thread of
 // the fake paces frames by writing a byte (POLLIN) and raises events with one MSG_OOB byte (POLLPRI), which is
 // read by DQEVENT before any frame byte behind it.
 #include "FakeV4L2.h"
