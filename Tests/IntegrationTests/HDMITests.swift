@@ -75,6 +75,8 @@ extension CamdIntegrationTests {
         let state = try #require(camd.state())
         #expect(state["dv_timings"] as? String == "640x360p30", "\(state)")
         #expect(state["width"] as? Int == 640)
+        let status = try runCommand(Binaries.path("camctl"), ["status", "--socket", camd.controlSocket])
+        #expect(status.stdout.contains("hdmi       640x360p30 (the source's timings set size and rate)"), "\(status.stdout)")
 
         let http = try StreamViewer(port: camd.httpPort)
         let firstPart = try http.readPart()
