@@ -41,9 +41,16 @@ public struct DVTimings: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension V4L2Error {
+    /// What VIDIOC_QUERY_DV_TIMINGS's errors mean to the operator (the errno meanings are the ioctl's own, in the
+    /// kernel's Documentation/userspace-api/media/v4l/vidioc-query-dv-timings.rst).
+    static let noSignal = "no HDMI signal"
+    static let unstableSignal = "HDMI signal unstable (timings not locked)"
+    static let outOfRange = "HDMI timings out of range (the receiver cannot capture this mode)"
+
     /// The DV receiver has no usable signal (no cable or source off, not locked, out of range): the normal state of an
-    /// HDMI input whose source is off, not a broken camera.
-    public var isSignalAbsent: Bool { errno == ENOLINK || errno == ENOLCK || errno == ERANGE }
+    /// HDMI input whose source is off, not a broken camera. Only QUERY_DV_TIMINGS's answers count (another call's
+    /// ERANGE, say S_CTRL's, is a real error).
+    public var isSignalAbsent: Bool { [Self.noSignal, Self.unstableSignal, Self.outOfRange].contains(message) }
 }
 
 extension V4L2Device {
@@ -68,11 +75,10 @@ extension V4L2Device {
         do {
             try xioctl(CV4L2_VIDIOC_QUERY_DV_TIMINGS, "VIDIOC_QUERY_DV_TIMINGS", &timings)
         } catch {
-            // The errno meanings are VIDIOC_QUERY_DV_TIMINGS's own (Documentation/userspace-api/media/v4l).
             switch error.errno {
-            case ENOLINK: throw V4L2Error(path, "no HDMI signal", errno: ENOLINK)
-            case ENOLCK: throw V4L2Error(path, "HDMI signal unstable (timings not locked)", errno: ENOLCK)
-            case ERANGE: throw V4L2Error(path, "HDMI timings out of range (the receiver cannot capture this mode)", errno: ERANGE)
+            case ENOLINK: throw V4L2Error(path, V4L2Error.noSignal, errno: ENOLINK)
+            case ENOLCK: throw V4L2Error(path, V4L2Error.unstableSignal, errno: ENOLCK)
+            case ERANGE: throw V4L2Error(path, V4L2Error.outOfRange, errno: ERANGE)
             case ENODATA: throw V4L2Error(path, "the input reports DV timings but cannot query them (ENODATA)", errno: ENODATA)
             default: throw error
             }
