@@ -61,3 +61,6 @@ static const uint32_t CV4L2_CTRL_TYPE_INTEGER = V4L2_CTRL_TYPE_INTEGER;
 static const uint32_t CV4L2_CTRL_TYPE_BOOLEAN = V4L2_CTRL_TYPE_BOOLEAN;
 static const uint32_t CV4L2_CTRL_TYPE_MENU = V4L2_CTRL_TYPE_MENU;
 static const uint32_t CV4L2_CID_BASE = V4L2_CID_BASE;
+
+// Pixel formats: a format libv4l2 converts to in software is listed with this flag (camd prefers native ones).
+static const uint32_t CV4L2_FMT_FLAG_EMULATED = V4L2_FMT_FLAG_EMULATED;
