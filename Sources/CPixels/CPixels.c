@@ -120,33 +120,39 @@ static map_t plane_map(uint8_t *base, ptrdiff_t stride, int transform, int w, in
 
 static inline uint8_t *at(map_t m, int x, int y) { return m.origin + (ptrdiff_t)x * m.xs + (ptrdiff_t)y * m.ys; }
 
+// Every converter below handles the source columns [x0, x1) of every row (x0 even). A transform that swaps the axes
+// turns each source row into a destination column; cpx_convert then calls them strip by strip (STRIP columns at a
+// time), so that consecutive rows write to neighbouring bytes of the same few destination rows (cache lines stay
+// hot) instead of one byte per cache line across the whole picture.
+#define STRIP 32
+
 /// A plane that needs no conversion (Y of planar formats, GREY, U/V of YU12): row copies, or sample by sample
 /// when the transform runs across rows.
-static void copy_plane(const uint8_t *src, size_t stride, int w, int h, map_t m) {
+static void copy_plane(const uint8_t *src, size_t stride, int x0, int x1, int h, map_t m) {
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + (size_t)y * stride;
         uint8_t *d = at(m, 0, y);
         if (m.xs == 1) {
-            memcpy(d, s, (size_t)w);
+            memcpy(d + x0, s + x0, (size_t)(x1 - x0));
         } else {
-            for (int x = 0; x < w; x++) d[(ptrdiff_t)x * m.xs] = s[x];
+            for (int x = x0; x < x1; x++) d[(ptrdiff_t)x * m.xs] = s[x];
         }
     }
 }
 
 /// Interleaved chroma (NV12's U V U V…) split into two planes; `halve` averages row pairs (4:2:2 → 4:2:0).
-static void split_pairs(const uint8_t *src, size_t stride, int cw, int rows, int halve, map_t mu, map_t mv) {
+static void split_pairs(const uint8_t *src, size_t stride, int cx0, int cx1, int rows, int halve, map_t mu, map_t mv) {
     for (int y = 0, oy = 0; y < rows; y += halve ? 2 : 1, oy++) {
         const uint8_t *s = src + (size_t)y * stride;
         uint8_t *du = at(mu, 0, oy), *dv = at(mv, 0, oy);
         if (halve) {
             const uint8_t *t = y + 1 < rows ? s + stride : s;  // an odd last row has no partner
-            for (int x = 0; x < cw; x++) {
+            for (int x = cx0; x < cx1; x++) {
                 du[(ptrdiff_t)x * mu.xs] = (uint8_t)((s[2 * x] + t[2 * x] + 1) >> 1);
                 dv[(ptrdiff_t)x * mv.xs] = (uint8_t)((s[2 * x + 1] + t[2 * x + 1] + 1) >> 1);
             }
         } else {
-            for (int x = 0; x < cw; x++) {
+            for (int x = cx0; x < cx1; x++) {
                 du[(ptrdiff_t)x * mu.xs] = s[2 * x];
                 dv[(ptrdiff_t)x * mv.xs] = s[2 * x + 1];
             }
@@ -155,33 +161,33 @@ static void split_pairs(const uint8_t *src, size_t stride, int cw, int rows, int
 }
 
 /// Packed 4:2:2 (YUYV, UYVY, YVYU: byte offsets of Y0, U, Y1, V in each 4-byte pair of pixels).
-static void packed_422(const uint8_t *src, size_t stride, int w, int h, int oy0, int ou, int oy1, int ov, int halve,
-                       map_t my, map_t mu, map_t mv) {
-    int pairs = w / 2;
+static void packed_422(const uint8_t *src, size_t stride, int x0, int x1, int h, int oy0, int ou, int oy1, int ov,
+                       int halve, map_t my, map_t mu, map_t mv) {
+    int first = x0 / 2, pairs = x1 / 2;
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + (size_t)y * stride;
         uint8_t *d = at(my, 0, y);
-        for (int i = 0; i < pairs; i++) {
+        for (int i = first; i < pairs; i++) {
             d[(ptrdiff_t)(2 * i) * my.xs] = s[4 * i + oy0];
             d[(ptrdiff_t)(2 * i + 1) * my.xs] = s[4 * i + oy1];
         }
         if (!halve) {
             uint8_t *du = at(mu, 0, y), *dv = at(mv, 0, y);
-            for (int i = 0; i < pairs; i++) {
+            for (int i = first; i < pairs; i++) {
                 du[(ptrdiff_t)i * mu.xs] = s[4 * i + ou];
                 dv[(ptrdiff_t)i * mv.xs] = s[4 * i + ov];
             }
         } else if (y % 2 == 1) {
             const uint8_t *p = s - stride;
             uint8_t *du = at(mu, 0, y / 2), *dv = at(mv, 0, y / 2);
-            for (int i = 0; i < pairs; i++) {
+            for (int i = first; i < pairs; i++) {
                 du[(ptrdiff_t)i * mu.xs] = (uint8_t)((p[4 * i + ou] + s[4 * i + ou] + 1) >> 1);
                 dv[(ptrdiff_t)i * mv.xs] = (uint8_t)((p[4 * i + ov] + s[4 * i + ov] + 1) >> 1);
             }
         } else if (y == h - 1) {
             // An odd last row of a 4:2:2 picture turned to 4:2:0 has no partner: its chroma stands alone.
             uint8_t *du = at(mu, 0, y / 2), *dv = at(mv, 0, y / 2);
-            for (int i = 0; i < pairs; i++) {
+            for (int i = first; i < pairs; i++) {
                 du[(ptrdiff_t)i * mu.xs] = s[4 * i + ou];
                 dv[(ptrdiff_t)i * mv.xs] = s[4 * i + ov];
             }
@@ -216,24 +222,24 @@ static inline __attribute__((always_inline)) void fetch(int kind, const uint8_t 
 
 /// RGB → 4:2:0 in 2×2 blocks: four lumas, one Cb/Cr from the block's sums. Odd edges reuse the last column/row.
 static inline __attribute__((always_inline)) void rgb_420(int kind, const uint8_t *src, size_t stride, int w, int h,
-                                                          map_t my, map_t mu, map_t mv) {
+                                                          int x0, int x1, map_t my, map_t mu, map_t mv) {
     for (int y = 0; y < h; y += 2) {
         int y1 = y + 1 < h ? y + 1 : y;
         const uint8_t *s0 = src + (size_t)y * stride, *s1 = src + (size_t)y1 * stride;
         uint8_t *d0 = at(my, 0, y), *d1 = at(my, 0, y1);
         uint8_t *du = at(mu, 0, y / 2), *dv = at(mv, 0, y / 2);
-        for (int x = 0; x < w; x += 2) {
-            int x1 = x + 1 < w ? x + 1 : x;
+        for (int x = x0; x < x1; x += 2) {
+            int xn = x + 1 < w ? x + 1 : x;
             int r0, g0, b0, r1, g1, b1, r2, g2, b2, r3, g3, b3;
             fetch(kind, s0, x, &r0, &g0, &b0);
-            fetch(kind, s0, x1, &r1, &g1, &b1);
+            fetch(kind, s0, xn, &r1, &g1, &b1);
             fetch(kind, s1, x, &r2, &g2, &b2);
-            fetch(kind, s1, x1, &r3, &g3, &b3);
+            fetch(kind, s1, xn, &r3, &g3, &b3);
             // Writing a duplicated edge pixel twice is harmless: the same value lands on the same sample.
             d0[(ptrdiff_t)x * my.xs] = luma(r0, g0, b0);
-            d0[(ptrdiff_t)x1 * my.xs] = luma(r1, g1, b1);
+            d0[(ptrdiff_t)xn * my.xs] = luma(r1, g1, b1);
             d1[(ptrdiff_t)x * my.xs] = luma(r2, g2, b2);
-            d1[(ptrdiff_t)x1 * my.xs] = luma(r3, g3, b3);
+            d1[(ptrdiff_t)xn * my.xs] = luma(r3, g3, b3);
             int r = r0 + r1 + r2 + r3, g = g0 + g1 + g2 + g3, b = b0 + b1 + b2 + b3;
             du[(ptrdiff_t)(x / 2) * mu.xs] = chroma_b(r, g, b, 2);
             dv[(ptrdiff_t)(x / 2) * mv.xs] = chroma_r(r, g, b, 2);
@@ -244,12 +250,13 @@ static inline __attribute__((always_inline)) void rgb_420(int kind, const uint8_
 /// 8-bit Bayer, demosaiced per 2×2 cell: the cell's R, mean G and B give its Cb/Cr; each pixel's luma uses its own
 /// sample for its own colour and the cell's for the other two (full-resolution detail, no neighbour rows read).
 /// `red`/`blue`: index (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right) of R and B in the cell.
-static void bayer_420(const uint8_t *src, size_t stride, int w, int h, int red, int blue, map_t my, map_t mu, map_t mv) {
+static void bayer_420(const uint8_t *src, size_t stride, int x0, int x1, int h, int red, int blue, map_t my, map_t mu,
+                      map_t mv) {
     for (int y = 0; y < h; y += 2) {
         const uint8_t *s0 = src + (size_t)y * stride, *s1 = s0 + stride;
         uint8_t *d0 = at(my, 0, y), *d1 = at(my, 0, y + 1);
         uint8_t *du = at(mu, 0, y / 2), *dv = at(mv, 0, y / 2);
-        for (int x = 0; x < w; x += 2) {
+        for (int x = x0; x < x1; x += 2) {
             int p[4] = {s0[x], s0[x + 1], s1[x], s1[x + 1]};
             int r = p[red], b = p[blue], gsum = p[0] + p[1] + p[2] + p[3] - r - b, g = (gsum + 1) >> 1;
             uint8_t out[4];
@@ -285,34 +292,39 @@ int cpx_convert(uint32_t fourcc, const uint8_t *src, size_t length, int width, i
         mu = plane_map(u, c_stride, transform, cw, ch);
         mv = plane_map(v, c_stride, transform, cw, ch);
     }
-    switch (fourcc) {
-    case F_YUYV: packed_422(src, bpl, w, h, 0, 1, 2, 3, halve, my, mu, mv); break;
-    case F_UYVY: packed_422(src, bpl, w, h, 1, 0, 3, 2, halve, my, mu, mv); break;
-    case F_YVYU: packed_422(src, bpl, w, h, 0, 3, 2, 1, halve, my, mu, mv); break;
-    case F_NV12: case F_NV21: case F_NV16: {
-        copy_plane(src, bpl, w, h, my);
-        int rows = fourcc == F_NV16 ? h : h / 2;
-        int nv21 = fourcc == F_NV21;
-        split_pairs(src + bpl * (size_t)h, bpl, cw, rows, fourcc == F_NV16 && halve, nv21 ? mv : mu, nv21 ? mu : mv);
-        break;
-    }
-    case F_YU12: case F_YV12: {
-        size_t cbpl = bpl / 2;
-        const uint8_t *first = src + bpl * (size_t)h, *second = first + cbpl * (size_t)(h / 2);
-        copy_plane(src, bpl, w, h, my);
-        copy_plane(first, cbpl, cw, ch, fourcc == F_YU12 ? mu : mv);
-        copy_plane(second, cbpl, cw, ch, fourcc == F_YU12 ? mv : mu);
-        break;
-    }
-    case F_GREY: copy_plane(src, bpl, w, h, my); break;
-    case F_RGB24: rgb_420(RGB_24, src, bpl, w, h, my, mu, mv); break;
-    case F_BGR24: rgb_420(BGR_24, src, bpl, w, h, my, mu, mv); break;
-    case F_RGB565: rgb_420(RGB_565, src, bpl, w, h, my, mu, mv); break;
-    case F_SBGGR8: bayer_420(src, bpl, w, h, 3, 0, my, mu, mv); break;
-    case F_SGBRG8: bayer_420(src, bpl, w, h, 2, 1, my, mu, mv); break;
-    case F_SGRBG8: bayer_420(src, bpl, w, h, 1, 2, my, mu, mv); break;
-    case F_SRGGB8: bayer_420(src, bpl, w, h, 0, 3, my, mu, mv); break;
-    default: return CPX_ERR_FORMAT;
+    // Strips only where rows become columns; otherwise one strip is the whole width (row copies stay memcpy).
+    int strip = swaps_axes(transform) ? STRIP : w;
+    for (int x0 = 0; x0 < w; x0 += strip) {
+        int x1 = w - x0 > strip ? x0 + strip : w, cx0 = x0 / 2, cx1 = (x1 + 1) / 2;
+        switch (fourcc) {
+        case F_YUYV: packed_422(src, bpl, x0, x1, h, 0, 1, 2, 3, halve, my, mu, mv); break;
+        case F_UYVY: packed_422(src, bpl, x0, x1, h, 1, 0, 3, 2, halve, my, mu, mv); break;
+        case F_YVYU: packed_422(src, bpl, x0, x1, h, 0, 3, 2, 1, halve, my, mu, mv); break;
+        case F_NV12: case F_NV21: case F_NV16: {
+            copy_plane(src, bpl, x0, x1, h, my);
+            int rows = fourcc == F_NV16 ? h : h / 2;
+            int nv21 = fourcc == F_NV21;
+            split_pairs(src + bpl * (size_t)h, bpl, cx0, cx1, rows, fourcc == F_NV16 && halve, nv21 ? mv : mu, nv21 ? mu : mv);
+            break;
+        }
+        case F_YU12: case F_YV12: {
+            size_t cbpl = bpl / 2;
+            const uint8_t *first = src + bpl * (size_t)h, *second = first + cbpl * (size_t)(h / 2);
+            copy_plane(src, bpl, x0, x1, h, my);
+            copy_plane(first, cbpl, cx0, cx1, ch, fourcc == F_YU12 ? mu : mv);
+            copy_plane(second, cbpl, cx0, cx1, ch, fourcc == F_YU12 ? mv : mu);
+            break;
+        }
+        case F_GREY: copy_plane(src, bpl, x0, x1, h, my); break;
+        case F_RGB24: rgb_420(RGB_24, src, bpl, w, h, x0, x1, my, mu, mv); break;
+        case F_BGR24: rgb_420(BGR_24, src, bpl, w, h, x0, x1, my, mu, mv); break;
+        case F_RGB565: rgb_420(RGB_565, src, bpl, w, h, x0, x1, my, mu, mv); break;
+        case F_SBGGR8: bayer_420(src, bpl, x0, x1, h, 3, 0, my, mu, mv); break;
+        case F_SGBRG8: bayer_420(src, bpl, x0, x1, h, 2, 1, my, mu, mv); break;
+        case F_SGRBG8: bayer_420(src, bpl, x0, x1, h, 1, 2, my, mu, mv); break;
+        case F_SRGGB8: bayer_420(src, bpl, x0, x1, h, 0, 3, my, mu, mv); break;
+        default: return CPX_ERR_FORMAT;
+        }
     }
     return CPX_OK;
 }
