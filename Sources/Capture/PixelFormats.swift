@@ -88,9 +88,6 @@ extension PixelFormatPreference {
         let native = Set(offered.filter { !$0.emulated }.map(\.fourcc)), all = Set(offered.map(\.fourcc))
         return candidates.first { native.contains($0) } ?? candidates.first { all.contains($0) }
     }
-
-    /// Every name `format` accepts, for messages ("auto, mjpeg, yuyv, …").
-    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
 extension V4L2Source {
