@@ -72,3 +72,5 @@ static const unsigned long CV4L2_VIDIOC_DQEVENT = VIDIOC_DQEVENT;
 static const uint32_t CV4L2_IN_CAP_DV_TIMINGS = V4L2_IN_CAP_DV_TIMINGS;
 static const uint32_t CV4L2_DV_BT_656_1120 = V4L2_DV_BT_656_1120;
 static const uint32_t CV4L2_EVENT_SOURCE_CHANGE = V4L2_EVENT_SOURCE_CHANGE;
+// Pixel formats: a format libv4l2 converts to in software is listed with this flag (camd prefers native ones).
+static const uint32_t CV4L2_FMT_FLAG_EMULATED = V4L2_FMT_FLAG_EMULATED;

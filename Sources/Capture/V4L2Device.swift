@@ -42,9 +42,10 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// What the operator asks for with `format = …`.
+/// What the operator asks for with `format = …`: `auto`, or a format by its lower-case fourcc-style name
+/// (PixelFormats.swift maps each to its fourcc and orders them for `auto`).
 public enum PixelFormatPreference: String, Sendable, CaseIterable {
-    case auto, mjpeg, yuyv
+    case auto, mjpeg, yuyv, uyvy, yvyu, nv12, nv21, nv16, yu12, yv12, grey, rgb24, bgr24, rgb565, ba81, gbrg, grbg, rggb
 }
 
 /// A fourcc such as MJPG or YUYV.
@@ -67,6 +68,8 @@ public struct NegotiatedFormat: Equatable, Sendable, CustomStringConvertible {
     public var height: Int
     public var bytesPerLine: Int
     public var fps: Double
+    /// The driver's bytes per frame (0 if it gave none): a raw frame is read only within it and `bytesused`.
+    public var sizeImage = 0
     public var description: String { "\(width)x\(height) \(pixelFormat) \(Format.fixed(fps, 1, bareWhole: true)) fps" }
 }
 
@@ -75,6 +78,8 @@ public struct FormatListing: Sendable {
     public var fourcc: FourCC
     public var description: String
     public var sizes: [(width: Int, height: Int, fps: [Double])]
+    /// libv4l2 converts to this format in software (V4L2_FMT_FLAG_EMULATED): the device does not deliver it.
+    public var emulated = false
 }
 
 /// A dequeued buffer: valid until `requeue`.
@@ -174,7 +179,8 @@ public final class V4L2Device {
             desc.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
             guard (try? xioctl(CV4L2_VIDIOC_ENUM_FMT, "VIDIOC_ENUM_FMT", &desc)) != nil else { break }
             let fourcc = FourCC(desc.pixelformat)
-            result.append(FormatListing(fourcc: fourcc, description: LogText.escaped(Self.string(desc.description)), sizes: frameSizes(fourcc)))
+            result.append(FormatListing(fourcc: fourcc, description: LogText.escaped(Self.string(desc.description)), sizes: frameSizes(fourcc),
+                                        emulated: desc.flags & CV4L2_FMT_FLAG_EMULATED != 0))
             index += 1
         }
         return result
@@ -220,22 +226,14 @@ public final class V4L2Device {
         return rates
     }
 
-    /// Chooses the pixel format (the camera's own MJPEG first under `.auto`), asks for the size and
-    /// frame rate, and records what the driver actually set.
+    /// Chooses the pixel format (the camera's own MJPEG first under `.auto`, then the cheapest to convert; see
+    /// PixelFormats.swift), asks for the size and frame rate, and records what the driver actually set.
     public func negotiate(_ preference: PixelFormatPreference, width: Int, height: Int, fps: Double) throws(V4L2Error) -> NegotiatedFormat {
-        let offered = Set(listFormats().map(\.fourcc))
-        let candidates: [FourCC]
-        switch preference {
-        case .auto: candidates = [.mjpeg, .jpeg, .yuyv]
-        case .mjpeg: candidates = [.mjpeg, .jpeg]
-        case .yuyv: candidates = [.yuyv]
-        }
-        // libv4l2 can convert to YUYV from formats the camera has but does not list as such;
-        // if the device enumerates nothing, try the candidates in order anyway.
-        let choices = offered.isEmpty ? candidates : candidates.filter { offered.contains($0) }
-        guard let chosen = choices.first ?? (preference != .mjpeg && offered.contains(.yuyv) ? .yuyv : nil) else {
-            let list = offered.map(\.description).sorted().joined(separator: ", ")
-            throw V4L2Error(path, "no usable pixel format for format = \"\(preference.rawValue)\" (the device offers: \(list))")
+        let offered = listFormats()
+        guard let chosen = preference.choose(from: offered) else {
+            let list = offered.map { $0.fourcc.description + ($0.emulated ? " (emulated)" : "") }.joined(separator: ", ")
+            throw V4L2Error(path, "no usable pixel format for format = \"\(preference.rawValue)\" (the device offers: \(list); "
+                            + "camd takes MJPEG and \(PixelFormatPreference.autoOrder.filter(\.isConvertible).map(\.description).joined(separator: ", ")))")
         }
         var fmt = v4l2_format()
         fmt.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
@@ -245,8 +243,8 @@ public final class V4L2Device {
         fmt.fmt.pix.field = CV4L2_FIELD_ANY
         try xioctl(CV4L2_VIDIOC_S_FMT, "VIDIOC_S_FMT", &fmt)
         let got = FourCC(fmt.fmt.pix.pixelformat)
-        guard got.isJPEG || got == .yuyv else {
-            throw V4L2Error(path, "the driver chose \(got) instead of \(chosen); camd handles MJPEG and YUYV")
+        guard got.isUsable else {
+            throw V4L2Error(path, "the driver chose \(got) instead of \(chosen), and camd has no converter for \(got)")
         }
         var parm = v4l2_streamparm()
         parm.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
@@ -260,7 +258,9 @@ public final class V4L2Device {
             if t.numerator > 0 && t.denominator > 0 { actualFPS = Double(t.denominator) / Double(t.numerator) }
         }
         let negotiated = NegotiatedFormat(pixelFormat: got, width: Int(fmt.fmt.pix.width), height: Int(fmt.fmt.pix.height),
-                                          bytesPerLine: Int(fmt.fmt.pix.bytesperline), fps: actualFPS)
+                                          bytesPerLine: Int(fmt.fmt.pix.bytesperline), fps: actualFPS,
+                                          sizeImage: Int(fmt.fmt.pix.sizeimage))
+        if !got.isJPEG { try checkRawFrames(negotiated) }
         format = negotiated
         return negotiated
     }

@@ -204,7 +204,8 @@ public final class V4L2Source: FrameSource {
         case planes(PlanarImage, timestampNanos: UInt64)
     }
 
-    /// MJPEG: validate and repair (one copy out of the driver's buffer). YUYV: split into planes (one pass).
+    /// MJPEG: validate and repair (one copy out of the driver's buffer). Raw formats: converted to planes in one
+    /// pass, turned as `orientation` says (PixelConversion); a frame shorter than its size needs is invalid.
     private func convert(_ buffer: DequeuedBuffer, from device: V4L2Device) -> Converted? {
         guard let format = device.format, !buffer.flaggedError else { return nil }
         let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
@@ -213,11 +214,7 @@ public final class V4L2Source: FrameSource {
             guard case .image(let bytes, _) = outcome else { return nil }
             return .jpeg(SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp))
         }
-        let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
-        guard buffer.bytesUsed >= needed else { return nil }
-        let image = device.withBytes(of: buffer) { raw in
-            PlanarImage(yuyv: raw, width: format.width, height: format.height, bytesPerLine: format.bytesPerLine)
-        }
+        guard let image = device.withBytes(of: buffer, { raw in rawPicture(raw, format: format) }) else { return nil }
         return .planes(image, timestampNanos: timestamp)
     }
 

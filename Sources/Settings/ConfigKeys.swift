@@ -49,7 +49,7 @@ extension ConfigKey {
         ConfigKey("stats_interval", \.statsInterval, .number(0...86400), .live, flag: .typed,
                   help: "Seconds between summary log lines, 0 = never"),
         ConfigKey("format", \.format, .oneOf, .captureRestart, flag: .text,
-                  help: "Camera pixel format: auto, mjpeg or yuyv"),
+                  help: "Camera pixel format: auto, mjpeg, or a raw format (yuyv, nv12, rgb24, grey…)"),
         ConfigKey("buffers", \.buffers, .integer(1...32), .captureRestart, flag: .typed,
                   help: "Camera capture buffers, 1-32"),
         ConfigKey("device_timeout", \.deviceTimeout, .number(0.1...60), .captureRestart, flag: .typed,

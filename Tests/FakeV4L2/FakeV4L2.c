@@ -9,9 +9,12 @@
 //                        denied    open fails with EACCES (the node is back, but not for camd)
 //                        stall     the device stops delivering frames (timeouts)
 //                        hang      DQBUF blocks inside the ioctl until the mode changes (a stuck driver)
-//                        truncate  MJPEG frames lose their second half (no EOI)
+//                        truncate  frames lose their second half (MJPEG: no EOI; raw: a short buffer)
 //   FAKE_V4L2_JPEG     a JPEG file served as every MJPEG frame (typically without DHT, like UVC cameras)
-//   FAKE_V4L2_FORMATS  "MJPG,YUYV" (default) or "YUYV" or "MJPG"
+//   FAKE_V4L2_FORMATS  the formats listed, in this order: "MJPG,YUYV" (default), or any of MJPG YUYV UYVY YVYU NV12
+//                      NV21 NV16 YU12 YV12 GREY RGB3 BGR3 RGBP BA81 GBRG GRBG RGGB H264 (H264: listed, never filled),
+//                      comma-separated; a leading '*' lists it as emulated by libv4l2 (V4L2_FMT_FLAG_EMULATED)
+//   FAKE_V4L2_PAD      extra bytes at the end of each raw row (bytesperline > width × bytes per pixel; default 0)
 //   FAKE_V4L2_CAPS     "capture" (default), "output" (not a capture device), "nostream" (no streaming I/O)
 //   FAKE_V4L2_OPEN_ERRNO  make open fail with this errno (e.g. 13 = EACCES)
 //   FAKE_V4L2_LOG      file to which OPEN, CLOSE, S_FMT, S_PARM and S_CTRL requests are appended
@@ -24,7 +27,10 @@
 // buffers are still mapped. If FAKE_V4L2_DEVICE names a file that exists, owning the queue opens that file
 // (so /proc shows who holds the camera) and takes flock(LOCK_EX) on it until the owner closes: another
 // process holding the lock (`flock FILE sleep 60`) makes the queue busy, as another program streaming would.
-// YUYV frames show four vertical bars: white, red, green, blue (BT.601 limited-range values).
+// Raw frames (every format above) show four vertical bars: white, red, green, blue — RGB formats and Bayer with full
+// values (255/0), YUV formats and GREY with BT.601 limited-range values. S_FMT with a format not listed answers with
+// the first listed one (as V4L2 requires and vivid does, falling back to its default); bytesperline and sizeimage
+// are filled as a driver does (planar formats in one buffer: chroma after bytesperline × height).
 //
 // HDMI mode (FAKE_V4L2_DV=1), like tc358743 or vivid's HDMI input: input 0 is "HDMI 1" with
 // V4L2_IN_CAP_DV_TIMINGS. The control file's second word is what the source sends, re-read ~every frame:
@@ -103,21 +109,10 @@ static const char *mode(void) {
     return mode_buf;
 }
 
+static uint32_t format_at(unsigned index);
+static int format_emulated(uint32_t fourcc);
 static int has_format(uint32_t fourcc) {
-    const char *formats = env("FAKE_V4L2_FORMATS", "MJPG,YUYV");
-    if (fourcc == V4L2_PIX_FMT_MJPEG) return strstr(formats, "MJPG") != NULL;
-    if (fourcc == V4L2_PIX_FMT_YUYV) return strstr(formats, "YUYV") != NULL;
-    return 0;
-}
-
-static uint32_t format_at(unsigned index) {
-    uint32_t all[2] = {V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_YUYV};
-    unsigned seen = 0;
-    for (int i = 0; i < 2; i++) {
-        if (!has_format(all[i])) continue;
-        if (seen == index) return all[i];
-        seen++;
-    }
+    for (unsigned i = 0; format_at(i); i++) if (format_at(i) == fourcc) return 1;
     return 0;
 }
 
@@ -528,21 +523,14 @@ static int acquire_queue(int fd) {
     return 0;
 }
 
-static size_t image_size(void) {
-    if (cur_format == V4L2_PIX_FMT_YUYV) return (size_t)cur_width * cur_height * 2;
-    return jpeg_size + 4096;
-}
+static size_t raw_bytes_per_line(void);
+static size_t raw_image_size(void);
+static uint32_t fill_raw(uint8_t *dst);
+static const char *format_description(uint32_t fourcc);
 
-static void fill_yuyv(uint8_t *dst) {
-    // white, red, green, blue as Y U V
-    static const uint8_t bars[4][3] = {{235, 128, 128}, {81, 90, 240}, {145, 54, 34}, {41, 240, 110}};
-    for (uint32_t y = 0; y < cur_height; y++) {
-        uint8_t *row = dst + (size_t)y * cur_width * 2;
-        for (uint32_t x = 0; x < cur_width; x += 2) {
-            const uint8_t *c = bars[x * 4 / cur_width];
-            row[2 * x] = c[0]; row[2 * x + 1] = c[1]; row[2 * x + 2] = c[0]; row[2 * x + 3] = c[2];
-        }
-    }
+static size_t image_size(void) {
+    if (cur_format != V4L2_PIX_FMT_MJPEG) return raw_image_size();
+    return jpeg_size + 4096;
 }
 
 static int fail(int err) { errno = err; return -1; }
@@ -591,8 +579,9 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         uint32_t f = format_at(d->index);
         if (!f) return fail(EINVAL);
         d->pixelformat = f;
-        d->flags = f == V4L2_PIX_FMT_MJPEG ? V4L2_FMT_FLAG_COMPRESSED : 0;
-        strcpy((char *)d->description, f == V4L2_PIX_FMT_MJPEG ? "Motion-JPEG" : "YUYV 4:2:2");
+        d->flags = (f == V4L2_PIX_FMT_MJPEG || f == V4L2_PIX_FMT_H264 ? V4L2_FMT_FLAG_COMPRESSED : 0)
+            | (format_emulated(f) ? V4L2_FMT_FLAG_EMULATED : 0);
+        strcpy((char *)d->description, format_description(f));
         return 0;
     }
     case VIDIOC_ENUM_FRAMESIZES: {
@@ -647,7 +636,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         f->fmt.pix.width = cur_width;
         f->fmt.pix.height = cur_height;
         f->fmt.pix.field = V4L2_FIELD_NONE;
-        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_YUYV ? cur_width * 2 : 0;
+        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_MJPEG ? 0 : (uint32_t)raw_bytes_per_line();
         f->fmt.pix.sizeimage = (uint32_t)image_size();
         return 0;
     }
@@ -752,9 +741,9 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         queued[index] = 0;
         uint8_t *dst = buffers[index];
         uint32_t used;
-        if (cur_format == V4L2_PIX_FMT_YUYV) {
-            fill_yuyv(dst);
-            used = cur_width * cur_height * 2;
+        if (cur_format != V4L2_PIX_FMT_MJPEG) {
+            used = fill_raw(dst);
+            if (strcmp(m, "truncate") == 0) used /= 2;
         } else {
             used = (uint32_t)jpeg_size;
             memcpy(dst, jpeg_data, jpeg_size);
@@ -777,4 +766,152 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     default:
         return fail(ENOTTY);
     }
+}
+
+// ---- Raw pixel formats: the list, strides and sizes, and the four bars drawn in each format. ----
+
+static const struct {
+    uint32_t fourcc;
+    const char *description;
+} known_formats[] = {
+    {V4L2_PIX_FMT_MJPEG, "Motion-JPEG"}, {V4L2_PIX_FMT_YUYV, "YUYV 4:2:2"}, {V4L2_PIX_FMT_UYVY, "UYVY 4:2:2"},
+    {V4L2_PIX_FMT_YVYU, "YVYU 4:2:2"}, {V4L2_PIX_FMT_NV12, "Y/UV 4:2:0"}, {V4L2_PIX_FMT_NV21, "Y/VU 4:2:0"},
+    {V4L2_PIX_FMT_NV16, "Y/UV 4:2:2"}, {V4L2_PIX_FMT_YUV420, "Planar YUV 4:2:0"}, {V4L2_PIX_FMT_YVU420, "Planar YVU 4:2:0"},
+    {V4L2_PIX_FMT_GREY, "8-bit Greyscale"}, {V4L2_PIX_FMT_RGB24, "24-bit RGB 8-8-8"}, {V4L2_PIX_FMT_BGR24, "24-bit BGR 8-8-8"},
+    {V4L2_PIX_FMT_RGB565, "16-bit RGB 5-6-5"}, {V4L2_PIX_FMT_SBGGR8, "8-bit Bayer BGBG/GRGR"},
+    {V4L2_PIX_FMT_SGBRG8, "8-bit Bayer GBGB/RGRG"}, {V4L2_PIX_FMT_SGRBG8, "8-bit Bayer GRGR/BGBG"},
+    {V4L2_PIX_FMT_SRGGB8, "8-bit Bayer RGRG/GBGB"}, {V4L2_PIX_FMT_H264, "H.264"},
+};
+#define KNOWN_FORMATS (sizeof known_formats / sizeof known_formats[0])
+
+static uint32_t fourcc_of(const char *token, size_t length) {
+    if (length != 4) return 0;
+    uint32_t code = v4l2_fourcc(token[0], token[1], token[2], token[3]);
+    for (size_t i = 0; i < KNOWN_FORMATS; i++) if (known_formats[i].fourcc == code) return code;
+    return 0;
+}
+
+/// The index-th known format of FAKE_V4L2_FORMATS (in its order), and whether it carries the '*' (emulated) mark.
+static uint32_t listed_format(unsigned index, int *emulated) {
+    const char *p = env("FAKE_V4L2_FORMATS", "MJPG,YUYV");
+    unsigned seen = 0;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t length = end ? (size_t)(end - p) : strlen(p);
+        int star = length > 0 && *p == '*';
+        uint32_t code = fourcc_of(p + star, length - (size_t)star);
+        if (code && seen++ == index) {
+            if (emulated) *emulated = star;
+            return code;
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static uint32_t format_at(unsigned index) { return listed_format(index, NULL); }
+
+static int format_emulated(uint32_t fourcc) {
+    int emulated = 0;
+    for (unsigned i = 0; format_at(i); i++) {
+        if (listed_format(i, &emulated) == fourcc) return emulated;
+    }
+    return 0;
+}
+
+static const char *format_description(uint32_t fourcc) {
+    for (size_t i = 0; i < KNOWN_FORMATS; i++) if (known_formats[i].fourcc == fourcc) return known_formats[i].description;
+    return "?";
+}
+
+/// Bytes per pixel of the (first) plane; 0 for compressed formats.
+static size_t bytes_per_pixel(uint32_t fourcc) {
+    switch (fourcc) {
+    case V4L2_PIX_FMT_YUYV: case V4L2_PIX_FMT_UYVY: case V4L2_PIX_FMT_YVYU: case V4L2_PIX_FMT_RGB565: return 2;
+    case V4L2_PIX_FMT_RGB24: case V4L2_PIX_FMT_BGR24: return 3;
+    case V4L2_PIX_FMT_MJPEG: case V4L2_PIX_FMT_H264: return 0;
+    default: return 1;
+    }
+}
+
+static size_t raw_bytes_per_line(void) {
+    size_t pad = (size_t)atoi(env("FAKE_V4L2_PAD", "0"));
+    return (size_t)cur_width * bytes_per_pixel(cur_format) + pad;
+}
+
+static size_t raw_image_size(void) {
+    size_t bpl = raw_bytes_per_line(), h = cur_height;
+    switch (cur_format) {
+    case V4L2_PIX_FMT_NV12: case V4L2_PIX_FMT_NV21: return bpl * h + bpl * (h / 2);
+    case V4L2_PIX_FMT_NV16: return bpl * h * 2;
+    case V4L2_PIX_FMT_YUV420: case V4L2_PIX_FMT_YVU420: return bpl * h + 2 * (bpl / 2) * (h / 2);
+    case V4L2_PIX_FMT_H264: return (size_t)cur_width * cur_height;
+    default: return bpl * h;
+    }
+}
+
+/// Fills one frame of the current format; returns its bytesused. Padding bytes hold 0x5A (never picture).
+static uint32_t fill_raw(uint8_t *dst) {
+    // white, red, green, blue: full-range RGB, and the same in BT.601 limited-range Y Cb Cr.
+    static const uint8_t rgb[4][3] = {{255, 255, 255}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    static const uint8_t yuv[4][3] = {{235, 128, 128}, {81, 90, 240}, {145, 54, 34}, {41, 240, 110}};
+    size_t bpl = raw_bytes_per_line(), size = raw_image_size(), w = cur_width, h = cur_height;
+    memset(dst, 0x5A, size);
+    if (cur_format == V4L2_PIX_FMT_H264) return (uint32_t)size;
+#define BAR(x) ((x) * 4 / w)
+    for (size_t y = 0; y < h; y++) {
+        uint8_t *row = dst + y * bpl;
+        for (size_t x = 0; x < w; x++) {
+            const uint8_t *c = rgb[BAR(x)], *v = yuv[BAR(x)];
+            switch (cur_format) {
+            case V4L2_PIX_FMT_YUYV: row[2 * x] = v[0]; row[2 * x + 1] = x % 2 ? v[2] : v[1]; break;
+            case V4L2_PIX_FMT_YVYU: row[2 * x] = v[0]; row[2 * x + 1] = x % 2 ? v[1] : v[2]; break;
+            case V4L2_PIX_FMT_UYVY: row[2 * x + 1] = v[0]; row[2 * x] = x % 2 ? v[2] : v[1]; break;
+            case V4L2_PIX_FMT_RGB24: row[3 * x] = c[0]; row[3 * x + 1] = c[1]; row[3 * x + 2] = c[2]; break;
+            case V4L2_PIX_FMT_BGR24: row[3 * x] = c[2]; row[3 * x + 1] = c[1]; row[3 * x + 2] = c[0]; break;
+            case V4L2_PIX_FMT_RGB565: {
+                unsigned p = (unsigned)(c[0] >> 3) << 11 | (unsigned)(c[1] >> 2) << 5 | (unsigned)(c[2] >> 3);
+                row[2 * x] = (uint8_t)p; row[2 * x + 1] = (uint8_t)(p >> 8);
+                break;
+            }
+            case V4L2_PIX_FMT_SBGGR8: case V4L2_PIX_FMT_SGBRG8: case V4L2_PIX_FMT_SGRBG8: case V4L2_PIX_FMT_SRGGB8: {
+                const char *order = cur_format == V4L2_PIX_FMT_SBGGR8 ? "BGGR" : cur_format == V4L2_PIX_FMT_SGBRG8 ? "GBRG"
+                    : cur_format == V4L2_PIX_FMT_SGRBG8 ? "GRBG" : "RGGB";
+                char channel = order[(y % 2) * 2 + x % 2];
+                row[x] = channel == 'R' ? c[0] : channel == 'G' ? c[1] : c[2];
+                break;
+            }
+            default: row[x] = v[0]; break;  // the luma plane of NV12/NV21/NV16/YU12/YV12, and GREY
+            }
+        }
+    }
+    uint8_t *chroma = dst + bpl * h;
+    switch (cur_format) {
+    case V4L2_PIX_FMT_NV12: case V4L2_PIX_FMT_NV21: case V4L2_PIX_FMT_NV16: {
+        size_t rows = cur_format == V4L2_PIX_FMT_NV16 ? h : h / 2;
+        int swap = cur_format == V4L2_PIX_FMT_NV21;
+        for (size_t y = 0; y < rows; y++) {
+            for (size_t x = 0; x < w / 2; x++) {
+                chroma[y * bpl + 2 * x] = yuv[BAR(2 * x)][swap ? 2 : 1];
+                chroma[y * bpl + 2 * x + 1] = yuv[BAR(2 * x)][swap ? 1 : 2];
+            }
+        }
+        break;
+    }
+    case V4L2_PIX_FMT_YUV420: case V4L2_PIX_FMT_YVU420: {
+        size_t cbpl = bpl / 2;
+        uint8_t *second = chroma + cbpl * (h / 2);
+        int swap = cur_format == V4L2_PIX_FMT_YVU420;
+        for (size_t y = 0; y < h / 2; y++) {
+            for (size_t x = 0; x < w / 2; x++) {
+                chroma[y * cbpl + x] = yuv[BAR(2 * x)][swap ? 2 : 1];
+                second[y * cbpl + x] = yuv[BAR(2 * x)][swap ? 1 : 2];
+            }
+        }
+        break;
+    }
+    }
+#undef BAR
+    return (uint32_t)size;
 }
