@@ -43,8 +43,11 @@ let package = Package(
         .target(name: "Frames", dependencies: ["Locking"], swiftSettings: strict),
         // A strict, bounded TOML 1.0 parser in pure Swift (no dependencies): throws on any input, never traps.
         .target(name: "TOML", swiftSettings: strict),
-        // JPEG encode/decode (libturbojpeg) and JPEG marker scanning.
-        .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: strict),
+        // Raw camera pixel formats (YUYV, NV12, RGB24, Bayer…) → planar YUV in one pass, turned while written. C for
+        // speed; -O2 even in debug builds, where an unoptimised per-pixel loop would cost a 720p frame tens of ms.
+        .target(name: "CPixels", cSettings: [.unsafeFlags(["-O2"])]),
+        // JPEG encode/decode (libturbojpeg), raw-frame conversion (CPixels) and JPEG marker scanning.
+        .target(name: "JPEG", dependencies: ["CTurboJPEG", "CPixels"], swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
         .target(name: "Capture", dependencies: ["Frames", "Locking", "CamdSystem", "CCamdLinux", "JPEG", "CV4L2",
                                                 .product(name: "Logging", package: "swift-log")],

@@ -17,6 +17,8 @@ scripts/fuzz.sh all 30
 scripts/systemd-check.sh
 scripts/deb-test.sh  # the .deb: lintian, manuals, completions; install/upgrade/remove/purge in a clean Debian 12 (+ under systemd in the VM)
 scripts/vm-test.sh
+scripts/vm-hdmi-test.sh  # vivid's HDMI input: a timings change followed with viewers connected, no signal → NO SIGNAL
+scripts/vm-formats-test.sh  # every raw pixel format on vivid (one VM boot), bars compared on the host
 scripts/vm-systemd-test.sh
 IDLE_BUILD=debug IDLE_TRIES=2 bench/idle.sh 2  # idle mode: CPU with no viewer and a live first frame for every source (docs/BENCHMARKS.md)
 SOAK_BUILD=debug SOAK_SCALE=0.25 bench/soak.sh 60  # a minute of the soak at a quarter of its viewers, loose targets (the hour-long run: docs/RELIABILITY.md)

@@ -61,3 +61,16 @@ static const uint32_t CV4L2_CTRL_TYPE_INTEGER = V4L2_CTRL_TYPE_INTEGER;
 static const uint32_t CV4L2_CTRL_TYPE_BOOLEAN = V4L2_CTRL_TYPE_BOOLEAN;
 static const uint32_t CV4L2_CTRL_TYPE_MENU = V4L2_CTRL_TYPE_MENU;
 static const uint32_t CV4L2_CID_BASE = V4L2_CID_BASE;
+
+// DV timings (HDMI and other digital-video inputs) and source-change events: V4L2Device+DVTimings.swift.
+static const unsigned long CV4L2_VIDIOC_G_INPUT = VIDIOC_G_INPUT;
+static const unsigned long CV4L2_VIDIOC_ENUMINPUT = VIDIOC_ENUMINPUT;
+static const unsigned long CV4L2_VIDIOC_QUERY_DV_TIMINGS = VIDIOC_QUERY_DV_TIMINGS;
+static const unsigned long CV4L2_VIDIOC_S_DV_TIMINGS = VIDIOC_S_DV_TIMINGS;
+static const unsigned long CV4L2_VIDIOC_SUBSCRIBE_EVENT = VIDIOC_SUBSCRIBE_EVENT;
+static const unsigned long CV4L2_VIDIOC_DQEVENT = VIDIOC_DQEVENT;
+static const uint32_t CV4L2_IN_CAP_DV_TIMINGS = V4L2_IN_CAP_DV_TIMINGS;
+static const uint32_t CV4L2_DV_BT_656_1120 = V4L2_DV_BT_656_1120;
+static const uint32_t CV4L2_EVENT_SOURCE_CHANGE = V4L2_EVENT_SOURCE_CHANGE;
+// Pixel formats: a format libv4l2 converts to in software is listed with this flag (camd prefers native ones).
+static const uint32_t CV4L2_FMT_FLAG_EMULATED = V4L2_FMT_FLAG_EMULATED;

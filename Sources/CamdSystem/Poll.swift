@@ -10,6 +10,8 @@ public struct PollEvents: OptionSet, Sendable {
     public init(rawValue: Int16) { self.rawValue = rawValue }
     public static let readable = PollEvents(rawValue: Int16(POLLIN))
     public static let writable = PollEvents(rawValue: Int16(POLLOUT))
+    /// Priority data: for a V4L2 device, a pending event (VIDIOC_DQEVENT).
+    public static let priority = PollEvents(rawValue: Int16(POLLPRI))
     /// The next three are reported whether asked for or not.
     public static let error = PollEvents(rawValue: Int16(POLLERR))
     public static let hangup = PollEvents(rawValue: Int16(POLLHUP))

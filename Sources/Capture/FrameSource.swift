@@ -43,6 +43,8 @@ public struct SourceStatus: Sendable, Equatable {
     public var lastError: String?
     /// What the device negotiated, e.g. "1280x720 MJPG 30 fps (passthrough)".
     public var format: String?
+    /// An HDMI (DV-timings) input's detected timings, e.g. "1920x1080p60"; nil for other sources and without a signal.
+    public var dvTimings: String?
 
     public init(state: State, retries: Int = 0, lastError: String? = nil, format: String? = nil) {
         self.state = state

@@ -33,15 +33,19 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
         case EBUSY: "busy"
         case EIO: "io_error"
         case ETIMEDOUT: "timeout"
+        case ENOLINK: "no_signal"
+        case ENOLCK: "unstable_signal"
+        case ERANGE: "out_of_range"
         case 0: "unsupported"
         default: "error"
         }
     }
 }
 
-/// What the operator asks for with `format = …`.
+/// What the operator asks for with `format = …`: `auto`, or a format by its lower-case fourcc-style name
+/// (PixelFormats.swift maps each to its fourcc and orders them for `auto`).
 public enum PixelFormatPreference: String, Sendable, CaseIterable {
-    case auto, mjpeg, yuyv
+    case auto, mjpeg, yuyv, uyvy, yvyu, nv12, nv21, nv16, yu12, yv12, grey, rgb24, bgr24, rgb565, ba81, gbrg, grbg, rggb
 }
 
 /// A fourcc such as MJPG or YUYV.
@@ -64,6 +68,8 @@ public struct NegotiatedFormat: Equatable, Sendable, CustomStringConvertible {
     public var height: Int
     public var bytesPerLine: Int
     public var fps: Double
+    /// The driver's bytes per frame (0 if it gave none): a raw frame is read only within it and `bytesused`.
+    public var sizeImage = 0
     public var description: String { "\(width)x\(height) \(pixelFormat) \(Format.fixed(fps, 1, bareWhole: true)) fps" }
 }
 
@@ -72,6 +78,8 @@ public struct FormatListing: Sendable {
     public var fourcc: FourCC
     public var description: String
     public var sizes: [(width: Int, height: Int, fps: [Double])]
+    /// libv4l2 converts to this format in software (V4L2_FMT_FLAG_EMULATED): the device does not deliver it.
+    public var emulated = false
 }
 
 /// A dequeued buffer: valid until `requeue`.
@@ -93,7 +101,11 @@ public final class V4L2Device {
     var fd: Int32
     private var buffers: [(start: UnsafeMutableRawPointer, length: Int)] = []
     private var streaming = false
-    public private(set) var format: NegotiatedFormat?
+    /// What was negotiated; a DV input's rate is set from its timings (V4L2Device+DVTimings.swift).
+    public internal(set) var format: NegotiatedFormat?
+    /// A V4L2_EVENT_SOURCE_CHANGE arrived (a DV input's timings moved): `dequeue` returns nil until the caller has
+    /// renegotiated (`stopStreaming`, new timings and format, `startStreaming`) and cleared it.
+    public internal(set) var sourceChangePending = false
 
     /// Opens and checks the device: it must exist, be readable, capture video and support streaming.
     public init(path: String) throws(V4L2Error) {
@@ -167,7 +179,8 @@ public final class V4L2Device {
             desc.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
             guard (try? xioctl(CV4L2_VIDIOC_ENUM_FMT, "VIDIOC_ENUM_FMT", &desc)) != nil else { break }
             let fourcc = FourCC(desc.pixelformat)
-            result.append(FormatListing(fourcc: fourcc, description: LogText.escaped(Self.string(desc.description)), sizes: frameSizes(fourcc)))
+            result.append(FormatListing(fourcc: fourcc, description: LogText.escaped(Self.string(desc.description)), sizes: frameSizes(fourcc),
+                                        emulated: desc.flags & CV4L2_FMT_FLAG_EMULATED != 0))
             index += 1
         }
         return result
@@ -213,22 +226,14 @@ public final class V4L2Device {
         return rates
     }
 
-    /// Chooses the pixel format (the camera's own MJPEG first under `.auto`), asks for the size and
-    /// frame rate, and records what the driver actually set.
+    /// Chooses the pixel format (the camera's own MJPEG first under `.auto`, then the cheapest to convert; see
+    /// PixelFormats.swift), asks for the size and frame rate, and records what the driver actually set.
     public func negotiate(_ preference: PixelFormatPreference, width: Int, height: Int, fps: Double) throws(V4L2Error) -> NegotiatedFormat {
-        let offered = Set(listFormats().map(\.fourcc))
-        let candidates: [FourCC]
-        switch preference {
-        case .auto: candidates = [.mjpeg, .jpeg, .yuyv]
-        case .mjpeg: candidates = [.mjpeg, .jpeg]
-        case .yuyv: candidates = [.yuyv]
-        }
-        // libv4l2 can convert to YUYV from formats the camera has but does not list as such;
-        // if the device enumerates nothing, try the candidates in order anyway.
-        let choices = offered.isEmpty ? candidates : candidates.filter { offered.contains($0) }
-        guard let chosen = choices.first ?? (preference != .mjpeg && offered.contains(.yuyv) ? .yuyv : nil) else {
-            let list = offered.map(\.description).sorted().joined(separator: ", ")
-            throw V4L2Error(path, "no usable pixel format for format = \"\(preference.rawValue)\" (the device offers: \(list))")
+        let offered = listFormats()
+        guard let chosen = preference.choose(from: offered) else {
+            let list = offered.map { $0.fourcc.description + ($0.emulated ? " (emulated)" : "") }.joined(separator: ", ")
+            throw V4L2Error(path, "no usable pixel format for format = \"\(preference.rawValue)\" (the device offers: \(list); "
+                            + "camd takes MJPEG and \(PixelFormatPreference.autoOrder.filter(\.isConvertible).map(\.description).joined(separator: ", ")))")
         }
         var fmt = v4l2_format()
         fmt.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
@@ -238,8 +243,8 @@ public final class V4L2Device {
         fmt.fmt.pix.field = CV4L2_FIELD_ANY
         try xioctl(CV4L2_VIDIOC_S_FMT, "VIDIOC_S_FMT", &fmt)
         let got = FourCC(fmt.fmt.pix.pixelformat)
-        guard got.isJPEG || got == .yuyv else {
-            throw V4L2Error(path, "the driver chose \(got) instead of \(chosen); camd handles MJPEG and YUYV")
+        guard got.isUsable else {
+            throw V4L2Error(path, "the driver chose \(got) instead of \(chosen), and camd has no converter for \(got)")
         }
         var parm = v4l2_streamparm()
         parm.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
@@ -253,7 +258,9 @@ public final class V4L2Device {
             if t.numerator > 0 && t.denominator > 0 { actualFPS = Double(t.denominator) / Double(t.numerator) }
         }
         let negotiated = NegotiatedFormat(pixelFormat: got, width: Int(fmt.fmt.pix.width), height: Int(fmt.fmt.pix.height),
-                                          bytesPerLine: Int(fmt.fmt.pix.bytesperline), fps: actualFPS)
+                                          bytesPerLine: Int(fmt.fmt.pix.bytesperline), fps: actualFPS,
+                                          sizeImage: Int(fmt.fmt.pix.sizeimage))
+        if !got.isJPEG { try checkRawFrames(negotiated) }
         format = negotiated
         return negotiated
     }
@@ -341,8 +348,14 @@ public final class V4L2Device {
     /// Waits up to `timeoutMilliseconds` for a filled buffer. nil on timeout.
     public func dequeue(timeoutMilliseconds: Int32) throws(V4L2Error) -> DequeuedBuffer? {
         let ready: PollEvents?
-        do { ready = try Poll.wait(fd, for: .readable, timeoutMilliseconds: timeoutMilliseconds) } catch { throw V4L2Error(path, error) }
+        guard !sourceChangePending else { return nil }
+        // POLLPRI: an event (a DV input's source change) waits, subscribed in V4L2Device+DVTimings.swift.
+        do { ready = try Poll.wait(fd, for: [.readable, .priority], timeoutMilliseconds: timeoutMilliseconds) } catch { throw V4L2Error(path, error) }
         guard let ready else { return nil }
+        if ready.contains(.priority) {
+            try takeEvents()
+            if sourceChangePending { return nil }
+        }
         if !ready.isDisjoint(with: [.error, .hangup, .invalid]) && !ready.contains(.readable) {
             // Drivers signal an unplugged or failed device this way (uvcvideo: POLLERR after disconnect).
             let what = ready.contains(.hangup) ? "the device hung up (unplugged?)"
@@ -387,6 +400,24 @@ public final class V4L2Device {
         buffer.memory = CV4L2_MEMORY_MMAP
         buffer.index = UInt32(dequeued.index)
         try xioctl(CV4L2_VIDIOC_QBUF, "VIDIOC_QBUF", &buffer)
+    }
+
+    /// Stops streaming, unmaps the buffers and frees the driver's queue, keeping the device open: a new format (a DV
+    /// input's new timings) can then be set on the same descriptor and `startStreaming` called again.
+    public func stopStreaming() {
+        guard fd >= 0 else { return }
+        if streaming {
+            var type = Int32(CV4L2_BUF_TYPE_VIDEO_CAPTURE)
+            _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_STREAMOFF, &type)
+            streaming = false
+        }
+        for buffer in buffers { _ = v4l2_munmap(buffer.start, buffer.length) }
+        buffers.removeAll()
+        var request = v4l2_requestbuffers()
+        request.count = 0
+        request.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
+        request.memory = CV4L2_MEMORY_MMAP
+        _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_REQBUFS, &request)
     }
 
     /// Stops streaming, unmaps the buffers, closes the device. Safe to call twice; errors are ignored

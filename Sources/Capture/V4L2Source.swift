@@ -133,6 +133,10 @@ public final class V4L2Source: FrameSource {
             lose(error, now: now)
             return nil
         }
+        if device.sourceChangePending {
+            followSourceChange(device, now: now)
+            return nil
+        }
         guard let buffer = dequeued else {
             if Double(now - lastFrameAt) / 1e9 >= settings.deviceTimeout {
                 lose(V4L2Error(settings.path, "no frame for \(Format.fixed(settings.deviceTimeout, 1, bareWhole: true)) s (device_timeout)", errno: ETIMEDOUT),
@@ -203,7 +207,8 @@ public final class V4L2Source: FrameSource {
         case planes(PlanarImage, timestampNanos: UInt64)
     }
 
-    /// MJPEG: validate and repair (one copy out of the driver's buffer). YUYV: split into planes (one pass).
+    /// MJPEG: validate and repair (one copy out of the driver's buffer). Raw formats: converted to planes in one
+    /// pass, turned as `orientation` says (PixelConversion); a frame shorter than its size needs is invalid.
     private func convert(_ buffer: DequeuedBuffer, from device: V4L2Device) -> Converted? {
         guard let format = device.format, !buffer.flaggedError else { return nil }
         let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
@@ -214,11 +219,7 @@ public final class V4L2Source: FrameSource {
             return turner.turn(SourceFrame(payload: bytes, width: format.width, height: format.height, timestampNanos: timestamp))
                 .map { .jpeg($0) }
         }
-        let needed = max(format.bytesPerLine, format.width * 2) * (format.height - 1) + format.width * 2
-        guard buffer.bytesUsed >= needed else { return nil }
-        let image = device.withBytes(of: buffer) { raw in
-            PlanarImage(yuyv: raw, width: format.width, height: format.height, bytesPerLine: format.bytesPerLine)
-        }
+        guard let image = device.withBytes(of: buffer, { raw in rawPicture(raw, format: format) }) else { return nil }
         return .planes(image, timestampNanos: timestamp)
     }
 
@@ -239,15 +240,17 @@ public final class V4L2Source: FrameSource {
         do throws(V4L2Error) {
             let device = try V4L2Device(path: settings.path)
             do throws(V4L2Error) {
-                let format = try device.negotiate(settings.format, width: settings.width, height: settings.height, fps: settings.fps)
+                // An HDMI input: the source's timings set the size and rate (width, height and fps do not apply).
+                let dv = try device.prepareDVInput()
+                let format = try negotiate(device, dv: dv)
                 let applied = try device.apply(controls: settings.controls)
                 try device.startStreaming(bufferCount: settings.bufferCount)
                 self.device = device
                 placeholderSize = (format.width, format.height)
                 let mode = format.pixelFormat.isJPEG ? "passthrough" : "encoded at quality \(settings.quality)"
                 status.format = "\(format) (\(mode))"
-                var adjusted = ""
-                if format.width != settings.width || format.height != settings.height || abs(format.fps - settings.fps) > 0.01 {
+                var adjusted = dv.map { " (HDMI source \($0); width, height and fps do not apply)" } ?? ""
+                if dv == nil, format.width != settings.width || format.height != settings.height || abs(format.fps - settings.fps) > 0.01 {
                     adjusted = " (asked for \(settings.width)x\(settings.height) at \(Format.fixed(settings.fps, 1, bareWhole: true)) fps)"
                 }
                 let message = "camera \(settings.path): \(device.card) (driver \(device.driver), bus \(device.busInfo)); \(format)\(adjusted), \(mode), \(device.bufferCount) buffers\(applied.isEmpty ? "" : ", controls " + applied.joined(separator: " "))"
@@ -264,37 +267,39 @@ public final class V4L2Source: FrameSource {
                 throw error
             }
         } catch {
+            status.dvTimings = nil
             status.retries += 1
             status.state = .noSignal
             status.lastError = error.message
             if !lossLogged {
                 lossLogged = true
-                report(error, now: now, level: .error, event: "device_unavailable",
-                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(Format.fixed(settings.retryMax, 1, bareWhole: true)) s)")
+                report(error, now: now, level: error.isSignalAbsent ? .notice : .error, event: "device_unavailable",
+                       "camera \(settings.path) unavailable: \(error.message); showing NO SIGNAL and retrying (up to every \(Format.fixed(retryCap(error), 1, bareWhole: true)) s)")
             } else {
                 reportIfChanged(error, now: now, "camera \(settings.path) still unavailable (retry \(status.retries)), now: \(error.message)")
             }
             nextAttempt = now + UInt64(backoff * 1e9)
-            backoff = min(backoff * 2, settings.retryMax)
+            backoff = min(backoff * 2, retryCap(error))
         }
     }
 
     private func lose(_ error: V4L2Error, now: UInt64) {
         device?.close()
         device = nil
+        status.dvTimings = nil
         // Retries count attempts since the camera last streamed: a reopened but silent camera adds one.
         status.retries = status.state == .streaming ? 0 : status.retries + 1
         status.state = .noSignal
         status.lastError = error.message
         if !lossLogged {
             lossLogged = true
-            report(error, now: now, level: .error, event: "device_lost",
+            report(error, now: now, level: error.isSignalAbsent ? .notice : .error, event: "device_lost",
                    "camera \(settings.path) lost: \(error.message); showing NO SIGNAL and reopening")
         } else {
             reportIfChanged(error, now: now, "camera \(settings.path) lost again (retry \(status.retries)): \(error.message)")
         }
         nextAttempt = now + UInt64(backoff * 1e9)
-        backoff = min(backoff * 2, settings.retryMax)
+        backoff = min(backoff * 2, retryCap(error))
         if status.retries == 0 { lastPlaceholderAt = nil }
     }
 
@@ -331,5 +336,58 @@ public final class V4L2Source: FrameSource {
                                                  reason: status.lastError) else { return nil }
         return SourceFrame(payload: jpeg, width: placeholderSize.width, height: placeholderSize.height,
                            isPlaceholder: true, timestampNanos: timestamp)
+    }
+}
+
+// MARK: HDMI (DV timings)
+
+extension V4L2Source {
+    /// The format at an HDMI source's size, at its rate (what S_PARM said does not apply); a camera's as configured.
+    private func negotiate(_ device: V4L2Device, dv: DVTimings?) throws(V4L2Error) -> NegotiatedFormat {
+        guard let dv else {
+            return try device.negotiate(settings.format, width: settings.width, height: settings.height, fps: settings.fps)
+        }
+        var format = try device.negotiate(settings.format, width: dv.width, height: dv.height, fps: dv.fps > 0 ? dv.fps : settings.fps)
+        if dv.fps > 0 {
+            format.fps = dv.fps
+            device.format = format
+        }
+        status.dvTimings = dv.description
+        return format
+    }
+
+    /// A missing HDMI signal is polled for at least once a second (ustreamer's pace): the source coming back is
+    /// seen at once, not after device_retry_max.
+    private func retryCap(_ error: V4L2Error) -> Double {
+        error.isSignalAbsent ? min(1, settings.retryMax) : settings.retryMax
+    }
+
+    /// A source-change event: the HDMI source's timings moved. On the same descriptor: stop streaming, free the
+    /// buffers, query and set the new timings, negotiate at their size, restart. Viewers stay connected and get
+    /// frames of the new size; no signal (or an unlocked one) is NO SIGNAL with its reason, and reopening polls.
+    private func followSourceChange(_ device: V4L2Device, now: UInt64) {
+        device.sourceChangePending = false
+        let before = status.dvTimings
+        device.stopStreaming()
+        do throws(V4L2Error) {
+            guard let dv = try device.prepareDVInput() else {
+                // The input no longer has timings (it was switched): reopen as any camera.
+                throw V4L2Error(settings.path, "the source changed and the input has no DV timings now", errno: EIO)
+            }
+            let format = try negotiate(device, dv: dv)
+            try device.startStreaming(bufferCount: settings.bufferCount)
+            placeholderSize = (format.width, format.height)
+            let mode = format.pixelFormat.isJPEG ? "passthrough" : "encoded at quality \(settings.quality)"
+            status.format = "\(format) (\(mode))"
+            lastFrameAt = now
+            if before == dv.description {
+                logger.debug("HDMI source \(settings.path) signalled a change; timings unchanged (\(dv)), stream restarted")
+            } else {
+                logger.notice("HDMI source changed: \(before ?? "no signal") → \(dv) (\(settings.path), now \(format))",
+                              metadata: ["camd_event": "source_changed", "camd_device": "\(settings.path)"])
+            }
+        } catch {
+            lose(error, now: now)
+        }
     }
 }

@@ -71,23 +71,23 @@ public final class JPEGEncoder {
 }
 
 extension JPEGEncoder {
-    /// Compresses packed YUYV 4:2:2 as 4:2:2 JPEG: one split into planes, then libturbojpeg's planar
-    /// YUV compressor (no colour conversion, no RGB round trip).
+    /// Compresses packed YUYV 4:2:2 as 4:2:2 JPEG: one split into planes (PixelConversion), then libturbojpeg's
+    /// planar YUV compressor (no colour conversion, no RGB round trip).
     public func encode(yuyv pixels: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int) throws(JPEGError) -> [UInt8] {
-        try encode(PlanarImage(yuyv: pixels, width: width, height: height, bytesPerLine: bytesPerLine))
+        let image: PlanarImage
+        do throws(PixelConversionError) {
+            image = try PlanarImage(converting: pixels, fourcc: PlanarImage.yuyvFourCC, width: width, height: height,
+                                    bytesPerLine: bytesPerLine)
+        } catch {
+            throw JPEGError(error)
+        }
+        return try encode(image)
     }
 }
 
 extension PlanarImage {
-    /// Packed YUYV 4:2:2 (Y0 U Y1 V) split into 4:2:2 planes; `bytesPerLine` is the driver's row stride (padding
-    /// honoured).
-    public convenience init(yuyv pixels: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int) {
-        let stride = max(bytesPerLine, width * 2)
-        precondition(width % 2 == 0 && pixels.count >= stride * (height - 1) + width * 2, "YUYV buffer too small")
-        self.init(width: width, height: height, layout: .s422)
-        ctj_yuyv_to_planes(pixels.bindMemory(to: UInt8.self).baseAddress, Int32(width), Int32(height), Int32(stride),
-                           plane(0), plane(1), plane(2))
-    }
+    /// 'YUYV' (V4L2_PIX_FMT_YUYV).
+    static let yuyvFourCC: UInt32 = 0x5659_5559
 }
 
 /// What a JPEG says about itself without decoding the pixels.

@@ -25,11 +25,8 @@ extension V4L2Settings {
     /// The camera at `path` opened with the configured format, size, rate, quality, buffers, timeouts and controls.
     init(path: String, config: Config) {
         self.init(path: path)
-        switch config.format {
-        case .auto: format = .auto
-        case .mjpeg: format = .mjpeg
-        case .yuyv: format = .yuyv
-        }
+        // The two enums name the same formats (Settings cannot see Capture's); a test checks every case maps.
+        format = PixelFormatPreference(rawValue: config.format.rawValue) ?? .auto
         width = config.width
         height = config.height
         fps = config.fps

@@ -88,6 +88,7 @@ extension Daemon {
         state.source_retries = capture.source.retries
         state.source_error = capture.source.lastError
         state.source_format = capture.source.format
+        state.dv_timings = capture.source.dvTimings
         state.format = latest?.format.description ?? "JPEG"
         state.width = latest?.width ?? config.width
         state.height = latest?.height ?? config.height

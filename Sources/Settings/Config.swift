@@ -22,11 +22,6 @@ public enum LogLevel: String, Sendable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
 }
 
-/// What the operator asks of a camera with `format = …` (Service maps it to Capture's preference).
-public enum CameraFormat: String, Sendable, CaseIterable {
-    case auto, mjpeg, yuyv
-}
-
 /// What the camera does while nobody watches (idle mode, `idle_camera`).
 public enum IdleCamera: String, Sendable, CaseIterable {
     /// Keep streaming, convert nothing: a new viewer's first frame is the camera's next one.

@@ -56,7 +56,7 @@ extension ConfigKey {
         ConfigKey("drop_same_frames", \.dropSameFrames, .integer(0...1000), .live, flag: .typed, settableLive: true,
                   help: "Skip up to N frames in a row identical to the last one sent", note: .afterDefault("; 0 = off")),
         ConfigKey("format", \.format, .oneOf, .captureRestart, flag: .text,
-                  help: "Camera pixel format: auto, mjpeg or yuyv"),
+                  help: "Camera pixel format: auto, mjpeg, or a raw format (yuyv, nv12, rgb24, grey…)"),
         ConfigKey("buffers", \.buffers, .integer(1...32), .captureRestart, flag: .typed,
                   help: "Camera capture buffers, 1-32"),
         ConfigKey("device_timeout", \.deviceTimeout, .number(0.1...60), .captureRestart, flag: .typed,

@@ -9,6 +9,8 @@ public struct StatusReply: Codable, Equatable, Sendable {
     public var source_retries = 0
     public var source_error: String?
     public var source_format: String?
+    /// An HDMI (DV-timings) source's detected timings, e.g. "1920x1080p60"; absent for other sources and without a signal.
+    public var dv_timings: String?
     public var format = ""
     public var width = 0
     public var height = 0

@@ -117,6 +117,7 @@ struct Status: ParsableCommand {
         if let idle = s.idle_seconds {
             lines.insert(["idle", "for \(Format.fixed(idle, 0)) s: no viewer, no frames made (camera: \(s.idle_camera))"], at: 1)
         }
+        if let timings = s.dv_timings { lines.insert(["hdmi", "\(timings) (the source's timings set size and rate)"], at: 2) }
         if let error = s.source_error { lines.insert(["last error", "\(error) (retry \(s.source_retries))"], at: 1) }
         if let note = s.config_status { lines.append(["config", note]) }
         print(lines.map { $0[0].padded(to: 11) + $0[1] }.joined(separator: "\n"))

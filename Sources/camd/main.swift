@@ -109,7 +109,7 @@ struct Camd: ParsableCommand {
         }
         if let listFormats {
             do {
-                print(try CameraListing.describe(path: listFormats), terminator: "")
+                print(try CameraListing.describe(path: listFormats, format: listingFormat()), terminator: "")
                 return
             } catch {
                 fail("\(error)", status: 1)
@@ -173,6 +173,16 @@ struct Camd: ParsableCommand {
         guard let password = line, !password.isEmpty else { fail("no password given on standard input", status: 64) }
         guard let hash = PasswordHash.make(password) else { fail("crypt(3) could not hash the password", status: 1) }
         print(hash)
+    }
+
+    /// The `format` --list-formats reports on: the configured one (config file and flags, as camd would run), else
+    /// `auto` with the reason.
+    func listingFormat() -> (preference: PixelFormatPreference, note: String?) {
+        do {
+            return (PixelFormatPreference(rawValue: try loadConfig().format.rawValue) ?? .auto, nil)
+        } catch {
+            return (.auto, "the configuration did not load: \(error)")
+        }
     }
 
     func fail(_ message: String, status: Int32) -> Never {

@@ -9,12 +9,16 @@
 //                        denied    open fails with EACCES (the node is back, but not for camd)
 //                        stall     the device stops delivering frames (timeouts)
 //                        hang      DQBUF blocks inside the ioctl until the mode changes (a stuck driver)
-//                        truncate  MJPEG frames lose their second half (no EOI)
+//                        truncate  frames lose their second half (MJPEG: no EOI; raw: a short buffer)
 //   FAKE_V4L2_JPEG     a JPEG file served as every MJPEG frame (typically without DHT, like UVC cameras)
-//   FAKE_V4L2_FORMATS  "MJPG,YUYV" (default) or "YUYV" or "MJPG"
+//   FAKE_V4L2_FORMATS  the formats listed, in this order: "MJPG,YUYV" (default), or any of MJPG YUYV UYVY YVYU NV12
+//                      NV21 NV16 YU12 YV12 GREY RGB3 BGR3 RGBP BA81 GBRG GRBG RGGB H264 (H264: listed, never filled),
+//                      comma-separated; a leading '*' lists it as emulated by libv4l2 (V4L2_FMT_FLAG_EMULATED)
+//   FAKE_V4L2_PAD      extra bytes at the end of each raw row (bytesperline > width × bytes per pixel; default 0)
 //   FAKE_V4L2_CAPS     "capture" (default), "output" (not a capture device), "nostream" (no streaming I/O)
 //   FAKE_V4L2_OPEN_ERRNO  make open fail with this errno (e.g. 13 = EACCES)
 //   FAKE_V4L2_LOG      file to which OPEN, CLOSE, S_FMT, S_PARM and S_CTRL requests are appended
+//   FAKE_V4L2_DV       "1": an HDMI receiver (below) instead of a UVC camera
 //
 // Like uvcvideo and vivid, the device may be opened many times (each open may query it), but its one
 // streaming queue belongs to the first descriptor that configures it (S_FMT, S_PARM, REQBUFS, STREAMON):
@@ -23,7 +27,20 @@
 // buffers are still mapped. If FAKE_V4L2_DEVICE names a file that exists, owning the queue opens that file
 // (so /proc shows who holds the camera) and takes flock(LOCK_EX) on it until the owner closes: another
 // process holding the lock (`flock FILE sleep 60`) makes the queue busy, as another program streaming would.
-// YUYV frames show four vertical bars: white, red, green, blue (BT.601 limited-range values).
+// Raw frames (every format above) show four vertical bars: white, red, green, blue — RGB formats and Bayer with full
+// values (255/0), YUV formats and GREY with BT.601 limited-range values. S_FMT with a format not listed answers with
+// the first listed one (as V4L2 requires and vivid does, falling back to its default); bytesperline and sizeimage
+// are filled as a driver does (planar formats in one buffer: chroma after bytesperline × height).
+//
+// HDMI mode (FAKE_V4L2_DV=1), like tc358743 or vivid's HDMI input: input 0 is "HDMI 1" with
+// V4L2_IN_CAP_DV_TIMINGS. The control file's second word is what the source sends, re-read ~every frame:
+// WIDTHxHEIGHT@FPS (default 1280x720@60), nosignal, nolock or range — VIDIOC_QUERY_DV_TIMINGS then gives the
+// timings or ENOLINK, ENOLCK, ERANGE. S_DV_TIMINGS (EBUSY while buffers exist) sets the size S_FMT adjusts every
+// request to, and the frame rate. A change of that word raises V4L2_EVENT_SOURCE_CHANGE on every descriptor that
+// subscribed (poll: POLLPRI; VIDIOC_DQEVENT) and stops the frames until the stream is restarted (STREAMON), as a
+// bridge does; without a signal no frames come. (Use YUYV: MJPEG frames stay FAKE_V4L2_JPEG's picture.) Descriptors are then AF_UNIX sockets, not timerfds: a thread of
+// the fake paces frames by writing a byte (POLLIN) and raises events with one MSG_OOB byte (POLLPRI), which is
+// read by DQEVENT before any frame byte behind it.
 #include "FakeV4L2.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -37,6 +54,8 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <pthread.h>
 #include <linux/videodev2.h>
 
 #define MAX_BUFFERS 8
@@ -90,21 +109,10 @@ static const char *mode(void) {
     return mode_buf;
 }
 
+static uint32_t format_at(unsigned index);
+static int format_emulated(uint32_t fourcc);
 static int has_format(uint32_t fourcc) {
-    const char *formats = env("FAKE_V4L2_FORMATS", "MJPG,YUYV");
-    if (fourcc == V4L2_PIX_FMT_MJPEG) return strstr(formats, "MJPG") != NULL;
-    if (fourcc == V4L2_PIX_FMT_YUYV) return strstr(formats, "YUYV") != NULL;
-    return 0;
-}
-
-static uint32_t format_at(unsigned index) {
-    uint32_t all[2] = {V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_YUYV};
-    unsigned seen = 0;
-    for (int i = 0; i < 2; i++) {
-        if (!has_format(all[i])) continue;
-        if (seen == index) return all[i];
-        seen++;
-    }
+    for (unsigned i = 0; format_at(i); i++) if (format_at(i) == fourcc) return 1;
     return 0;
 }
 
@@ -134,6 +142,295 @@ static void load_jpeg(void) {
     }
 }
 
+
+// ---- HDMI mode (FAKE_V4L2_DV=1): DV timings, source-change events, frames paced by the fake's thread ----
+
+static int slot_of(int fd);
+static size_t image_size(void);
+
+static pthread_mutex_t dv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t dv_thread_once = PTHREAD_ONCE_INIT;
+static int dv_peer[MAX_HANDLES] = {-1, -1, -1, -1, -1, -1, -1, -1};  // the fake's end of each handle
+static int dv_subscribed[MAX_HANDLES], dv_event[MAX_HANDLES], dv_frame[MAX_HANDLES];
+static int dv_stream_slot = -1;  // the handle streaming (STREAMON .. STREAMOFF/close)
+static int dv_halted;            // the source changed while streaming: no frames until STREAMON
+static uint32_t dv_event_sequence;
+static char dv_seen[32];         // the source word the thread last acted on
+static struct v4l2_dv_timings dv_current;  // S_DV_TIMINGS (the receiver's configured timings)
+
+static int dv_enabled(void) {
+    const char *v = getenv("FAKE_V4L2_DV");
+    return v && strcmp(v, "1") == 0;
+}
+
+/// The control file's second word: what the HDMI source sends now.
+static void dv_word(char out[32]) {
+    strcpy(out, "1280x720@60");
+    const char *path = getenv("FAKE_V4L2_CONTROL");
+    if (!path) return;
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char first[32], second[32];
+    if (fscanf(f, "%31s %31s", first, second) == 2) strcpy(out, second);
+    fclose(f);
+}
+
+/// CVT-reduced-blanking-like porches, and the pixel clock that gives exactly `fps`.
+static void dv_fill(struct v4l2_dv_timings *t, uint32_t width, uint32_t height, uint32_t fps) {
+    memset(t, 0, sizeof *t);
+    t->type = V4L2_DV_BT_656_1120;
+    t->bt.width = width;
+    t->bt.height = height;
+    t->bt.hfrontporch = 48; t->bt.hsync = 32; t->bt.hbackporch = 80;
+    t->bt.vfrontporch = 3; t->bt.vsync = 5; t->bt.vbackporch = 20;
+    t->bt.pixelclock = (uint64_t)(width + 160) * (height + 28) * fps;
+}
+
+/// What the receiver detects: 0 and the timings, or QUERY_DV_TIMINGS's errno.
+static int dv_detect(struct v4l2_dv_timings *t) {
+    char word[32];
+    dv_word(word);
+    if (strcmp(word, "nosignal") == 0) return ENOLINK;
+    if (strcmp(word, "nolock") == 0) return ENOLCK;
+    unsigned width = 0, height = 0, fps = 0;
+    if (strcmp(word, "range") == 0 || sscanf(word, "%ux%u@%u", &width, &height, &fps) != 3 || width < 16
+        || height < 16 || width > 4096 || height > 2160 || fps < 1 || fps > 240 || width % 2) return ERANGE;
+    dv_fill(t, width, height, fps);
+    return 0;
+}
+
+static uint32_t dv_fps(void) {
+    uint64_t total = (uint64_t)(dv_current.bt.width + 160) * (dv_current.bt.height + 28);
+    uint32_t fps = total ? (uint32_t)(dv_current.bt.pixelclock / total) : 30;
+    return fps ? fps : 30;
+}
+
+/// The source: once a frame interval, notice a new source word (an event for every subscriber; a streaming
+/// receiver stops delivering), and hand the streaming handle a frame while there is a signal.
+static void *dv_source(void *unused) {
+    (void)unused;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    for (;;) {
+        pthread_mutex_lock(&dv_lock);
+        uint32_t fps = dv_fps();
+        char word[32];
+        dv_word(word);
+        if (strcmp(word, dv_seen) != 0) {
+            strcpy(dv_seen, word);
+            for (int i = 0; i < MAX_HANDLES; i++) {
+                if (dv_peer[i] < 0 || !dv_subscribed[i] || dv_event[i]) continue;
+                dv_event[i] = 1;
+                send(dv_peer[i], "e", 1, MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL);
+            }
+            if (dv_stream_slot >= 0) dv_halted = 1;
+        }
+        struct v4l2_dv_timings detected;
+        int slot = dv_stream_slot;
+        if (slot >= 0 && !dv_halted && !dv_frame[slot] && !dv_event[slot] && dv_detect(&detected) == 0) {
+            if (send(dv_peer[slot], "f", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) dv_frame[slot] = 1;
+        }
+        pthread_mutex_unlock(&dv_lock);
+        next.tv_nsec += 1000000000L / fps;
+        while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; next.tv_sec++; }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec + 1) next = now;  // never a burst of late frames
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+    return NULL;
+}
+
+static void dv_start_source(void) {
+    pthread_t thread;
+    dv_word(dv_seen);
+    if (pthread_create(&thread, NULL, dv_source, NULL) == 0) pthread_detach(thread);
+}
+
+/// A new descriptor: one end of a socket pair (the fake keeps the other). The first open of an idle device
+/// takes the detected timings as the receiver's own, like a driver's initial state.
+static int dv_open_handle(int slot, int first_open) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    pthread_mutex_lock(&dv_lock);
+    dv_peer[slot] = pair[1];
+    dv_subscribed[slot] = dv_event[slot] = dv_frame[slot] = 0;
+    if (first_open) {
+        struct v4l2_dv_timings detected;
+        if (dv_detect(&detected) == 0) dv_current = detected;
+        else if (dv_current.bt.width == 0) dv_fill(&dv_current, 640, 480, 60);
+        cur_width = dv_current.bt.width;
+        cur_height = dv_current.bt.height;
+    }
+    pthread_mutex_unlock(&dv_lock);
+    pthread_once(&dv_thread_once, dv_start_source);
+    return pair[0];
+}
+
+static void dv_close_handle(int slot) {
+    pthread_mutex_lock(&dv_lock);
+    if (dv_peer[slot] >= 0) close(dv_peer[slot]);
+    dv_peer[slot] = -1;
+    dv_subscribed[slot] = dv_event[slot] = dv_frame[slot] = 0;
+    if (dv_stream_slot == slot) dv_stream_slot = -1;
+    pthread_mutex_unlock(&dv_lock);
+}
+
+/// Empties a handle of frame bytes (never while an event byte waits: a read at its mark would drop it).
+static void dv_drain(int slot) {
+    char sink[16];
+    if (dv_event[slot]) return;
+    while (recv(handles[slot], sink, sizeof sink, MSG_DONTWAIT) > 0) {}
+    dv_frame[slot] = 0;
+}
+
+/// DQBUF's "is a frame due": the timerfd's tick, or in HDMI mode the thread's frame byte.
+static int take_frame(int fd) {
+    if (!dv_enabled()) {
+        uint64_t ticks = 0;
+        return read(fd, &ticks, sizeof ticks) == sizeof ticks;
+    }
+    int slot = slot_of(fd), got = 0;
+    pthread_mutex_lock(&dv_lock);
+    if (slot >= 0 && dv_frame[slot] && !dv_event[slot]) {
+        char c;
+        got = recv(fd, &c, 1, MSG_DONTWAIT) == 1;
+        dv_frame[slot] = 0;
+    }
+    pthread_mutex_unlock(&dv_lock);
+    return got;
+}
+
+static int dv_fail(int err) { errno = err; return -1; }
+
+/// The HDMI requests, and HDMI behaviour of S_FMT, STREAMON and STREAMOFF. Returns 1 (with *rc) when the
+/// request is answered here, 0 to let the camera's code answer it.
+static int dv_ioctl(int fd, unsigned long request, void *arg, int *rc) {
+    int slot = slot_of(fd);
+    *rc = 0;
+    switch (request) {
+    case VIDIOC_ENUMINPUT: {
+        struct v4l2_input *in = arg;
+        if (in->index != 0) { *rc = dv_fail(EINVAL); return 1; }
+        memset(in, 0, sizeof *in);
+        strcpy((char *)in->name, "HDMI 1");
+        in->type = V4L2_INPUT_TYPE_CAMERA;
+        in->capabilities = V4L2_IN_CAP_DV_TIMINGS;
+        struct v4l2_dv_timings t;
+        int err = dv_detect(&t);
+        in->status = err == ENOLINK ? V4L2_IN_ST_NO_SIGNAL : err == ENOLCK ? V4L2_IN_ST_NO_H_LOCK : 0;
+        return 1;
+    }
+    case VIDIOC_G_INPUT: *(int *)arg = 0; return 1;
+    case VIDIOC_S_INPUT: if (*(int *)arg != 0) *rc = dv_fail(EINVAL); return 1;
+    case VIDIOC_QUERY_DV_TIMINGS: {
+        struct v4l2_dv_timings t;
+        int err = dv_detect(&t);
+        if (err) { *rc = dv_fail(err); return 1; }
+        *(struct v4l2_dv_timings *)arg = t;
+        return 1;
+    }
+    case VIDIOC_G_DV_TIMINGS:
+        pthread_mutex_lock(&dv_lock);
+        *(struct v4l2_dv_timings *)arg = dv_current;
+        pthread_mutex_unlock(&dv_lock);
+        return 1;
+    case VIDIOC_S_DV_TIMINGS: {
+        struct v4l2_dv_timings *t = arg;
+        // vivid and tc358743: no new timings while the queue has buffers.
+        if (buffer_count > 0) { *rc = dv_fail(EBUSY); return 1; }
+        if (t->type != V4L2_DV_BT_656_1120 || t->bt.width < 16 || t->bt.height < 16 || t->bt.width > 4096
+            || t->bt.height > 2160) { *rc = dv_fail(EINVAL); return 1; }
+        pthread_mutex_lock(&dv_lock);
+        dv_current = *t;
+        cur_width = t->bt.width;
+        cur_height = t->bt.height;
+        pthread_mutex_unlock(&dv_lock);
+        log_line("S_DV_TIMINGS %ux%u@%u", t->bt.width, t->bt.height, dv_fps());
+        return 1;
+    }
+    case VIDIOC_SUBSCRIBE_EVENT:
+    case VIDIOC_UNSUBSCRIBE_EVENT: {
+        struct v4l2_event_subscription *sub = arg;
+        if (sub->type != V4L2_EVENT_SOURCE_CHANGE) { *rc = dv_fail(EINVAL); return 1; }
+        pthread_mutex_lock(&dv_lock);
+        dv_subscribed[slot] = request == VIDIOC_SUBSCRIBE_EVENT;
+        pthread_mutex_unlock(&dv_lock);
+        return 1;
+    }
+    case VIDIOC_DQEVENT: {
+        struct v4l2_event *ev = arg;
+        pthread_mutex_lock(&dv_lock);
+        if (!dv_event[slot]) {
+            pthread_mutex_unlock(&dv_lock);
+            *rc = dv_fail(ENOENT);
+            return 1;
+        }
+        char c;
+        recv(fd, &c, 1, MSG_OOB | MSG_DONTWAIT);
+        dv_event[slot] = 0;
+        // A frame byte that waited in front of the event is stale now (the stream stopped at the change).
+        if (dv_halted || dv_stream_slot != slot) dv_drain(slot);
+        memset(ev, 0, sizeof *ev);
+        ev->type = V4L2_EVENT_SOURCE_CHANGE;
+        ev->u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION;
+        ev->sequence = dv_event_sequence++;
+        clock_gettime(CLOCK_MONOTONIC, &ev->timestamp);
+        pthread_mutex_unlock(&dv_lock);
+        return 1;
+    }
+    case VIDIOC_S_FMT: {
+        // A receiver captures what the source sends: any size asked for becomes the timings' size.
+        struct v4l2_format *f = arg;
+        if (f->type != V4L2_BUF_TYPE_VIDEO_CAPTURE) { *rc = dv_fail(EINVAL); return 1; }
+        if (buffer_count > 0) { *rc = dv_fail(EBUSY); return 1; }
+        uint32_t want = f->fmt.pix.pixelformat;
+        log_line("S_FMT %c%c%c%c %ux%u", want & 0xFF, (want >> 8) & 0xFF, (want >> 16) & 0xFF, want >> 24,
+                 f->fmt.pix.width, f->fmt.pix.height);
+        cur_format = has_format(want) ? want : format_at(0);
+        pthread_mutex_lock(&dv_lock);
+        cur_width = dv_current.bt.width;
+        cur_height = dv_current.bt.height;
+        pthread_mutex_unlock(&dv_lock);
+        memset(&f->fmt.pix, 0, sizeof f->fmt.pix);
+        f->fmt.pix.pixelformat = cur_format;
+        f->fmt.pix.width = cur_width;
+        f->fmt.pix.height = cur_height;
+        f->fmt.pix.field = V4L2_FIELD_NONE;
+        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_YUYV ? cur_width * 2 : 0;
+        f->fmt.pix.sizeimage = (uint32_t)image_size();
+        return 1;
+    }
+    case VIDIOC_G_PARM: case VIDIOC_S_PARM: {
+        // vivid's HDMI input: the rate is the timings', S_PARM changes nothing.
+        struct v4l2_streamparm *p = arg;
+        memset(&p->parm, 0, sizeof p->parm);
+        p->parm.capture.capability = V4L2_CAP_TIMEPERFRAME;
+        p->parm.capture.timeperframe.numerator = 1;
+        pthread_mutex_lock(&dv_lock);
+        p->parm.capture.timeperframe.denominator = dv_fps();
+        pthread_mutex_unlock(&dv_lock);
+        return 1;
+    }
+    case VIDIOC_STREAMON:
+        if (buffer_count == 0) return 0;
+        pthread_mutex_lock(&dv_lock);
+        dv_stream_slot = slot;
+        dv_halted = 0;
+        pthread_mutex_unlock(&dv_lock);
+        streaming = 1;
+        return 1;
+    case VIDIOC_STREAMOFF:
+        pthread_mutex_lock(&dv_lock);
+        if (dv_stream_slot == slot) dv_stream_slot = -1;
+        dv_drain(slot);
+        pthread_mutex_unlock(&dv_lock);
+        streaming = 0;
+        return 1;
+    }
+    return 0;
+}
+
 static const uint32_t yuyv_sizes[2][2] = {{640, 480}, {320, 240}};
 static const uint32_t rates[3] = {30, 15, 5};
 
@@ -159,7 +456,7 @@ int v4l2_open(const char *file, int oflag, ...) {
         cur_width = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_width : 640;
         cur_height = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_height : 480;
     }
-    handles[slot] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    handles[slot] = dv_enabled() ? dv_open_handle(slot, open_count == 0) : timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     snprintf(device_path, sizeof device_path, "%s", file);
     log_line("OPEN %s fd %d (%d open)", file, handles[slot], open_count + 1);
     return handles[slot];
@@ -189,6 +486,7 @@ int v4l2_close(int fd) {
         if (owner_backing >= 0) close(owner_backing);  // also drops its flock
         owner_backing = -1;
     }
+    if (dv_enabled()) dv_close_handle(slot);
     close(handles[slot]);
     handles[slot] = -1;
     for (int i = 0; i < MAX_HANDLES; i++) if (handles[i] >= 0) open_count++;
@@ -225,21 +523,14 @@ static int acquire_queue(int fd) {
     return 0;
 }
 
-static size_t image_size(void) {
-    if (cur_format == V4L2_PIX_FMT_YUYV) return (size_t)cur_width * cur_height * 2;
-    return jpeg_size + 4096;
-}
+static size_t raw_bytes_per_line(void);
+static size_t raw_image_size(void);
+static uint32_t fill_raw(uint8_t *dst);
+static const char *format_description(uint32_t fourcc);
 
-static void fill_yuyv(uint8_t *dst) {
-    // white, red, green, blue as Y U V
-    static const uint8_t bars[4][3] = {{235, 128, 128}, {81, 90, 240}, {145, 54, 34}, {41, 240, 110}};
-    for (uint32_t y = 0; y < cur_height; y++) {
-        uint8_t *row = dst + (size_t)y * cur_width * 2;
-        for (uint32_t x = 0; x < cur_width; x += 2) {
-            const uint8_t *c = bars[x * 4 / cur_width];
-            row[2 * x] = c[0]; row[2 * x + 1] = c[1]; row[2 * x + 2] = c[0]; row[2 * x + 3] = c[2];
-        }
-    }
+static size_t image_size(void) {
+    if (cur_format != V4L2_PIX_FMT_MJPEG) return raw_image_size();
+    return jpeg_size + 4096;
 }
 
 static int fail(int err) { errno = err; return -1; }
@@ -265,6 +556,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         if (owner_fd != fd) return fail(EBUSY);
         break;
     }
+    int dv_rc;
+    if (dv_enabled() && dv_ioctl(fd, request, arg, &dv_rc)) return dv_rc;
 
     switch (request) {
     case VIDIOC_QUERYCAP: {
@@ -286,8 +579,9 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         uint32_t f = format_at(d->index);
         if (!f) return fail(EINVAL);
         d->pixelformat = f;
-        d->flags = f == V4L2_PIX_FMT_MJPEG ? V4L2_FMT_FLAG_COMPRESSED : 0;
-        strcpy((char *)d->description, f == V4L2_PIX_FMT_MJPEG ? "Motion-JPEG" : "YUYV 4:2:2");
+        d->flags = (f == V4L2_PIX_FMT_MJPEG || f == V4L2_PIX_FMT_H264 ? V4L2_FMT_FLAG_COMPRESSED : 0)
+            | (format_emulated(f) ? V4L2_FMT_FLAG_EMULATED : 0);
+        strcpy((char *)d->description, format_description(f));
         return 0;
     }
     case VIDIOC_ENUM_FRAMESIZES: {
@@ -342,7 +636,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         f->fmt.pix.width = cur_width;
         f->fmt.pix.height = cur_height;
         f->fmt.pix.field = V4L2_FIELD_NONE;
-        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_YUYV ? cur_width * 2 : 0;
+        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_MJPEG ? 0 : (uint32_t)raw_bytes_per_line();
         f->fmt.pix.sizeimage = (uint32_t)image_size();
         return 0;
     }
@@ -432,8 +726,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     }
     case VIDIOC_DQBUF: {
         struct v4l2_buffer *b = arg;
-        uint64_t ticks = 0;
-        if (read(fd, &ticks, sizeof ticks) != sizeof ticks) return fail(EAGAIN);
+        if (!take_frame(fd)) return fail(EAGAIN);
         const char *m = mode();
         if (strcmp(m, "stall") == 0) return fail(EAGAIN);
         // A driver stuck inside the ioctl: the capture thread blocks here until the mode changes.
@@ -448,9 +741,9 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         queued[index] = 0;
         uint8_t *dst = buffers[index];
         uint32_t used;
-        if (cur_format == V4L2_PIX_FMT_YUYV) {
-            fill_yuyv(dst);
-            used = cur_width * cur_height * 2;
+        if (cur_format != V4L2_PIX_FMT_MJPEG) {
+            used = fill_raw(dst);
+            if (strcmp(m, "truncate") == 0) used /= 2;
         } else {
             used = (uint32_t)jpeg_size;
             memcpy(dst, jpeg_data, jpeg_size);
@@ -473,4 +766,152 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     default:
         return fail(ENOTTY);
     }
+}
+
+// ---- Raw pixel formats: the list, strides and sizes, and the four bars drawn in each format. ----
+
+static const struct {
+    uint32_t fourcc;
+    const char *description;
+} known_formats[] = {
+    {V4L2_PIX_FMT_MJPEG, "Motion-JPEG"}, {V4L2_PIX_FMT_YUYV, "YUYV 4:2:2"}, {V4L2_PIX_FMT_UYVY, "UYVY 4:2:2"},
+    {V4L2_PIX_FMT_YVYU, "YVYU 4:2:2"}, {V4L2_PIX_FMT_NV12, "Y/UV 4:2:0"}, {V4L2_PIX_FMT_NV21, "Y/VU 4:2:0"},
+    {V4L2_PIX_FMT_NV16, "Y/UV 4:2:2"}, {V4L2_PIX_FMT_YUV420, "Planar YUV 4:2:0"}, {V4L2_PIX_FMT_YVU420, "Planar YVU 4:2:0"},
+    {V4L2_PIX_FMT_GREY, "8-bit Greyscale"}, {V4L2_PIX_FMT_RGB24, "24-bit RGB 8-8-8"}, {V4L2_PIX_FMT_BGR24, "24-bit BGR 8-8-8"},
+    {V4L2_PIX_FMT_RGB565, "16-bit RGB 5-6-5"}, {V4L2_PIX_FMT_SBGGR8, "8-bit Bayer BGBG/GRGR"},
+    {V4L2_PIX_FMT_SGBRG8, "8-bit Bayer GBGB/RGRG"}, {V4L2_PIX_FMT_SGRBG8, "8-bit Bayer GRGR/BGBG"},
+    {V4L2_PIX_FMT_SRGGB8, "8-bit Bayer RGRG/GBGB"}, {V4L2_PIX_FMT_H264, "H.264"},
+};
+#define KNOWN_FORMATS (sizeof known_formats / sizeof known_formats[0])
+
+static uint32_t fourcc_of(const char *token, size_t length) {
+    if (length != 4) return 0;
+    uint32_t code = v4l2_fourcc(token[0], token[1], token[2], token[3]);
+    for (size_t i = 0; i < KNOWN_FORMATS; i++) if (known_formats[i].fourcc == code) return code;
+    return 0;
+}
+
+/// The index-th known format of FAKE_V4L2_FORMATS (in its order), and whether it carries the '*' (emulated) mark.
+static uint32_t listed_format(unsigned index, int *emulated) {
+    const char *p = env("FAKE_V4L2_FORMATS", "MJPG,YUYV");
+    unsigned seen = 0;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t length = end ? (size_t)(end - p) : strlen(p);
+        int star = length > 0 && *p == '*';
+        uint32_t code = fourcc_of(p + star, length - (size_t)star);
+        if (code && seen++ == index) {
+            if (emulated) *emulated = star;
+            return code;
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static uint32_t format_at(unsigned index) { return listed_format(index, NULL); }
+
+static int format_emulated(uint32_t fourcc) {
+    int emulated = 0;
+    for (unsigned i = 0; format_at(i); i++) {
+        if (listed_format(i, &emulated) == fourcc) return emulated;
+    }
+    return 0;
+}
+
+static const char *format_description(uint32_t fourcc) {
+    for (size_t i = 0; i < KNOWN_FORMATS; i++) if (known_formats[i].fourcc == fourcc) return known_formats[i].description;
+    return "?";
+}
+
+/// Bytes per pixel of the (first) plane; 0 for compressed formats.
+static size_t bytes_per_pixel(uint32_t fourcc) {
+    switch (fourcc) {
+    case V4L2_PIX_FMT_YUYV: case V4L2_PIX_FMT_UYVY: case V4L2_PIX_FMT_YVYU: case V4L2_PIX_FMT_RGB565: return 2;
+    case V4L2_PIX_FMT_RGB24: case V4L2_PIX_FMT_BGR24: return 3;
+    case V4L2_PIX_FMT_MJPEG: case V4L2_PIX_FMT_H264: return 0;
+    default: return 1;
+    }
+}
+
+static size_t raw_bytes_per_line(void) {
+    size_t pad = (size_t)atoi(env("FAKE_V4L2_PAD", "0"));
+    return (size_t)cur_width * bytes_per_pixel(cur_format) + pad;
+}
+
+static size_t raw_image_size(void) {
+    size_t bpl = raw_bytes_per_line(), h = cur_height;
+    switch (cur_format) {
+    case V4L2_PIX_FMT_NV12: case V4L2_PIX_FMT_NV21: return bpl * h + bpl * (h / 2);
+    case V4L2_PIX_FMT_NV16: return bpl * h * 2;
+    case V4L2_PIX_FMT_YUV420: case V4L2_PIX_FMT_YVU420: return bpl * h + 2 * (bpl / 2) * (h / 2);
+    case V4L2_PIX_FMT_H264: return (size_t)cur_width * cur_height;
+    default: return bpl * h;
+    }
+}
+
+/// Fills one frame of the current format; returns its bytesused. Padding bytes hold 0x5A (never picture).
+static uint32_t fill_raw(uint8_t *dst) {
+    // white, red, green, blue: full-range RGB, and the same in BT.601 limited-range Y Cb Cr.
+    static const uint8_t rgb[4][3] = {{255, 255, 255}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    static const uint8_t yuv[4][3] = {{235, 128, 128}, {81, 90, 240}, {145, 54, 34}, {41, 240, 110}};
+    size_t bpl = raw_bytes_per_line(), size = raw_image_size(), w = cur_width, h = cur_height;
+    memset(dst, 0x5A, size);
+    if (cur_format == V4L2_PIX_FMT_H264) return (uint32_t)size;
+#define BAR(x) ((x) * 4 / w)
+    for (size_t y = 0; y < h; y++) {
+        uint8_t *row = dst + y * bpl;
+        for (size_t x = 0; x < w; x++) {
+            const uint8_t *c = rgb[BAR(x)], *v = yuv[BAR(x)];
+            switch (cur_format) {
+            case V4L2_PIX_FMT_YUYV: row[2 * x] = v[0]; row[2 * x + 1] = x % 2 ? v[2] : v[1]; break;
+            case V4L2_PIX_FMT_YVYU: row[2 * x] = v[0]; row[2 * x + 1] = x % 2 ? v[1] : v[2]; break;
+            case V4L2_PIX_FMT_UYVY: row[2 * x + 1] = v[0]; row[2 * x] = x % 2 ? v[2] : v[1]; break;
+            case V4L2_PIX_FMT_RGB24: row[3 * x] = c[0]; row[3 * x + 1] = c[1]; row[3 * x + 2] = c[2]; break;
+            case V4L2_PIX_FMT_BGR24: row[3 * x] = c[2]; row[3 * x + 1] = c[1]; row[3 * x + 2] = c[0]; break;
+            case V4L2_PIX_FMT_RGB565: {
+                unsigned p = (unsigned)(c[0] >> 3) << 11 | (unsigned)(c[1] >> 2) << 5 | (unsigned)(c[2] >> 3);
+                row[2 * x] = (uint8_t)p; row[2 * x + 1] = (uint8_t)(p >> 8);
+                break;
+            }
+            case V4L2_PIX_FMT_SBGGR8: case V4L2_PIX_FMT_SGBRG8: case V4L2_PIX_FMT_SGRBG8: case V4L2_PIX_FMT_SRGGB8: {
+                const char *order = cur_format == V4L2_PIX_FMT_SBGGR8 ? "BGGR" : cur_format == V4L2_PIX_FMT_SGBRG8 ? "GBRG"
+                    : cur_format == V4L2_PIX_FMT_SGRBG8 ? "GRBG" : "RGGB";
+                char channel = order[(y % 2) * 2 + x % 2];
+                row[x] = channel == 'R' ? c[0] : channel == 'G' ? c[1] : c[2];
+                break;
+            }
+            default: row[x] = v[0]; break;  // the luma plane of NV12/NV21/NV16/YU12/YV12, and GREY
+            }
+        }
+    }
+    uint8_t *chroma = dst + bpl * h;
+    switch (cur_format) {
+    case V4L2_PIX_FMT_NV12: case V4L2_PIX_FMT_NV21: case V4L2_PIX_FMT_NV16: {
+        size_t rows = cur_format == V4L2_PIX_FMT_NV16 ? h : h / 2;
+        int swap = cur_format == V4L2_PIX_FMT_NV21;
+        for (size_t y = 0; y < rows; y++) {
+            for (size_t x = 0; x < w / 2; x++) {
+                chroma[y * bpl + 2 * x] = yuv[BAR(2 * x)][swap ? 2 : 1];
+                chroma[y * bpl + 2 * x + 1] = yuv[BAR(2 * x)][swap ? 1 : 2];
+            }
+        }
+        break;
+    }
+    case V4L2_PIX_FMT_YUV420: case V4L2_PIX_FMT_YVU420: {
+        size_t cbpl = bpl / 2;
+        uint8_t *second = chroma + cbpl * (h / 2);
+        int swap = cur_format == V4L2_PIX_FMT_YVU420;
+        for (size_t y = 0; y < h / 2; y++) {
+            for (size_t x = 0; x < w / 2; x++) {
+                chroma[y * cbpl + x] = yuv[BAR(2 * x)][swap ? 2 : 1];
+                second[y * cbpl + x] = yuv[BAR(2 * x)][swap ? 1 : 2];
+            }
+        }
+        break;
+    }
+    }
+#undef BAR
+    return (uint32_t)size;
 }

@@ -49,5 +49,11 @@ struct ConfigMappingTests {
             config.format = format
             #expect(V4L2Settings(path: "/dev/video3", config: config).format == preference)
         }
+        // Every name the config accepts reaches capture as the same format (the two enums are kept in step by hand).
+        #expect(CameraFormat.allCases.map(\.rawValue) == PixelFormatPreference.allCases.map(\.rawValue))
+        for format in CameraFormat.allCases {
+            config.format = format
+            #expect(V4L2Settings(path: "/dev/video3", config: config).format.rawValue == format.rawValue)
+        }
     }
 }

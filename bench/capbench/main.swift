@@ -3,7 +3,8 @@
 //   passthrough: an MJPEG frame → MJPEGRepair.repair (validate, trim, insert DHT, one copy out of the buffer)
 //   lossless:    an MJPEG frame rotated/flipped by JPEGTransformer (rotate/flip on an MJPEG camera)
 // Input: a binary PPM (P6), e.g. made by ffmpeg's testsrc2; the same file tjbench compresses.
-// Usage: capbench FILE.ppm [--quality 80] [--seconds 3]
+//   --formats:   instead, each raw camera format's conversion (and encode), unturned and turned 90° (Formats.swift)
+// Usage: capbench FILE.ppm [--quality 80] [--seconds 3] [--formats]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,8 @@ var quality = 80
 var seconds = 3.0
 if let i = arguments.firstIndex(of: "--quality") { quality = Int(arguments[i + 1]) ?? 80; arguments.removeSubrange(i...i + 1) }
 if let i = arguments.firstIndex(of: "--seconds") { seconds = Double(arguments[i + 1]) ?? 3; arguments.removeSubrange(i...i + 1) }
+let formatsOnly = arguments.contains("--formats")
+arguments.removeAll { $0 == "--formats" }
 guard let path = arguments.first else { fail("usage: capbench FILE.ppm [--quality 80] [--seconds 3]") }
 
 // Parse P6: "P6\n<w> <h>\n255\n" then RGB bytes.
@@ -66,6 +69,10 @@ for y in 0..<height {
 }
 
 do {
+    if formatsOnly {
+        try benchmarkFormats(rgb: rgb, yuyv: yuyv, quality: quality)
+        exit(0)
+    }
     let encoder = try JPEGEncoder(quality: quality, subsampling: .s422)
     try measure("yuyv→jpeg q\(quality) 4:2:2") {
         try yuyv.withUnsafeBytes { try encoder.encode(yuyv: $0, width: width, height: height, bytesPerLine: width * 2) }.count
