@@ -76,6 +76,8 @@ public final class EncoderPool<Item: Sendable>: Sendable {
         var waiting: Job?
         /// A job handed straight to an idle worker, by worker.
         var assigned: [Job?]
+        /// A worker with nothing to do (it looks at its `assigned` slot before it waits, so a job handed to it
+        /// before its thread even ran is not missed).
         var idle: [Bool]
         /// Finished items waiting for the ones before them, by ticket.
         var done: [UInt64: Done] = [:]
@@ -88,7 +90,7 @@ public final class EncoderPool<Item: Sendable>: Sendable {
 
         init(workers: Int) {
             assigned = Array(repeating: nil, count: workers)
-            idle = Array(repeating: false, count: workers)
+            idle = Array(repeating: true, count: workers)
         }
     }
 
@@ -137,6 +139,9 @@ public final class EncoderPool<Item: Sendable>: Sendable {
 
     /// Pictures dropped at the input because every worker was busy (latest wins), since start.
     public var dropped: UInt64 { state.withLock { $0.dropped } }
+
+    /// `stop` has begun: nothing more is published.
+    public var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Workers encoding now.
     public var busyWorkers: Int { state.withLock { s in s.idle.filter { !$0 }.count } }
