@@ -6,14 +6,11 @@ import JPEG
 import Logging
 import Locking
 
-/// A frame numbered by the capture thread, on its way to the ring, with the source's account as it stood at capture
-/// (the source itself stays on the capture thread).
+/// A frame numbered by the capture thread, on its way to the ring.
 struct PendingFrame: Sendable {
     var sequence: UInt64
     var picture: SourceFrame
     var fallbackTimestamp: UInt64
-    var invalidFrames: UInt64
-    var status: SourceStatus
 }
 
 /// What `publish` carries from one frame to the next.
@@ -54,10 +51,8 @@ extension CaptureThread {
 
     /// Numbers `picture` into the pool: a raw one to be encoded by a worker, anything else to be published once the
     /// frames before it are.
-    func submit(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, source: any FrameSource,
-                pool: EncoderPool<PendingFrame>) {
-        let pending = PendingFrame(sequence: sequence, picture: picture, fallbackTimestamp: fallbackTimestamp,
-                                   invalidFrames: source.invalidFrames, status: source.status)
+    func submit(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, pool: EncoderPool<PendingFrame>) {
+        let pending = PendingFrame(sequence: sequence, picture: picture, fallbackTimestamp: fallbackTimestamp)
         let dropped = pool.submit(pending, encoding: picture.unencoded?.image, quality: picture.unencoded?.quality ?? 80)
         if dropped > 0 { countEncoderDrop(dropped) }
     }

@@ -185,7 +185,10 @@ public final class CaptureThread: Sendable {
                     continue
                 }
                 sequence += 1
-                submit(picture, sequence: sequence, fallbackTimestamp: timestamp, source: source, pool: pool)
+                // The source's account is kept by this thread, at capture (a frame may be published later, on a
+                // worker): so the status and the invalid count never step back to an older frame's.
+                snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
+                submit(picture, sequence: sequence, fallbackTimestamp: timestamp, pool: pool)
             } catch {
                 let message = "\(error)"
                 let first = loggedFailure.withLock { logged -> Bool in
@@ -202,8 +205,9 @@ public final class CaptureThread: Sendable {
 
 extension CaptureThread {
     /// THE publish point: every frame, in capture order, one call at a time (from the encoder pool, on the capture
-    /// thread or on the worker that completed it). The account first, then the frame, then the wake-up: whoever the
-    /// frame wakes (READY=1, /state) reads a status that already describes it, never the one before it.
+    /// thread or on the worker that completed it). The account first (the source's part of it was set at capture),
+    /// then the frame, then the wake-up: whoever the frame wakes (READY=1, /state) reads a status that already
+    /// describes it, never the one before it.
     func publish(_ pending: PendingFrame, ring: FrameRing, published: @Sendable () -> Void) {
         let picture = pending.picture
         let timestamp = picture.timestampNanos ?? pending.fallbackTimestamp
@@ -215,9 +219,7 @@ extension CaptureThread {
         let realNow = Clock.realtimeNanos()
         snapshotState.withLock {
             $0.framesPublished += 1
-            $0.invalidFrames = pending.invalidFrames
             $0.measuredFPS = fps
-            $0.source = pending.status
             if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
             if !picture.isPlaceholder { $0.captureLatency.record(nanos: realNow > timestamp ? realNow - timestamp : 0) }
         }
