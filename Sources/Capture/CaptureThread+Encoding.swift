@@ -35,7 +35,6 @@ extension CaptureThread {
             case .encoded(let jpeg, let nanos):
                 pending.picture.payload = jpeg
                 pending.picture.encodeNanos = nanos
-                pending.picture.unencoded = nil
             case .failed(let message):
                 countEncodeFailure()
                 let first = loggedFailure.withLock { logged -> Bool in
@@ -52,7 +51,9 @@ extension CaptureThread {
     /// Numbers `picture` into the pool: a raw one to be encoded by a worker, anything else to be published once the
     /// frames before it are.
     func submit(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, pool: EncoderPool<PendingFrame>) {
-        let pending = PendingFrame(sequence: sequence, picture: picture, fallbackTimestamp: fallbackTimestamp)
+        var pending = PendingFrame(sequence: sequence, picture: picture, fallbackTimestamp: fallbackTimestamp)
+        // The raw picture goes to the pool alone: a frame waiting for its turn holds only its JPEG.
+        pending.picture.unencoded = nil
         let dropped = pool.submit(pending, encoding: picture.unencoded?.image, quality: picture.unencoded?.quality ?? 80)
         if dropped > 0 { countEncoderDrop(dropped) }
     }
