@@ -58,6 +58,37 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
     }
 
+    @Test func aReloadChangingEncodeWorkersRestartsTheCaptureAndTheViewerGoesOnInOrder() throws {
+        let camera = try FakeCamera()
+        let http = try freePort()
+        let path = NSTemporaryDirectory() + "workers-\(UUID().uuidString).toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func write(workers: Int) throws {
+            try ("source = \"v4l2:\(camera.device)\"\nformat = \"yuyv\"\nhttp_listen = \"127.0.0.1:\(http)\"\nencode_workers = \(workers)\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        try write(workers: 1)
+        let camd = try CamdProcess(["--config", path], environment: camera.environment())
+        let client = try NativeTestClient(port: camd.port)
+        var sequences = try (0..<10).map { _ in try client.readFrame().header.sequence }
+        #expect(camd.state()?["encode_workers"] as? Int == 1)
+        try write(workers: 3)
+        kill(camd.pid, SIGHUP)
+        let applied = try #require(try camd.waitForLog(containing: "reload (SIGHUP):", timeout: 5), "\(camd.log)")
+        #expect(applied.contains("capture restarted"), "\(applied)")
+        #expect(waitUntil(timeout: 10) { camd.state()?["encode_workers"] as? Int == 3 }, "\(camd.state() ?? [:])")
+        // The same viewer, on the same socket, goes on receiving decodable frames, numbered on from before.
+        let decoder = try JPEGDecoder()
+        for _ in 0..<10 {
+            let frame = try client.readFrame()
+            sequences.append(frame.header.sequence)
+            if !frame.header.isPlaceholder { #expect(try decoder.info(frame.payload) == JPEGInfo(width: 640, height: 480)) }
+        }
+        #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 }, "sequences: \(sequences)")
+        #expect(camd.log.components(separatedBy: "capture: ").count == 1, "no capture error was logged: \(camd.log)")
+        #expect(camd.stop() == 0)
+    }
+
     @Test func encodeWorkersAutoIsTheOnlineCPUsUpToFourAndBadValuesExit78() throws {
         let camera = try FakeCamera()
         let camd = try CamdProcess(["--source", "v4l2:\(camera.device)", "--format", "yuyv"], environment: camera.environment())
