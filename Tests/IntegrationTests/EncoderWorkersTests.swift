@@ -89,6 +89,27 @@ extension CamdIntegrationTests {
         #expect(camd.stop() == 0)
     }
 
+    @Test func aQualitySetLiveReachesEveryEncoderWorker() throws {
+        let camera = try FakeCamera()
+        let camd = try CamdProcess(["--source", "v4l2:\(camera.device)", "--format", "yuyv", "--quality", "95", "--encode-workers", "2"],
+                                   environment: camera.environment())
+        let client = try NativeTestClient(port: camd.port)
+        let before = try (0..<6).map { _ in try client.readFrame().payload.count }
+        let set = try runCommand(Binaries.path("camctl"), ["set", "quality", "10", "--socket", camd.controlSocket])
+        #expect(set.status == 0, "\(set.stdout) \(set.stderr)")
+        // The camera's picture never changes, so a quality gives one JPEG size. Once the new quality has come through,
+        // every later frame — whichever worker encoded it — has the new, smaller size.
+        var after: [Int] = []
+        #expect(waitUntil(timeout: 10) {
+            guard let frame = try? client.readFrame() else { return false }
+            after.append(frame.payload.count)
+            let last = after.suffix(6)
+            return last.count == 6 && Set(last).count == 1 && last.first! < before.min()!
+        }, "sizes at quality 95: \(before), then: \(after.prefix(20))")
+        #expect(Set(before).count == 1, "at one quality every frame is the same size: \(before)")
+        #expect(camd.stop() == 0)
+    }
+
     @Test func encodeWorkersAutoIsTheOnlineCPUsUpToFourAndBadValuesExit78() throws {
         let camera = try FakeCamera()
         let camd = try CamdProcess(["--source", "v4l2:\(camera.device)", "--format", "yuyv"], environment: camera.environment())
