@@ -231,8 +231,9 @@ public final class EncoderPool<Item: Sendable>: Sendable {
             case .stop:
                 return
             case .wait:
-                // A bounded wait: the eventfd stays readable from a signal until drained, so no wake-up is lost.
-                _ = try? Poll.wait(wakeups[index].fd, for: .readable, timeoutMilliseconds: 1000)
+                // The eventfd stays readable from a signal until drained, so no wake-up is lost; the bound is only a
+                // backstop, long enough that idle workers cost an idle camd (or a VM under TCG) next to nothing.
+                _ = try? Poll.wait(wakeups[index].fd, for: .readable, timeoutMilliseconds: 5000)
                 wakeups[index].drain()
             case .job(let job):
                 let outcome: EncodeOutcome
