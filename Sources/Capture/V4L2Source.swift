@@ -35,7 +35,6 @@ public final class V4L2Source: FrameSource {
 
     private let logger: Logger
     private var device: V4L2Device?
-    private let encoder: JPEGEncoder
     private let placeholder: Placeholder
     private var nextAttempt: UInt64 = 0
     private var backoff: Double = 0.25
@@ -55,7 +54,6 @@ public final class V4L2Source: FrameSource {
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
         self.logger = logger
-        encoder = try JPEGEncoder(quality: settings.quality, subsampling: .s422)
         placeholder = try Placeholder(quality: settings.quality)
         placeholderSize = (settings.width, settings.height)
         DeviceDiagnosis.routeLibV4L2Messages(to: logger)
@@ -72,7 +70,6 @@ public final class V4L2Source: FrameSource {
 
     /// YUYV frames are encoded at the new quality from the next frame on; MJPEG is passed through anyway.
     public func setQuality(_ quality: Int) {
-        encoder.quality = quality
         settings.quality = quality
     }
 
@@ -156,7 +153,7 @@ public final class V4L2Source: FrameSource {
         } catch {
             lose(error, now: now)
         }
-        guard let picture = converted.flatMap(encode) else {
+        guard let picture = converted.map(handOff) else {
             invalidFrames += 1
             return nil
         }
@@ -218,16 +215,14 @@ public final class V4L2Source: FrameSource {
         return .planes(image, timestampNanos: timestamp)
     }
 
-    /// The JPEG of a converted picture (a raw one is encoded here, after its buffer went back).
-    private func encode(_ converted: Converted) -> SourceFrame? {
+    /// What the capture thread gets for a converted picture: a JPEG as is; a raw picture unencoded, with the quality
+    /// to encode it at (the capture thread's encoder workers encode it — EncoderPool — after its buffer went back).
+    private func handOff(_ converted: Converted) -> SourceFrame {
         switch converted {
         case .jpeg(let frame):
             return frame
         case .planes(let image, let timestamp):
-            let started = Clock.monotonicNanos()
-            guard let jpeg = try? encoder.encode(image) else { return nil }
-            return SourceFrame(payload: jpeg, width: image.width, height: image.height, timestampNanos: timestamp,
-                               encodeNanos: Clock.monotonicNanos() - started)
+            return SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestamp)
         }
     }
 

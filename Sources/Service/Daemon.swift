@@ -109,6 +109,7 @@ public final class Daemon {
     func startCapture(_ source: sending any FrameSource) throws(SystemError) {
         let wakeup = self.wakeup
         try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, demand: demand,
+                          encodeWorkers: EncodeWorkers.count(configured: config.encodeWorkers),
                           published: { wakeup?.signal() })
     }
 

@@ -93,7 +93,7 @@ struct ConfigKeyTests {
                                    "max_clients", "max_clients_per_ip",
                                    "client_timeout", "send_lowat", "send_buffer", "stats_interval"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
-        #expect(byApply[.captureRestart] == ["source", "width", "height", "format", "buffers", "device_timeout", "device_retry_max", "controls"])
+        #expect(byApply[.captureRestart] == ["source", "width", "height", "format", "buffers", "encode_workers", "device_timeout", "device_retry_max", "controls"])
         #expect(byApply[.listeners] == ["listen", "http_listen"])
         #expect(byApply[.nextStart] == ["ring_size", "log_level", "control_socket", "control_group"])
     }
