@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["CamdFuzz"], swiftSettings: strict),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),

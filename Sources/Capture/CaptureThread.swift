@@ -30,6 +30,14 @@ public struct CaptureSnapshot: Sendable, Equatable {
     public var idleSince: UInt64 = 0
     /// drop_same_frames: pictures not published as unchanged, and the capture rate (SameFrameFilter.swift).
     public var sameFrames = SameFrameAccount()
+    /// Encoder worker threads (encode_workers) of the running capture.
+    public var encodeWorkers = 0
+    /// Raw pictures dropped at the encoders' input because every worker was busy (latest wins), since start.
+    public var encoderDropped: UInt64 = 0
+    /// Raw pictures whose encode failed (not published), since start.
+    public var encodeFailures: UInt64 = 0
+    /// Capture timestamp to publish, per published frame (placeholders excluded).
+    public var captureLatency = CaptureLatency()
 }
 
 /// Settings the capture thread picks up while running (control socket `set`, reload).
@@ -60,6 +68,9 @@ public final class CaptureThread: Sendable {
     private let resumedByViewer = Atomic<Bool>(true)
     /// drop_same_frames (SameFrameFilter.swift), consulted at the one publish point.
     let sameFrames = SameFrameFilter()
+    /// What `publish` keeps from one frame to the next. `publish` is called in capture order, one call at a time, but
+    /// not always on the capture thread (an encoder worker publishes the frames it completes): its state lives here.
+    private let publishState = LockedValue(PublishState())
 
     public init() {}
 
@@ -80,17 +91,25 @@ public final class CaptureThread: Sendable {
     /// Starts capturing from the source that `makeSource` builds on the new thread (so a source never
     /// crosses threads). Each frame is published into `ring`, then `published` is called (it signals
     /// the reactor's eventfd; it must not block).
-    /// `demand` says whether anyone wants frames; without one the capture never idles.
+    /// `demand` says whether anyone wants frames; without one the capture never idles. Raw pictures are encoded by
+    /// `encodeWorkers` threads (EncoderPool); every frame is published in capture order.
     public func start(fps: Double, ring: FrameRing, logger: Logger,
-                      source: sending any FrameSource, demand: CaptureDemand = CaptureDemand(),
+                      source: sending any FrameSource, demand: CaptureDemand = CaptureDemand(), encodeWorkers: Int = 1,
                       published: @escaping @Sendable () -> Void) throws(SystemError) {
         // A capture thread can be restarted (source change on reload) after stop().
         stopping.store(false, ordering: .releasing)
         demand.captureStarted(now: Clock.monotonicNanos())
         sameFrames.reset()
-        snapshotState.withLock { $0.isIdle = false }
-        let handle = try OSThread.spawn(name: "camd-capture") { [self] in
-            run(fps: fps, ring: ring, logger: logger, source: source, demand: demand, published: published)
+        snapshotState.withLock { $0.isIdle = false; $0.encodeWorkers = encodeWorkers }
+        let pool = try makeEncoderPool(workers: encodeWorkers, ring: ring, logger: logger, published: published)
+        let handle: OSThread
+        do {
+            handle = try OSThread.spawn(name: "camd-capture") { [self] in
+                run(fps: fps, ring: ring, logger: logger, source: source, demand: demand, pool: pool)
+            }
+        } catch {
+            pool.stop()
+            throw error
         }
         thread.withLock { $0 = handle }
     }
@@ -106,12 +125,12 @@ public final class CaptureThread: Sendable {
     private var shouldStop: Bool { stopping.load(ordering: .acquiring) }
 
     private func run(fps: Double, ring: FrameRing, logger: Logger,
-                     source: any FrameSource, demand: CaptureDemand,
-                     published: @Sendable () -> Void) {
+                     source: any FrameSource, demand: CaptureDemand, pool: EncoderPool<PendingFrame>) {
         defer { source.close() }
+        // Before the source closes: nothing is published once the capture has stopped.
+        defer { pool.stop() }
         var pacer = Pacer(fps: fps, start: Clock.monotonicNanos())
         var sequence = ring.latest?.sequence ?? 0
-        var rate = RateMeter()
         var index: UInt64 = 0
         /// Ticks of clock-paced sources before the pacer's current run (the pacer restarts after idling; the
         /// test pattern's frame number goes on).
@@ -132,8 +151,10 @@ public final class CaptureThread: Sendable {
             if !demand.isWanted(now: Clock.monotonicNanos()) {
                 if !idling {
                     idling = true
+                    // The frames still being encoded are published before the capture counts as idle.
+                    pool.finish()
                     enterIdle(demand: demand, lastSequence: sequence, logger: logger, source: source)
-                    rate = RateMeter()
+                    publishState.withLock { $0.rate = RateMeter() }
                 }
                 let pass = source.idle(stopCamera: demand.stopsCamera)
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
@@ -168,8 +189,11 @@ public final class CaptureThread: Sendable {
                     snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
                     continue
                 }
-                publish(picture, sequence: &sequence, fallbackTimestamp: timestamp, rate: &rate, source: source, ring: ring,
-                        published: published)
+                sequence += 1
+                // The source's account is kept by this thread, at capture (a frame may be published later, on a
+                // worker): so the status and the invalid count never step back to an older frame's.
+                snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
+                submit(picture, sequence: sequence, fallbackTimestamp: timestamp, pool: pool)
             } catch {
                 let message = "\(error)"
                 let first = loggedFailure.withLock { logged -> Bool in
@@ -185,30 +209,45 @@ public final class CaptureThread: Sendable {
 }
 
 extension CaptureThread {
-    /// The account first, then the frame, then the wake-up: whoever the frame wakes (READY=1, /state) reads a
-    /// status that already describes it, never the one before it.
-    /// drop_same_frames: a picture identical to the last published one is counted, not published, and takes no
-    /// sequence number (sequence gaps stay what viewers count as their own drops).
-    private func publish(_ picture: SourceFrame, sequence: inout UInt64, fallbackTimestamp: UInt64, rate: inout RateMeter,
-                         source: any FrameSource, ring: FrameRing, published: @Sendable () -> Void) {
-        let admitted = sameFrames.admit(picture, now: Clock.monotonicNanos())
-        if !picture.isPlaceholder && admitted { rate.record(now: Clock.monotonicNanos()) }
-        let fps = picture.isPlaceholder ? 0 : rate.fps
+    /// THE publish point: every frame, in capture order, one call at a time (from the encoder pool, on the capture
+    /// thread or on the worker that completed it). The account first (the source's part of it was set at capture),
+    /// then the frame, then the wake-up: whoever the frame wakes (READY=1, /state) reads a status that already
+    /// describes it, never the one before it.
+    /// drop_same_frames: a picture identical to the last published one is counted, not published, and leaves no gap
+    /// in the published sequence numbers (gaps stay what viewers count as drops).
+    func publish(_ pending: PendingFrame, ring: FrameRing, published: @Sendable () -> Void) {
+        let picture = pending.picture
+        guard sameFrames.admit(picture, now: Clock.monotonicNanos()) else {
+            snapshotState.withLock {
+                if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
+                $0.sameFrames = sameFrames.account
+            }
+            return
+        }
+        let sequence = pending.sequence - sameFrames.heldBack
+        let timestamp = picture.timestampNanos ?? pending.fallbackTimestamp
+        let now = Clock.monotonicNanos()
+        let fps = publishState.withLock { state -> Double in
+            if !picture.isPlaceholder { state.rate.record(now: now) }
+            return picture.isPlaceholder ? 0 : state.rate.fps
+        }
+        let realNow = Clock.realtimeNanos()
         snapshotState.withLock {
-            if admitted { $0.framesPublished += 1 }
-            $0.invalidFrames = source.invalidFrames
-            if admitted { $0.measuredFPS = fps }
-            $0.source = source.status
+            $0.framesPublished += 1
+            $0.measuredFPS = fps
             if let encode = picture.encodeNanos { $0.encodeTimes.record(nanos: encode) }
+            if !picture.isPlaceholder { $0.captureLatency.record(nanos: realNow > timestamp ? realNow - timestamp : 0) }
             $0.sameFrames = sameFrames.account
         }
-        guard admitted else { return }
-        sequence += 1
-        ring.publish(Frame(sequence: sequence, timestampNanos: picture.timestampNanos ?? fallbackTimestamp,
+        ring.publish(Frame(sequence: sequence, timestampNanos: timestamp,
                            width: picture.width, height: picture.height,
                            isPlaceholder: picture.isPlaceholder, payload: picture.payload))
         published()
     }
+
+    /// Raw pictures the encoder pool's input dropped (latest wins) or failed to encode: counted for /state and /metrics.
+    func countEncoderDrop(_ count: Int) { snapshotState.withLock { $0.encoderDropped += UInt64(count) } }
+    func countEncodeFailure() { snapshotState.withLock { $0.encodeFailures += 1 } }
 
     private func enterIdle(demand: CaptureDemand, lastSequence: UInt64, logger: Logger, source: any FrameSource) {
         let now = Clock.monotonicNanos()

@@ -1,4 +1,5 @@
 // FrameSource: what the capture thread pulls pictures from.
+import JPEG
 
 /// A picture a source produced; the capture thread gives it a sequence number and publishes it.
 public struct SourceFrame: Sendable {
@@ -10,6 +11,8 @@ public struct SourceFrame: Sendable {
     public var timestampNanos: UInt64?
     /// How long camd's JPEG encode of this picture took (nil: passed through, not encoded): camd_encode_seconds.
     public var encodeNanos: UInt64?
+    /// Set when the picture is still to be encoded (the capture thread hands it to its encoder workers).
+    public var unencoded: UnencodedPicture?
 
     public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil,
                 encodeNanos: UInt64? = nil) {
@@ -19,6 +22,20 @@ public struct SourceFrame: Sendable {
         self.isPlaceholder = isPlaceholder
         self.timestampNanos = timestampNanos
         self.encodeNanos = encodeNanos
+    }
+}
+
+/// A raw picture a source converted but did not encode: the capture thread's encoder workers encode it at `quality`.
+public struct UnencodedPicture: Sendable {
+    public var image: PlanarImage
+    public var quality: Int
+}
+
+extension SourceFrame {
+    /// A raw picture still to be encoded (its payload stays empty until it is).
+    public init(unencoded image: PlanarImage, quality: Int, timestampNanos: UInt64?) {
+        self.init(payload: [], width: image.width, height: image.height, timestampNanos: timestampNanos)
+        unencoded = UnencodedPicture(image: image, quality: quality)
     }
 }
 

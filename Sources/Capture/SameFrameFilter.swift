@@ -28,6 +28,9 @@ public final class SameFrameFilter: Sendable {
         var lastWasChange = false
         var account = SameFrameAccount()
         var captured = RateMeter()
+        /// Pictures held back since the last reset: subtracted from capture sequence numbers, so the published ones
+        /// have no gap where an unchanged picture was.
+        var heldBack: UInt64 = 0
     }
 
     private let limit = Atomic<Int>(0)
@@ -40,6 +43,10 @@ public final class SameFrameFilter: Sendable {
 
     public var account: SameFrameAccount { state.withLock { $0.account } }
 
+    /// Pictures held back since the last reset (see `State.heldBack`). The capture thread resets the filter only
+    /// where its own sequence count and the ring's agree (start, idle after every pending frame is published).
+    public var heldBack: UInt64 { state.withLock { $0.heldBack } }
+
     /// Forgets the last picture: the next one is published whatever it is (after idling, so a waiting /snapshot
     /// gets a fresh frame at once; after a capture restart).
     public func reset() {
@@ -47,6 +54,7 @@ public final class SameFrameFilter: Sendable {
             $0.last = nil
             $0.run = 0
             $0.lastWasChange = false
+            $0.heldBack = 0
             $0.account.captureFPS = 0
             $0.captured = RateMeter()
         }
@@ -80,6 +88,7 @@ public final class SameFrameFilter: Sendable {
                 if s.run < limit {
                     s.run += 1
                     s.account.unchanged += 1
+                    s.heldBack += 1
                     return false
                 }
                 // The keep-alive after N dropped.

@@ -35,7 +35,6 @@ public final class V4L2Source: FrameSource {
 
     private let logger: Logger
     private var device: V4L2Device?
-    private let encoder: JPEGEncoder
     private let placeholder: Placeholder
     /// rotate/flip of MJPEG frames (raw formats are turned while converted).
     private let turner: PictureTurner
@@ -57,7 +56,6 @@ public final class V4L2Source: FrameSource {
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
         self.logger = logger
-        encoder = try JPEGEncoder(quality: settings.quality, subsampling: .s422)
         placeholder = try Placeholder(quality: settings.quality)
         turner = try PictureTurner(settings.orientation, logger: logger)
         placeholderSize = (settings.width, settings.height)
@@ -75,7 +73,6 @@ public final class V4L2Source: FrameSource {
 
     /// YUYV frames are encoded at the new quality from the next frame on; MJPEG is passed through anyway.
     public func setQuality(_ quality: Int) {
-        encoder.quality = quality
         settings.quality = quality
     }
 
@@ -159,7 +156,7 @@ public final class V4L2Source: FrameSource {
         } catch {
             lose(error, now: now)
         }
-        guard let picture = converted.flatMap(encode) else {
+        guard let picture = converted.map(handOff) else {
             invalidFrames += 1
             return nil
         }
@@ -223,16 +220,14 @@ public final class V4L2Source: FrameSource {
         return .planes(image, timestampNanos: timestamp)
     }
 
-    /// The JPEG of a converted picture (a raw one is encoded here, after its buffer went back).
-    private func encode(_ converted: Converted) -> SourceFrame? {
+    /// What the capture thread gets for a converted picture: a JPEG as is; a raw picture unencoded, with the quality
+    /// to encode it at (the capture thread's encoder workers encode it — EncoderPool — after its buffer went back).
+    private func handOff(_ converted: Converted) -> SourceFrame {
         switch converted {
         case .jpeg(let frame):
             return frame
         case .planes(let image, let timestamp):
-            let started = Clock.monotonicNanos()
-            guard let jpeg = try? encoder.encode(image) else { return nil }
-            return SourceFrame(payload: jpeg, width: image.width, height: image.height, timestampNanos: timestamp,
-                               encodeNanos: Clock.monotonicNanos() - started)
+            return SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestamp)
         }
     }
 

@@ -111,6 +111,7 @@ public final class Daemon {
         let wakeup = self.wakeup
         capture.setDropSameFrames(config.dropSameFrames)
         try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, demand: demand,
+                          encodeWorkers: EncodeWorkers.count(configured: config.encodeWorkers),
                           published: { wakeup?.signal() })
     }
 

@@ -52,6 +52,18 @@ extension Daemon {
                 help: "Time of each JPEG encode camd does itself (YUYV camera frames, the test pattern); MJPEG passed through is not encoded.",
                 PrometheusText.Histogram(upperBounds: EncodeTimes.upperBounds, counts: encodes.counts, sum: encodes.sumSeconds,
                                          count: encodes.count))
+        out.add("camd_encode_workers", .gauge, help: "Encoder worker threads for raw camera frames (encode_workers).",
+                Double(capture.encodeWorkers))
+        out.add("camd_encoder_dropped_total", .counter,
+                help: "Raw frames dropped at the encoders' input because every worker was busy (latest wins).",
+                Double(capture.encoderDropped))
+        out.add("camd_encode_failures_total", .counter, help: "Raw frames whose JPEG encode failed (not published).",
+                Double(capture.encodeFailures))
+        let latency = capture.captureLatency
+        out.add("camd_capture_latency_seconds",
+                help: "Time from each frame's capture timestamp (the driver's for a camera) to its publish, NO SIGNAL placeholders excluded.",
+                PrometheusText.Histogram(upperBounds: CaptureLatency.upperBounds, counts: latency.counts, sum: latency.sumSeconds,
+                                         count: latency.count))
 
         // Source
         let state = capture.source.state

@@ -121,6 +121,11 @@ extension Daemon {
         state.frames_dropped = stats.framesDropped
         state.bytes_sent = stats.bytesSent
         state.config_status = configStatus
+        state.encode_workers = capture.encodeWorkers
+        state.frames_encoder_dropped = capture.encoderDropped
+        state.frames_encode_failed = capture.encodeFailures
+        state.capture_latency_p50_ms = capture.captureLatency.recentQuantile(0.5).map { ($0 * 1e5).rounded() / 100 }
+        state.capture_latency_p99_ms = capture.captureLatency.recentQuantile(0.99).map { ($0 * 1e5).rounded() / 100 }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(state)).map { Array($0) } ?? Array("{}".utf8)

@@ -66,6 +66,8 @@ public struct Config: Sendable, Equatable {
     public var dropSameFrames = 0
     public var format: CameraFormat = .auto
     public var buffers = 4
+    /// Encoder worker threads for raw camera frames; 0 = "auto" (online CPUs, at most 4).
+    public var encodeWorkers = 0
     public var deviceTimeout: Double = 2
     public var deviceRetryMax: Double = 5
     public var controls: [String: Int] = [:]

@@ -59,6 +59,8 @@ extension ConfigKey {
                   help: "Camera pixel format: auto, mjpeg, or a raw format (yuyv, nv12, rgb24, grey…)"),
         ConfigKey("buffers", \.buffers, .integer(1...32), .captureRestart, flag: .typed,
                   help: "Camera capture buffers, 1-32"),
+        ConfigKey("encode_workers", \.encodeWorkers, .encodeWorkers, .captureRestart, flag: .typed,
+                  help: "Threads that JPEG-encode raw camera frames: \"auto\" (online CPUs, at most 4) or 1-16"),
         ConfigKey("device_timeout", \.deviceTimeout, .number(0.1...60), .captureRestart, flag: .typed,
                   help: "Seconds without a camera frame before it counts as lost"),
         ConfigKey("device_retry_max", \.deviceRetryMax, .number(0.1...300), .captureRestart, flag: .typed,
@@ -206,6 +208,19 @@ extension ConfigCheck where Value == Int {
             guard bytes == 0 || bytes >= 4096 else { throw reject("must be 0 (kernel default) or at least 4096 bytes") }
             return bytes
         }, show: range.show)
+    }
+}
+
+extension ConfigCheck where Value == Int {
+    /// encode_workers: "auto" (stored as 0: one per online CPU, at most 4) or 1-16 threads.
+    static var encodeWorkers: ConfigCheck {
+        ConfigCheck(parse: { (value: ConfigValue, reject: Rejection) throws(ConfigError) -> Int in
+            switch value {
+            case .string("auto"): return 0
+            case .integer(let n) where (1...16).contains(n): return n
+            default: throw reject("must be \"auto\" or an integer from 1 to 16")
+            }
+        }, show: { $0 == 0 ? "auto" : String($0) })
     }
 }
 

@@ -45,6 +45,14 @@ public struct StatusReply: Codable, Equatable, Sendable {
     public var bytes_sent: UInt64 = 0
     /// What a reload left to tell the operator; nil when the running configuration is the file's.
     public var config_status: String?
+    /// Encoder worker threads (encode_workers resolved), raw pictures they dropped at their input because all were
+    /// busy (latest wins) or failed to encode, and capture-to-publish latency over the last 512 frames (absent
+    /// before the first).
+    public var encode_workers = 0
+    public var frames_encoder_dropped: UInt64 = 0
+    public var frames_encode_failed: UInt64 = 0
+    public var capture_latency_p50_ms: Double?
+    public var capture_latency_p99_ms: Double?
 
     public init() {}
 }

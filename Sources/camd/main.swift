@@ -52,6 +52,7 @@ struct Camd: ParsableCommand {
 
     @Option(name: KeyFlag.name("format"), parsing: .unconditional, help: KeyFlag.help("format")) var format: String?
     @Option(name: KeyFlag.name("buffers"), parsing: .unconditional, help: KeyFlag.help("buffers")) var buffers: String?
+    @Option(name: KeyFlag.name("encode_workers"), parsing: .unconditional, help: KeyFlag.help("encode_workers")) var encodeWorkers: String?
     @Option(name: KeyFlag.name("device_timeout"), parsing: .unconditional, help: KeyFlag.help("device_timeout")) var deviceTimeout: String?
     @Option(name: KeyFlag.name("device_retry_max"), parsing: .unconditional, help: KeyFlag.help("device_retry_max")) var deviceRetryMax: String?
     @Option(name: KeyFlag.name("controls"), parsing: .unconditionalSingleValue, help: KeyFlag.help("controls")) var control: [String] = []
@@ -79,7 +80,8 @@ struct Camd: ParsableCommand {
          "ring_size": ringSize.texts, "log_level": logLevel.texts, "stats_interval": statsInterval.texts, "format": format.texts,
          "buffers": buffers.texts, "device_timeout": deviceTimeout.texts, "device_retry_max": deviceRetryMax.texts,
          "controls": control, "control_socket": controlSocket.texts, "control_group": controlGroup.texts,
-         "rotate": rotate.texts, "flip": flip.texts, "drop_same_frames": dropSameFrames.texts]
+         "rotate": rotate.texts, "flip": flip.texts, "drop_same_frames": dropSameFrames.texts,
+         "encode_workers": encodeWorkers.texts]
     }
 
     /// The flags given, read as the table says, in the table's key order (so the first bad one reported is stable).

@@ -19,6 +19,9 @@
 //   FAKE_V4L2_OPEN_ERRNO  make open fail with this errno (e.g. 13 = EACCES)
 //   FAKE_V4L2_LOG      file to which OPEN, CLOSE, S_FMT, S_PARM and S_CTRL requests are appended
 //   FAKE_V4L2_DV       "1": an HDMI receiver (below) instead of a UVC camera
+//   FAKE_V4L2_MODE     "WxH@FPS" (e.g. 1920x1080@60): one more YUYV size and frame rate offered (benchmarks)
+//   FAKE_V4L2_HOLD_LOG file to which each buffer's hold time is appended as "HOLD <microseconds>", from its DQBUF
+//                      to its QBUF: how long camd keeps the driver's buffer (written when the queue's owner closes)
 //
 // Like uvcvideo and vivid, the device may be opened many times (each open may query it), but its one
 // streaming queue belongs to the first descriptor that configures it (S_FMT, S_PARM, REQBUFS, STREAMON):
@@ -431,8 +434,38 @@ static int dv_ioctl(int fd, unsigned long request, void *arg, int *rc) {
     return 0;
 }
 
-static const uint32_t yuyv_sizes[2][2] = {{640, 480}, {320, 240}};
-static const uint32_t rates[3] = {30, 15, 5};
+static uint32_t yuyv_sizes[3][2] = {{640, 480}, {320, 240}};
+static uint32_t rates[4] = {30, 15, 5};
+static int size_count = 2, rate_count = 3;
+
+// FAKE_V4L2_MODE: an extra size and rate, after the built-in ones (read once).
+static void load_mode(void) {
+    static int loaded;
+    if (loaded) return;
+    loaded = 1;
+    unsigned w, h, fps;
+    if (sscanf(env("FAKE_V4L2_MODE", ""), "%ux%u@%u", &w, &h, &fps) == 3 && w >= 2 && w % 2 == 0 && h > 0 && fps > 0) {
+        yuyv_sizes[2][0] = w; yuyv_sizes[2][1] = h; size_count = 3;
+        rates[3] = fps; rate_count = 4;
+    }
+}
+
+// FAKE_V4L2_HOLD_LOG: when each buffer was dequeued, and the open log.
+static struct timespec dequeued_at[MAX_BUFFERS];
+static int held[MAX_BUFFERS];
+static FILE *hold_log;
+static int painted[MAX_BUFFERS];
+static uint32_t painted_used[MAX_BUFFERS];
+
+static void note_requeue(int index) {
+    if (!held[index]) return;
+    held[index] = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!hold_log && getenv("FAKE_V4L2_HOLD_LOG")) hold_log = fopen(getenv("FAKE_V4L2_HOLD_LOG"), "a");
+    if (hold_log) fprintf(hold_log, "HOLD %ld\n", (long)((now.tv_sec - dequeued_at[index].tv_sec) * 1000000L
+                                                      + (now.tv_nsec - dequeued_at[index].tv_nsec) / 1000));
+}
 
 int v4l2_open(const char *file, int oflag, ...) {
     (void)oflag;
@@ -450,6 +483,7 @@ int v4l2_open(const char *file, int oflag, ...) {
     }
     if (slot < 0) { errno = EMFILE; return -1; }
     load_jpeg();
+    load_mode();
     if (open_count == 0) {
         // First open of an idle device: the driver's defaults.
         cur_format = format_at(0);
@@ -483,6 +517,7 @@ int v4l2_close(int fd) {
         streaming = 0;
         free_buffers();
         owner_fd = -1;
+        if (hold_log) { fclose(hold_log); hold_log = NULL; }
         if (owner_backing >= 0) close(owner_backing);  // also drops its flock
         owner_backing = -1;
     }
@@ -537,7 +572,7 @@ static int fail(int err) { errno = err; return -1; }
 
 static int nearest_rate(uint32_t fps) {
     uint32_t best = rates[0];
-    for (int i = 0; i < 3; i++) if (abs((int)rates[i] - (int)fps) < abs((int)best - (int)fps)) best = rates[i];
+    for (int i = 0; i < rate_count; i++) if (abs((int)rates[i] - (int)fps) < abs((int)best - (int)fps)) best = rates[i];
     return (int)best;
 }
 
@@ -593,7 +628,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
             s->discrete.width = jpeg_width;
             s->discrete.height = jpeg_height;
         } else {
-            if (s->index > 1) return fail(EINVAL);
+            if ((int)s->index >= size_count) return fail(EINVAL);
             s->discrete.width = yuyv_sizes[s->index][0];
             s->discrete.height = yuyv_sizes[s->index][1];
         }
@@ -601,7 +636,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     }
     case VIDIOC_ENUM_FRAMEINTERVALS: {
         struct v4l2_frmivalenum *i = arg;
-        if (i->index > 2 || !has_format(i->pixel_format)) return fail(EINVAL);
+        if ((int)i->index >= rate_count || !has_format(i->pixel_format)) return fail(EINVAL);
         i->type = V4L2_FRMIVAL_TYPE_DISCRETE;
         i->discrete.numerator = 1;
         i->discrete.denominator = rates[i->index];
@@ -624,7 +659,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
                 // The nearest offered size, as drivers do.
                 int best = 0;
                 long bestDiff = -1;
-                for (int k = 0; k < 2; k++) {
+                for (int k = 0; k < size_count; k++) {
                     long diff = labs((long)yuyv_sizes[k][0] * yuyv_sizes[k][1] - (long)f->fmt.pix.width * f->fmt.pix.height);
                     if (bestDiff < 0 || diff < bestDiff) { best = k; bestDiff = diff; }
                 }
@@ -699,6 +734,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         for (int i = 0; i < buffer_count; i++) {
             buffers[i] = mmap(NULL, buffer_length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             queued[i] = 0;
+            held[i] = 0;
+            painted[i] = 0;
         }
         return 0;
     }
@@ -706,7 +743,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
     case VIDIOC_QBUF: {
         struct v4l2_buffer *b = arg;
         if ((int)b->index >= buffer_count) return fail(EINVAL);
-        if (request == VIDIOC_QBUF) { queued[b->index] = 1; return 0; }
+        if (request == VIDIOC_QBUF) { note_requeue((int)b->index); queued[b->index] = 1; return 0; }
         b->length = (uint32_t)buffer_length;
         b->m.offset = b->index * OFFSET_STEP;
         return 0;
@@ -742,7 +779,10 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         uint8_t *dst = buffers[index];
         uint32_t used;
         if (cur_format != V4L2_PIX_FMT_MJPEG) {
-            used = fill_raw(dst);
+            // The picture never changes: each buffer is painted once, so the fake's own work stays out of camd's
+            // capture path (a real driver's DMA costs camd's thread nothing), which matters at 1080p60.
+            if (!painted[index]) { painted_used[index] = fill_raw(dst); painted[index] = 1; }
+            used = painted_used[index];
             if (strcmp(m, "truncate") == 0) used /= 2;
         } else {
             used = (uint32_t)jpeg_size;
@@ -761,6 +801,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         b->timestamp.tv_usec = now.tv_nsec / 1000;
         b->sequence = sequence++;
         b->length = (uint32_t)buffer_length;
+        held[index] = 1;
+        clock_gettime(CLOCK_MONOTONIC, &dequeued_at[index]);
         return 0;
     }
     default:

@@ -18,6 +18,8 @@ extension CamdIntegrationTests {
         let base = "http://127.0.0.1:\(camd.httpPort)"
         let path = NSTemporaryDirectory() + "snap-\(UUID().uuidString).jpg"
         defer { try? FileManager.default.removeItem(atPath: path) }
+        // The listeners are up before the first frame: a snapshot asked at once may rightly get 503 (under load it did).
+        #expect(waitUntil(timeout: 10) { (camd.state()?["sequence"] as? Int ?? 0) > 0 })
         let curl = try runCommand(which("curl")!, ["-s", "-D", "-", "-o", path, base + "/snapshot"])
         #expect(curl.status == 0)
         #expect(curl.stdout.hasPrefix("HTTP/1.1 200 OK") && curl.stdout.contains("Content-Type: image/jpeg"))

@@ -93,8 +93,8 @@ struct ConfigKeyTests {
                                    "max_clients", "max_clients_per_ip",
                                    "client_timeout", "send_lowat", "send_buffer", "stats_interval", "drop_same_frames"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
-        #expect(byApply[.captureRestart] == ["source", "width", "height", "rotate", "flip", "format", "buffers", "device_timeout",
-                                             "device_retry_max", "controls"])
+        #expect(byApply[.captureRestart] == ["source", "width", "height", "rotate", "flip", "format", "buffers", "encode_workers",
+                                             "device_timeout", "device_retry_max", "controls"])
         #expect(byApply[.listeners] == ["listen", "http_listen"])
         #expect(byApply[.nextStart] == ["ring_size", "log_level", "control_socket", "control_group"])
     }

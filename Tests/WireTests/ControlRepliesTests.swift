@@ -16,12 +16,15 @@ struct ControlRepliesTests {
         status.frame_age_ms = 1.5
         status.config_status = "restart needed for log_level"
         status.idle_seconds = 12
+        status.capture_latency_p50_ms = 8.5
+        status.capture_latency_p99_ms = 20.1
         #expect(try keys(status) == [
             "version", "source", "source_state", "source_retries", "source_error", "source_format", "format", "width",
             "height", "fps", "target_fps", "uptime_seconds", "sequence", "frame_age_ms", "placeholder",
             "idle", "idle_seconds", "idle_camera", "frames_captured", "capture_fps", "frames_unchanged", "drop_same_frames", "frames_invalid", "clients", "viewers", "clients_native", "clients_http",
             "clients_accepted", "clients_refused", "clients_timed_out", "frames_sent", "frames_dropped",
             "bytes_sent", "config_status",
+            "encode_workers", "frames_encoder_dropped", "frames_encode_failed", "capture_latency_p50_ms", "capture_latency_p99_ms",
         ])
         #expect(try !keys(StatusReply()).contains("source_error"), "absent values are left out, not null")
     }
