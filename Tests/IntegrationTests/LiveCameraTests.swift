@@ -60,21 +60,27 @@ extension CamdIntegrationTests {
         defer { viewer.close() }
         var last = try viewer.readFrame().header.sequence
 
-        /// The viewer, still on its first socket, gets live (not NO SIGNAL) frames of the expected width.
-        func streamsLive(_ step: String) throws {
+        /// The camera has been opened `opens` times: a restart has really reopened it (a frame still in flight from
+        /// before a restart must not count as the restarted camera's, or the next step would stop a capture that
+        /// never reached its open). Then the viewer, still on its first socket, gets live (not NO SIGNAL) frames of
+        /// the expected width.
+        func streamsLive(_ step: String, opens: Int) throws {
             let deadline = Clock.monotonicNanos() + 15_000_000_000
+            // Frames are read while waiting, so the viewer keeps up and is never dropped as too slow.
+            var opened = false
             while true {
+                if !opened { opened = camera.requests.split(separator: "\n").filter { $0.hasPrefix("OPEN") }.count >= opens }
                 let frame = try viewer.readFrame()
                 #expect(frame.header.sequence > last, "sequences continue (\(step))")
                 last = frame.header.sequence
-                if !frame.header.isPlaceholder && frame.header.width == config.expectedWidth { return }
+                if opened && !frame.header.isPlaceholder && frame.header.width == config.expectedWidth { return }
                 if Clock.monotonicNanos() > deadline {
-                    Issue.record("no live \(config.expectedWidth)-wide frame after \(step):\n\(camd.log.suffix(2000))")
+                    Issue.record("opened \(opened ? "" : "fewer than ")\(opens) times; no live \(config.expectedWidth)-wide frame after \(step):\n\(camd.log.suffix(2000))")
                     return
                 }
             }
         }
-        try streamsLive("start")
+        try streamsLive("start", opens: 1)
         let baseline = openDescriptors(camd.pid)
 
         for step in 0..<100 {
@@ -104,7 +110,7 @@ extension CamdIntegrationTests {
                 let reload = try runCommand(Binaries.path("camctl"), ["reload", "--socket", control])
                 #expect(reload.status == 0 && reload.stdout.contains("capture restarted"), "step \(step), \(what): \(reload)")
             }
-            try streamsLive("step \(step): \(what)")
+            try streamsLive("step \(step): \(what)", opens: step + 2)
         }
 
         #expect(openDescriptors(camd.pid) == baseline, "descriptors after 100 reconfigurations")
