@@ -17,7 +17,11 @@ http=$(free_port)
 out="$(mktemp -d)"
 # name:fourcc, in the order the guest runs them.
 formats=(yuyv:YUYV uyvy:UYVY yvyu:YVYU nv12:NV12 nv21:NV21 nv16:NV16 yu12:YU12 yv12:YV12 grey:GREY rgb24:RGB3
-         bgr24:BGR3 rgb565:RGBP ba81:BA81 gbrg:GBRG grbg:GRBG rggb:RGGB)
+         bgr24:BGR3 rgb565:RGBP ba81:BA81 gbrg:GBRG grbg:GRBG rggb:RGGB
+         # Turned during conversion (format@rotate@flip): 4:2:2 rotated (stored 4:2:0), 4:2:0 flipped and rotated
+         # (a transpose), RGB upside down. Each follows a different fourcc, so a /state still showing the camd before
+         # it can never pass for it.
+         yuyv@90:YUYV nv12@270@horizontal:NV12 rgb24@180:RGB3)
 
 # The guest, one python3 process (each process start costs about a second under TCG): --list-formats once, then one
 # camd per format until the host has taken its snapshot (each bounded).
@@ -30,8 +34,11 @@ for line in listing.splitlines():
         print("list:" + line, flush=True)
 for spec in specs:
     name = spec.split(":")[0]
+    parts = name.split("@")
+    fmt, rotate, flip = parts[0], (parts[1:2] or ["0"])[0], (parts[2:3] or ["none"])[0]
     log = open("/tmp/camd-" + name + ".log", "w")
-    camd = subprocess.Popen([bin + "/camd", "--source", "v4l2:/dev/video0", "--format", name, "--width", "320", "--height", "180",
+    camd = subprocess.Popen([bin + "/camd", "--source", "v4l2:/dev/video0", "--format", fmt, "--rotate", rotate, "--flip", flip,
+                             "--width", "320", "--height", "180",
                              "--fps", "10", "--control", "osd_text_mode=2", "--listen", "127.0.0.1:9999", "--http-listen", "0.0.0.0:8080",
                              "--control-socket", "", "--stats-interval", "0"], stdout=log, stderr=log)
     served, deadline = False, time.monotonic() + 60
@@ -67,10 +74,11 @@ except Exception: sys.exit(0)
 print(" ".join(str(s.get(k)) for k in sys.argv[1:]))' "$@" 2>/dev/null
 }
 
-# compare FILE.jpg FOURCC: decodes with djpeg and checks the eight bars (centres, a third and two thirds down).
+# compare FILE.jpg FOURCC NAME: decodes with djpeg and checks the eight bars (centres, a third and two thirds down),
+# where NAME's rotate and flip (format@rotate@flip) put them.
 compare() {
     djpeg "$1" > "$1.ppm" 2> "$out/djpeg.log" || { echo "djpeg failed: $(cat "$out/djpeg.log")"; return 1; }
-    python3 - "$1.ppm" "$2" <<'EOF'
+    python3 - "$1.ppm" "$2" "$3" <<'EOF'
 import sys
 data = open(sys.argv[1], "rb").read()
 fields, pos = [], 0
@@ -80,7 +88,15 @@ while len(fields) < 4:  # P6 width height maxval, whitespace-separated
     while not data[pos:pos + 1].isspace(): pos += 1
     fields.append(data[start:pos])
 w, h, pixels = int(fields[1]), int(fields[2]), data[pos + 1:]
-if (w, h) != (320, 180): sys.exit(f"decoded {w}x{h}, expected 320x180")
+parts = sys.argv[3].split("@")
+rotate, flip = int((parts[1:2] or ["0"])[0]), (parts[2:3] or ["none"])[0]
+sw, sh = 320, 180  # the camera's picture, before camd turns it
+want_size = (sh, sw) if rotate in (90, 270) else (sw, sh)
+if (w, h) != want_size: sys.exit(f"decoded {w}x{h}, expected {want_size[0]}x{want_size[1]}")
+def turned(x, y):  # where camd puts the camera's pixel (x, y): the flip first, then the rotation clockwise
+    if flip == "horizontal": x = sw - 1 - x
+    if flip == "vertical": y = sh - 1 - y
+    return {0: (x, y), 90: (sh - 1 - y, x), 180: (sw - 1 - x, sh - 1 - y), 270: (y, sw - 1 - x)}[rotate]
 # vivid's 75% colour bars (sRGB, 191 = 75%): white, yellow, cyan, green, magenta, red, blue, and black.
 bars = [(191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0), (191, 0, 191), (191, 0, 0), (0, 0, 191), (0, 0, 0)]
 # camd's JPEG carries limited-range (16-235) YUV, which a decoder shows as is: v -> 16 + v * 219 / 255.
@@ -93,8 +109,8 @@ for k, (r, g, b) in enumerate(bars):
         want = (y, y, y)
     else:
         want = (limited(r), limited(g), limited(b))
-    for row in (h // 3, 2 * h // 3):
-        x = (2 * k + 1) * w // 16
+    for source_row in (sh // 3, 2 * sh // 3):
+        x, row = turned((2 * k + 1) * sw // 16, source_row)
         i = (row * w + x) * 3
         got = tuple(pixels[i:i + 3])
         if any(abs(a - e) > 30 for a, e in zip(got, want)):
@@ -125,7 +141,7 @@ for spec in "${formats[@]}"; do
     if ! curl -s --max-time 10 -o "$out/$name.jpg" "http://127.0.0.1:$http/snapshot"; then
         echo "vm-formats: FAILED: $name: GET /snapshot failed"; failed=$((failed + 1)); continue
     fi
-    if verdict="$(compare "$out/$name.jpg" "$fourcc" 2>&1)"; then
+    if verdict="$(compare "$out/$name.jpg" "$fourcc" "$name" 2>&1)"; then
         echo "vm-formats: $name ($fourcc): vivid's $verdict after conversion by camd ($(stat -c %s "$out/$name.jpg") bytes)"
         passed=$((passed + 1))
     else

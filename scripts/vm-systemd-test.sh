@@ -85,11 +85,11 @@ if [ "${1:-}" = --guest ]; then
         return 1
     }
     fds_before="$(ls "/proc/$(prop camd.service MainPID)/fd" | wc -l)"
-    if timeout 60 camctl set fps 10 > /tmp/set.log 2>&1 && streams_again '"source_format":"320x180 YUYV 10 fps'; then
+    if timeout 60 camctl set fps 10 > /tmp/set.log 2>&1 && streams_again '"source_format":"320x180 YU12 10 fps'; then
         ok "camctl set fps 10 on the live camera: $(state | grep -o '"source_format":"[^"]*"')"
     else fail "camctl set fps 10: $(cat /tmp/set.log) $(state)"; journalctl -u camd --no-pager | tail -5; fi
     sed -i 's/^width = 320/width = 640/; s/^height = 180/height = 360/' /etc/camd/camd.toml
-    if timeout 30 systemctl reload camd.service && streams_again '"source_format":"640x360 YUYV'; then
+    if timeout 30 systemctl reload camd.service && streams_again '"source_format":"640x360 YU12'; then
         ok "a size reload on the live camera: $(state | grep -o '"source_format":"[^"]*"')"
     else fail "size reload: $(state)"; journalctl -u camd --no-pager | tail -5; fi
     fds_after="$(ls "/proc/$(prop camd.service MainPID)/fd" | wc -l)"
@@ -107,7 +107,7 @@ if [ "${1:-}" = --guest ]; then
     timeout 30 systemctl reload camd.service && ! prop camd.service StatusText | grep -q "rejected" \
         && ok "a good reload clears it: $(prop camd.service StatusText)" || fail "good reload: $(prop camd.service StatusText)"
     sed -i 's/^width = 640/width = 320/; s/^height = 360/height = 180/' /etc/camd/camd.toml
-    timeout 30 systemctl reload camd.service && streams_again '"source_format":"320x180 YUYV' || fail "back to 320x180"
+    timeout 30 systemctl reload camd.service && streams_again '"source_format":"320x180 YU12' || fail "back to 320x180"
     timeout 30 systemctl stop camd.service && [ "$(prop camd.service Result)" = success ] \
         && ok "systemctl stop: Result=success" || fail "stop: $(prop camd.service Result)"
 
