@@ -19,7 +19,7 @@ public struct FuzzFailure: Error, CustomStringConvertible {
 }
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case http, multipart, native, jpeg, control, config, toml
+    case http, multipart, native, jpeg, control, config, toml, pixels
 
     /// Runs the target's parser over `bytes` and checks its properties; a trap inside is a crash like any other.
     public func check(_ bytes: [UInt8]) throws(FuzzFailure) {
@@ -31,6 +31,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .control: try ControlFuzz.check(bytes)
         case .config: try ConfigFuzz.check(bytes)
         case .toml: try TOMLFuzz.check(bytes)
+        case .pixels: try PixelsFuzz.check(bytes)
         }
     }
 }
@@ -84,3 +85,4 @@ private func fuzzEntry(_ target: FuzzTarget, _ data: UnsafePointer<UInt8>?, _ si
 @_cdecl("camdFuzzControl") public func camdFuzzControl(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.control, data, size) }
 @_cdecl("camdFuzzConfig") public func camdFuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.config, data, size) }
 @_cdecl("camdFuzzTOML") public func camdFuzzTOML(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.toml, data, size) }
+@_cdecl("camdFuzzPixels") public func camdFuzzPixels(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.pixels, data, size) }

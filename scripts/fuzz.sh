@@ -22,14 +22,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(http multipart native jpeg control config toml)
-usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
+targets=(http multipart native jpeg control config toml pixels)
+usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|pixels|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
 target="" seconds="" runs="" grow=0
 while (($#)); do
     case "$1" in
         --grow) grow=1 ;;
         --runs) [[ "${2:-}" =~ ^[0-9]+$ ]] || usage; runs="$2"; shift ;;
-        all|http|multipart|native|jpeg|control|config|toml) target="$1" ;;
+        all|http|multipart|native|jpeg|control|config|toml|pixels) target="$1" ;;
         *[!0-9]* | "") usage ;;
         *) seconds="$1" ;;
     esac
@@ -70,6 +70,7 @@ for t in "${targets[@]}"; do
         control) entry=camdFuzzControl max_len=1024 ;;  # one command line is a few words
         config) entry=camdFuzzConfig max_len=4096 ;;
         toml) entry=camdFuzzTOML max_len=4096 ;;
+        pixels) entry=camdFuzzPixels max_len=16384 ;;  # a 64x64 RGB24 frame is 12 KB
     esac
     corpus="fuzz/corpus/$t" work=".build-fuzz/corpus-$t" binary=".build-fuzz/$t-fuzz" log=".build-fuzz/$t-fuzz.log"
     mkdir -p "$work"
