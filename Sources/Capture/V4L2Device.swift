@@ -406,13 +406,7 @@ public final class V4L2Device {
     /// input's new timings) can then be set on the same descriptor and `startStreaming` called again.
     public func stopStreaming() {
         guard fd >= 0 else { return }
-        if streaming {
-            var type = Int32(CV4L2_BUF_TYPE_VIDEO_CAPTURE)
-            _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_STREAMOFF, &type)
-            streaming = false
-        }
-        for buffer in buffers { _ = v4l2_munmap(buffer.start, buffer.length) }
-        buffers.removeAll()
+        streamOffAndUnmap()
         var request = v4l2_requestbuffers()
         request.count = 0
         request.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
@@ -420,10 +414,8 @@ public final class V4L2Device {
         _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_REQBUFS, &request)
     }
 
-    /// Stops streaming, unmaps the buffers, closes the device. Safe to call twice; errors are ignored
-    /// (an unplugged device fails all of these).
-    public func close() {
-        guard fd >= 0 else { return }
+    /// STREAMOFF (if streaming) and the buffers unmapped: what stopping and closing share. Errors are ignored.
+    private func streamOffAndUnmap() {
         if streaming {
             var type = Int32(CV4L2_BUF_TYPE_VIDEO_CAPTURE)
             _ = cv4l2_ioctl(fd, CV4L2_VIDIOC_STREAMOFF, &type)
@@ -431,6 +423,13 @@ public final class V4L2Device {
         }
         for buffer in buffers { _ = v4l2_munmap(buffer.start, buffer.length) }
         buffers.removeAll()
+    }
+
+    /// Stops streaming, unmaps the buffers, closes the device. Safe to call twice; errors are ignored
+    /// (an unplugged device fails all of these).
+    public func close() {
+        guard fd >= 0 else { return }
+        streamOffAndUnmap()
         _ = v4l2_close(fd)
         fd = -1
     }
