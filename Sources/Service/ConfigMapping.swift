@@ -13,6 +13,7 @@ extension StreamSettings {
                   requestTimeoutNanos: UInt64(config.requestTimeout * 1e9),
                   access: HTTPAccessPolicy(basic: config.httpBasic, token: config.httpToken.isEmpty ? nil : config.httpToken),
                   allowOrigins: config.httpAllowOrigin)
+        trustedProxies = config.trustedProxies
     }
 }
 

@@ -20,7 +20,7 @@ extension Daemon {
             let rows = server.clients.map {
                 ClientRow(id: $0.id, peer: $0.peer, protocol: $0.proto.rawValue, streaming: $0.isViewer,
                           connected_seconds: (Double($0.connectedNanos / 1_000_000) / 1000), frames_sent: $0.framesSent,
-                          frames_dropped: $0.framesDropped, bytes_sent: $0.bytesSent)
+                          frames_dropped: $0.framesDropped, bytes_sent: $0.bytesSent, via: $0.via)
             }
             return ControlServer.jsonLine(ClientsReply(clients: rows))
         case .kick(let id):

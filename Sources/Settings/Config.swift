@@ -42,6 +42,8 @@ public struct Config: Sendable, Equatable {
     public var httpToken = ""
     /// Origins whose pages may read HTTP answers (CORS), "*" for any; none by default.
     public var httpAllowOrigin: [String] = []
+    /// Reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For names the viewer; none by default.
+    public var trustedProxies: [AddressRange] = []
     public var source: SourceSpec = .testPattern
     public var width = 640
     public var height = 480

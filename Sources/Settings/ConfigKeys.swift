@@ -17,6 +17,8 @@ extension ConfigKey {
                   help: "An access token for ?token= or Authorization: Bearer"),
         ConfigKey("http_allow_origin", \.httpAllowOrigin, .origins, .live, flag: .list, valueName: "origin",
                   help: "A web origin whose pages may read camd (CORS), repeatable; \"*\" any", note: .afterDefault(" = none")),
+        ConfigKey("trusted_proxies", \.trustedProxies, .addressRanges, .live, flag: .list, valueName: "address[/bits]", flagName: "trusted-proxy",
+                  help: "A reverse proxy whose X-Forwarded-For names the viewer, repeatable", note: .afterDefault(" = none")),
         ConfigKey("source", \.source, .source, .captureRestart, flag: .text, valueName: "source",
                   help: "\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\""),
         ConfigKey("width", \.width, .integer(16...7680), .captureRestart, flag: .typed,
@@ -246,5 +248,27 @@ extension ConfigCheck where Value == [String: Int] {
             }
             return parsed
         }, show: { ConfigValue.table($0.mapValues { .integer($0) }).description })
+    }
+}
+
+extension ConfigCheck where Value == [AddressRange] {
+    /// trusted_proxies: addresses or CIDR blocks, IPv4 or IPv6 ("127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"), one
+    /// or a list; [] (the default) trusts no one, so X-Forwarded-For is ignored.
+    static var addressRanges: ConfigCheck {
+        ConfigCheck(parse: { (value: ConfigValue, reject: Rejection) throws(ConfigError) -> [AddressRange] in
+            let items: [ConfigValue]
+            if case .list(let values) = value { items = values } else { items = [value] }
+            var ranges: [AddressRange] = []
+            for item in items {
+                guard case .string(let text) = item else {
+                    throw reject("must be an address or CIDR block string (\"127.0.0.1\", \"10.0.0.0/8\", \"::1\") or a list of them")
+                }
+                do throws(AddressRange.ParseError) { ranges.append(try AddressRange(parsing: text)) } catch {
+                    guard case .invalid(let why) = error else { throw reject("invalid address") }
+                    throw reject("\(Format.quoted(LogText.escaped(text, limit: 64))) \(why)")
+                }
+            }
+            return ranges
+        }, show: { $0.isEmpty ? "none" : $0.map(\.description).joined(separator: ",") })
     }
 }

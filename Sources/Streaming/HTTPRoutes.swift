@@ -23,8 +23,8 @@ extension StreamServer {
             if head { return HTTPResponse(head: HTTPMessages.streamHead(extra: cors), body: [], then: .close) }
             // A viewer slot, or 503: only viewers count against max_clients, so /state and /snapshot are
             // answered however many viewers there are.
-            if let full = viewerRefusal(host: connection.host) {
-                noteRefusal("http viewer", peer: connection.peer, why: full)
+            if let full = viewerRefusal(host: connection.viewerHost) {
+                noteRefusal("http viewer", peer: connection.shown, why: full)
                 return .text(503, "503 too many viewers: \(full)\n", keepAlive: false, extra: "Retry-After: 5\r\n" + cors)
             }
             takeViewerSlot(connection)
@@ -82,17 +82,17 @@ extension StreamServer {
         case .denied(let who):
             if let suppressed = accessFailureLog.shouldLog(now: now) {
                 let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
-                logger.warning("http \(connection.peer): authentication failed (\(LogText.escaped(who))) for \(request.method.rawValue) \(LogText.escaped(request.path))\(more)",
-                               metadata: ["camd_event": "auth_failed", "camd_client": "\(connection.peer)"])
+                logger.warning("http \(connection.shown): authentication failed (\(LogText.escaped(who))) for \(request.method.rawValue) \(LogText.escaped(request.path))\(more)",
+                               metadata: connection.clientMetadata.merging(["camd_event": "auth_failed"]) { $1 })
             }
         case .throttled:
             if let suppressed = accessFailureLog.shouldLog(now: now) {
                 let more = suppressed > 0 ? " (\(suppressed) more failures since the last message)" : ""
                 let limit = HTTPAccessControl.verificationsPerSecond
-                logger.warning("http \(connection.peer): credentials refused unchecked (over \(limit) new ones per second)\(more)")
+                logger.warning("http \(connection.shown): credentials refused unchecked (over \(limit) new ones per second)\(more)")
             }
         case .missing, .allowed:
-            logger.debug("http \(connection.peer): no credentials for \(LogText.escaped(request.path))")
+            logger.debug("http \(connection.shown): no credentials for \(LogText.escaped(request.path))")
         }
         return .text(401, "401 unauthorized\n", keepAlive: request.keepAlive, extra: accessControl.challenge + cors,
                      bodyless: request.method == .head)

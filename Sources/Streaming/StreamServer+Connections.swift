@@ -78,6 +78,7 @@ extension StreamServer {
                 case .done(let count): connection.machine.wrote(count, now: now)
                 }
             case .route(let request):
+                noteForwarding(request, connection)
                 if let response = route(request, connection, now: now) {
                     connection.machine.respond(response, now: now)
                 } else {
@@ -127,9 +128,9 @@ extension StreamServer {
         switch note {
         case .streamStarted(let what):
             guard eventLog.admit(.connect, now: now) else { return }
-            logger.info("viewer \(connection.id) connected: \(connection.peer) (\(what)), \(viewerCount) viewers",
-                        metadata: ["camd_event": "client_connect", "camd_client": "\(connection.peer)",
-                                   "camd_client_id": "\(connection.id)", "camd_protocol": "\(connection.proto.rawValue)"])
+            logger.info("viewer \(connection.id) connected: \(connection.shown) (\(what)), \(viewerCount) viewers",
+                        metadata: connection.clientMetadata.merging(["camd_event": "client_connect",
+                                   "camd_client_id": "\(connection.id)", "camd_protocol": "\(connection.proto.rawValue)"]) { $1 })
         case .ignoringInput:
             logger.notice("viewer \(connection.id) (\(connection.peer)) sent data on the \(connection.proto.rawValue) stream; ignoring it")
         case .rejected(let status, let reason):
@@ -170,10 +171,10 @@ extension StreamServer {
         if level <= .info, logger.logLevel <= level, !eventLog.admit(.disconnect, now: now) { return }
         let seconds = Double(now - connection.connectedAt) / 1e9
         let duration = Format.fixed(seconds, 1)
-        logger.log(level: level, "viewer \(connection.id) disconnected: \(connection.peer) (\(connection.proto.rawValue)), \(reason); \(duration) s, \(frames.framesSent) frames sent, \(frames.framesDropped) dropped",
-                   metadata: ["camd_event": "\(event)", "camd_client": "\(connection.peer)", "camd_client_id": "\(connection.id)",
+        logger.log(level: level, "viewer \(connection.id) disconnected: \(connection.shown) (\(connection.proto.rawValue)), \(reason); \(duration) s, \(frames.framesSent) frames sent, \(frames.framesDropped) dropped",
+                   metadata: connection.clientMetadata.merging(["camd_event": "\(event)", "camd_client_id": "\(connection.id)",
                               "camd_protocol": "\(connection.proto.rawValue)", "camd_duration_s": "\(duration)",
                               "camd_frames_sent": "\(frames.framesSent)", "camd_frames_dropped": "\(frames.framesDropped)",
-                              "camd_reason": "\(reason)"])
+                              "camd_reason": "\(reason)"]) { $1 })
     }
 }

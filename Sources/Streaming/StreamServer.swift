@@ -30,6 +30,9 @@ public struct StreamSettings: Sendable, Equatable {
     public var access: HTTPAccessPolicy
     /// Origins whose web pages may read camd's answers (CORS: Access-Control-Allow-Origin); "*" any. None by default.
     public var allowOrigins: [String]
+    /// Reverse proxies whose X-Forwarded-For names the viewer (trusted_proxies); none by default, and from any
+    /// other peer the header is ignored.
+    public var trustedProxies: [AddressRange] = []
 
     /// What each connection machine works with.
     public var limits: ConnectionLimits {
@@ -59,7 +62,10 @@ public enum StreamProtocol: String, Sendable {
 /// One viewer, as the state and control socket report it.
 public struct ClientInfo: Sendable, Equatable {
     public var id: UInt64
+    /// The viewer's address: its socket's peer ("192.0.2.7:41234"), or the address a trusted proxy named.
     public var peer: String
+    /// The trusted proxy the viewer came through (its socket's peer), when `peer` is a forwarded address.
+    public var via: String?
     public var proto: StreamProtocol
     public var connectedNanos: UInt64
     public var framesSent: UInt64
@@ -88,16 +94,24 @@ final class Connection {
     let peer: String
     /// The peer's host, what max_clients_per_ip counts by.
     let host: String
+    /// The peer's address (nil: unknown), checked against trusted_proxies.
+    let peerAddress: IPAddress?
+    /// The viewer a trusted proxy named in X-Forwarded-For (StreamServer+Forwarded), for the latest request.
+    var forwarded: IPAddress?
+    /// The host whose viewer count holds this connection's viewer slot (max_clients_per_ip).
+    var slotHost: String
     let connectedAt: UInt64
     var machine: ConnectionMachine
     /// Counted as a viewer (native from the start, HTTP from /stream) rather than as a request connection.
     var holdsViewerSlot = false
 
-    init(id: UInt64, socket: Descriptor, peer: String, host: String, machine: ConnectionMachine, now: UInt64) {
+    init(id: UInt64, socket: Descriptor, peer: String, host: String, peerAddress: IPAddress? = nil, machine: ConnectionMachine, now: UInt64) {
         self.id = id
         self.socket = socket
         self.peer = peer
         self.host = host
+        self.peerAddress = peerAddress
+        slotHost = host
         self.machine = machine
         connectedAt = now
     }
@@ -142,6 +156,8 @@ public final class StreamServer {
     var acceptErrorLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     var accessControl: HTTPAccessControl
     var accessFailureLog = RateLimitedLog(intervalNanos: 1_000_000_000)
+    /// Unreadable X-Forwarded-For headers from trusted proxies (StreamServer+Forwarded).
+    var forwardedLog = RateLimitedLog(intervalNanos: 5_000_000_000)
     /// Connect, disconnect and refused-request lines, aggregated beyond a few a second.
     var eventLog = ConnectionEventLog()
     /// Connections holding a viewer slot (the rest are request connections).
@@ -277,7 +293,10 @@ public final class StreamServer {
     func admit(_ socket: Descriptor, peer address: SocketAddress?, proto: StreamProtocol) {
         let peer = address.map { "\($0)" } ?? "unknown"
         let host = address?.hostText ?? "unknown"
-        if let full = proto == .native ? viewerRefusal(host: host) : requestRefusal(host: host) {
+        // A trusted proxy carries many viewers: its request connections are not limited per address (its viewers
+        // are, by the address it names, when they take a viewer slot).
+        let perAddress = !(proto == .http && address.map { settings.trustedProxies.containsAddress(IPAddress($0)) } == true)
+        if let full = proto == .native ? viewerRefusal(host: host) : requestRefusal(host: host, perAddress: perAddress) {
             refuse(socket, peer: peer, proto: proto, why: full)
             return
         }
@@ -287,7 +306,7 @@ public final class StreamServer {
         if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
 
         let now = Clock.monotonicNanos()
-        let connection = Connection(id: nextID, socket: socket, peer: peer, host: host,
+        let connection = Connection(id: nextID, socket: socket, peer: peer, host: host, peerAddress: address.map(IPAddress.init),
                                     machine: ConnectionMachine(proto: proto, limits: settings.limits, now: now), now: now)
         nextID += 1
         do {
@@ -329,12 +348,12 @@ public final class StreamServer {
     }
 
     /// Why a new request connection from `host` may not be taken, or nil when it may.
-    func requestRefusal(host: String) -> Refusal? {
+    func requestRefusal(host: String, perAddress limited: Bool = true) -> Refusal? {
         if connections.count - viewerCount >= settings.maxClients {
             return Refusal(limit: .maxClients, description: "\(settings.maxClients) request connections open (max_clients)")
         }
         let perAddress = settings.maxClientsPerAddress
-        if perAddress > 0, perHost[host, default: HostCount()].requests >= perAddress {
+        if limited, perAddress > 0, perHost[host, default: HostCount()].requests >= perAddress {
             return Refusal(limit: .maxClientsPerIP,
                            description: "max_clients_per_ip (\(perAddress)) request connections open from \(host)")
         }
@@ -370,13 +389,16 @@ public final class StreamServer {
         connection.holdsViewerSlot = true
         viewerCount += 1
         demand.viewersChanged(to: viewerCount, now: Clock.monotonicNanos())
-        perHost[connection.host, default: HostCount()].viewers += 1
         perHost[connection.host, default: HostCount()].requests -= 1
+        if perHost[connection.host]?.viewers == 0, perHost[connection.host]?.requests == 0 { perHost[connection.host] = nil }
+        connection.slotHost = connection.viewerHost
+        perHost[connection.slotHost, default: HostCount()].viewers += 1
     }
 
     /// A connection is gone: its slot is free.
     func releaseSlot(_ connection: Connection) {
-        var count = perHost[connection.host, default: HostCount()]
+        let host = connection.holdsViewerSlot ? connection.slotHost : connection.host
+        var count = perHost[host, default: HostCount()]
         if connection.holdsViewerSlot {
             viewerCount -= 1
             demand.viewersChanged(to: viewerCount, now: Clock.monotonicNanos())
@@ -384,7 +406,7 @@ public final class StreamServer {
         } else {
             count.requests -= 1
         }
-        perHost[connection.host] = count.viewers <= 0 && count.requests <= 0 ? nil : count
+        perHost[host] = count.viewers <= 0 && count.requests <= 0 ? nil : count
     }
 
     // MARK: Fan-out
@@ -479,7 +501,7 @@ public final class StreamServer {
     public var clients: [ClientInfo] {
         let now = Clock.monotonicNanos()
         return connections.values.sorted { $0.id < $1.id }.map {
-            ClientInfo(id: $0.id, peer: $0.peer, proto: $0.proto, connectedNanos: now - $0.connectedAt,
+            ClientInfo(id: $0.id, peer: $0.viewer, via: $0.forwarded == nil ? nil : $0.peer, proto: $0.proto, connectedNanos: now - $0.connectedAt,
                        framesSent: $0.machine.frames.framesSent, framesDropped: $0.machine.frames.framesDropped,
                        bytesSent: $0.machine.frames.bytesSent, isViewer: $0.machine.isStreaming)
         }

@@ -68,11 +68,14 @@ public struct ClientRow: Codable, Equatable, Sendable {
     public var frames_sent: UInt64
     public var frames_dropped: UInt64
     public var bytes_sent: UInt64
+    /// The trusted proxy the viewer came through (`peer` is then the address it named); absent otherwise.
+    public var via: String?
 
     public init(id: UInt64, peer: String, protocol: String, streaming: Bool, connected_seconds: Double,
-                frames_sent: UInt64, frames_dropped: UInt64, bytes_sent: UInt64) {
+                frames_sent: UInt64, frames_dropped: UInt64, bytes_sent: UInt64, via: String? = nil) {
         self.id = id
         self.peer = peer
+        self.via = via
         self.protocol = `protocol`
         self.streaming = streaming
         self.connected_seconds = connected_seconds

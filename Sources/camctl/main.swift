@@ -133,7 +133,7 @@ struct Clients: ParsableCommand {
         guard !connection.json else { return }
         if clients.isEmpty { print("no viewers connected"); return }
         let rows = clients.map { c -> [String] in
-            ["\(c.id)", c.peer, c.protocol, c.streaming ? "stream" : "request", Format.fixed(c.connected_seconds, 0) + " s",
+            ["\(c.id)", c.via.map { "\(c.peer) via \($0)" } ?? c.peer, c.protocol, c.streaming ? "stream" : "request", Format.fixed(c.connected_seconds, 0) + " s",
              "\(c.frames_sent)", "\(c.frames_dropped)", Format.fixed(Double(c.bytes_sent) / 1e6, 1)]
         }
         print(table(["ID", "PEER", "PROTO", "STATE", "CONNECTED", "FRAMES", "SKIPPED", "MB"], rows))

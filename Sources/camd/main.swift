@@ -31,6 +31,7 @@ struct Camd: ParsableCommand {
     @Option(name: KeyFlag.name("http_listen"), parsing: .unconditionalSingleValue, help: KeyFlag.help("http_listen")) var httpListen: [String] = []
     @Option(name: KeyFlag.name("request_timeout"), parsing: .unconditional, help: KeyFlag.help("request_timeout")) var requestTimeout: String?
     @Option(name: KeyFlag.name("http_allow_origin"), parsing: .unconditionalSingleValue, help: KeyFlag.help("http_allow_origin")) var httpAllowOrigin: [String] = []
+    @Option(name: KeyFlag.name("trusted_proxies"), parsing: .unconditionalSingleValue, help: KeyFlag.help("trusted_proxies")) var trustedProxies: [String] = []
     @Option(name: KeyFlag.name("source"), parsing: .unconditional, help: KeyFlag.help("source")) var source: String?
     @Option(name: KeyFlag.name("width"), parsing: .unconditional, help: KeyFlag.help("width")) var width: String?
     @Option(name: KeyFlag.name("height"), parsing: .unconditional, help: KeyFlag.help("height")) var height: String?
@@ -75,7 +76,7 @@ struct Camd: ParsableCommand {
         ["listen": listen, "http_listen": httpListen, "request_timeout": requestTimeout.texts, "source": source.texts,
          "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts,
          "idle_after": idleAfter.texts, "idle_camera": idleCamera.texts, "max_clients": maxClients.texts, "max_clients_per_ip": maxClientsPerIP.texts,
-         "http_allow_origin": httpAllowOrigin,
+         "http_allow_origin": httpAllowOrigin, "trusted_proxies": trustedProxies,
          "client_timeout": clientTimeout.texts, "send_lowat": sendLowat.texts, "send_buffer": sendBuffer.texts,
          "ring_size": ringSize.texts, "log_level": logLevel.texts, "stats_interval": statsInterval.texts, "format": format.texts,
          "buffers": buffers.texts, "device_timeout": deviceTimeout.texts, "device_retry_max": deviceRetryMax.texts,

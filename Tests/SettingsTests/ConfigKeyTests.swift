@@ -89,7 +89,7 @@ struct ConfigKeyTests {
     @Test func eachKeyAppliesTheWayTheREADMESays() {
         var byApply: [ConfigApply: [String]] = [:]
         for key in ConfigKey.all { byApply[key.applies, default: []].append(key.name) }
-        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "idle_after", "idle_camera",
+        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "trusted_proxies", "idle_after", "idle_camera",
                                    "max_clients", "max_clients_per_ip",
                                    "client_timeout", "send_lowat", "send_buffer", "stats_interval", "drop_same_frames"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
