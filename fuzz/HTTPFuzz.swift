@@ -1,6 +1,7 @@
 // HTTPFuzz: a peer's bytes on an HTTP listener — the request-head parser on the whole input, then the same bytes,
 // cut into chunks, through a ConnectionMachine driven as StreamServer drives it (every request answered, writes
 // taken whole or in part, frames offered while streaming, a clock that moves).
+import CamdSystem
 import Frames
 import Streaming
 import Wire
@@ -51,6 +52,24 @@ enum HTTPFuzz {
         try require(request.headers.count <= HTTPRequestParser.maxHeaders, "http-request", "\(request.headers.count) headers")
         for text in [request.path, request.query] {
             try require(!hasControlCharacter(text), "http-request-control-character", "request target \(text.debugDescription)")
+        }
+        try checkForwardedFor(request.headers["x-forwarded-for"])
+    }
+
+    /// Proxies camd trusts when the fuzzer's requests come from one (trusted_proxies).
+    static let trustedProxies = ["127.0.0.0/8", "10.0.0.0/8", "::1", "fd00::/8"].compactMap { try? AddressRange(parsing: $0) }
+
+    /// X-Forwarded-For as camd reads it from a trusted proxy: an address that prints and parses back to itself, or
+    /// a short reason without a control character (it is logged).
+    static func checkForwardedFor(_ header: String?) throws(FuzzFailure) {
+        guard let header else { return }
+        switch ForwardedFor.viewer(header, trusted: trustedProxies) {
+        case .viewer(let address):
+            try require(IPAddress(parsing: address.description) == address, "forwarded-for-address", "\(address) does not parse back")
+        case .malformed(let why):
+            try require(!hasControlCharacter(why) && why.utf8.count < 400, "forwarded-for-reason", why.debugDescription)
+        case .absent:
+            try require(false, "forwarded-for-absent", "a header that is there read as absent: \(header.debugDescription)")
         }
     }
 }

@@ -38,6 +38,20 @@ if [ "${1:-}" = "test" ]; then
     camd_apt_install qemu-system-x86 kmod cpio
     # v4l-utils: v4l2-ctl inside the VM (its root is this machine's) switches vivid's HDMI source (vm-hdmi-test.sh).
     camd_apt_install v4l-utils
+    # nginx and openssl for scripts/proxy-test.sh (examples/nginx/camd.conf with TLS). The test runs its own nginx in
+    # the foreground on a free loopback port; the package's own service is not wanted, so while nginx is installed
+    # a policy-rc.d (unless the machine has one, as Docker images do) keeps it from being started on port 80.
+    if ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q "install ok installed"; then
+        camd_policy=""
+        if [ ! -e /usr/sbin/policy-rc.d ] && [ "$(id -u)" -eq 0 ]; then
+            camd_policy=/usr/sbin/policy-rc.d
+            printf '#!/bin/sh\n# camd scripts/deps.sh: nginx is installed for a test, not as a service.\nfor a; do [ "$a" = nginx ] && exit 101; done\nexit 0\n' > "$camd_policy"
+            chmod 755 "$camd_policy"
+        fi
+        camd_apt_install nginx openssl
+        [ -z "$camd_policy" ] || rm -f "$camd_policy"
+    fi
+    camd_apt_install openssl
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
         echo "==> installing opencv-python-headless from PyPI"
         python3 -m pip install -q opencv-python-headless 2>/dev/null \

@@ -15,6 +15,7 @@ swift build --build-tests
 # each checks and the long campaigns: docs/RELIABILITY.md).
 scripts/fuzz.sh all 30
 scripts/systemd-check.sh
+scripts/proxy-test.sh  # nginx + TLS in front (examples/nginx/camd.conf): ffprobe, Chromium, curl over HTTPS; X-Forwarded-For only from trusted_proxies
 scripts/deb-test.sh  # the .deb: lintian, manuals, completions; install/upgrade/remove/purge in a clean Debian 12 (+ under systemd in the VM)
 scripts/vm-test.sh
 scripts/vm-hdmi-test.sh  # vivid's HDMI input: a timings change followed with viewers connected, no signal → NO SIGNAL

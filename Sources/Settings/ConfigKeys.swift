@@ -17,7 +17,7 @@ extension ConfigKey {
                   help: "An access token for ?token= or Authorization: Bearer"),
         ConfigKey("http_allow_origin", \.httpAllowOrigin, .origins, .live, flag: .list, valueName: "origin",
                   help: "A web origin whose pages may read camd (CORS), repeatable; \"*\" any", note: .afterDefault(" = none")),
-        ConfigKey("trusted_proxies", \.trustedProxies, .addressRanges, .live, flag: .list, valueName: "address[/bits]", flagName: "trusted-proxy",
+        ConfigKey("trusted_proxies", \.trustedProxies, .addressRanges, .live, flag: .list, valueName: "address[/bits]",
                   help: "A reverse proxy whose X-Forwarded-For names the viewer, repeatable", note: .afterDefault(" = none")),
         ConfigKey("source", \.source, .source, .captureRestart, flag: .text, valueName: "source",
                   help: "\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\""),

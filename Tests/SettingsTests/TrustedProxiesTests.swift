@@ -14,12 +14,12 @@ struct TrustedProxiesTests {
         #expect(key.value(in: config) == "127.0.0.1,10.0.0.0/8,::1,fd00::/8")
         #expect(key.defaultText == "none")
         #expect(key.applies == .live)
-        #expect(key.flag?.name == "trusted-proxy" && key.flag?.isRepeatable == true)
+        #expect(key.flag?.name == "trusted-proxies" && key.flag?.isRepeatable == true)
     }
 
     @Test(arguments: [
         ("trusted_proxies = [\"10.1.2.3/8\"]", "\"10.1.2.3/8\" has bits set beyond the /8 prefix"),
-        ("trusted_proxies = [\"127.0.0.1\", \"proxy.lan\"]", "\"proxy.lan\" not an IPv4 or IPv6 address"),
+        ("trusted_proxies = [\"127.0.0.1\", \"proxy.lan\"]", "\"proxy.lan\" is not an IPv4 or IPv6 address"),
         ("trusted_proxies = [\"::1/200\"]", "0-128"),
         ("trusted_proxies = [8]", "must be an address or CIDR block string"),
         ("trusted_proxies = \"\"", "not an IPv4 or IPv6 address"),

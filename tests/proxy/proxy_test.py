@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/debug")
 EXAMPLE = os.path.join(ROOT, "examples/nginx/camd.conf")
 VIEWER_IP = "127.0.0.5"  # a loopback address of its own, so the viewer and nginx (127.0.0.1) differ
+OTHER_VIEWER_IP = "127.0.0.6"
 FORGED = "6.6.6.6"
 WIDTH, HEIGHT = 320, 240
 
@@ -160,12 +161,54 @@ def stream_parts(port, headers, want, cert=None, source=None, timeout=15):
     sock.sendall(request.encode())
     data = b""
     deadline = time.monotonic() + timeout
-    while data.count(b"\xff\xd9") < want and time.monotonic() < deadline and len(data) < 20_000_000:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    try:
+        while data.count(b"\xff\xd9") < want and time.monotonic() < deadline and len(data) < 20_000_000:
+            # Another answer than 200 (a 503 kept alive by nginx) has no parts to wait for.
+            if b"\r\n\r\n" in data and not data.startswith(b"HTTP/1.1 200 "):
+                break
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ssl.SSLError, OSError):
+        pass
     return data.count(b"\xff\xd9"), data[:200], sock
+
+
+def frame_delays(port, cert, count, timeout=20):
+    """Seconds from each frame's capture (its X-Timestamp) to the arrival of its last byte through nginx, for `count`
+    frames after the first (which is the ring's latest, older by up to a frame). HTTP/1.0, so nginx relays the
+    stream as it is (no chunked framing)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock = tls_context(cert).wrap_socket(raw, server_hostname="127.0.0.1")
+    sock.sendall(b"GET /stream HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+    buf, offset, delays = b"", 0, []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(delays) < count + 1 and time.monotonic() < deadline and len(buf) < 20_000_000:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            arrived = time.time()
+            while True:
+                end = buf.find(b"\r\n\r\n", offset)
+                if end < 0:
+                    break
+                head = buf[offset:end]
+                length = re.search(rb"Content-Length: (\d+)", head)
+                stamp = re.search(rb"X-Timestamp: ([\d.]+)", head)
+                if not (length and stamp):  # the response's own head
+                    offset = end + 4
+                    continue
+                if len(buf) < end + 4 + int(length.group(1)):
+                    break
+                delays.append(arrived - float(stamp.group(1)))
+                offset = end + 4 + int(length.group(1))
+    except (socket.timeout, ssl.SSLError, OSError):
+        pass
+    sock.close()
+    return delays[1:]
 
 
 def main():
@@ -183,9 +226,9 @@ def main():
             raise SystemExit(f"openssl: {made.stderr.decode()[-500:]}")
 
         # A bad entry never starts camd: one line, the key and the entry, EX_CONFIG.
-        bad = run([os.path.join(BIN, "camd"), "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.1.2.3/8", "--check-config"])
+        bad = run([os.path.join(BIN, "camd"), "--trusted-proxies", "127.0.0.1", "--trusted-proxies", "10.1.2.3/8", "--check-config"])
         lines = bad.stderr.decode().strip().splitlines()
-        check(bad.returncode == 78 and len(lines) == 1 and lines[0].startswith("trusted_proxies") and "10.1.2.3/8" in lines[0],
+        check(bad.returncode == 78 and len(lines) == 1 and "config error: trusted_proxies = " in lines[0] and "10.1.2.3/8" in lines[0],
               "a bad trusted_proxies entry exits 78 with one line naming the key and the entry", (bad.returncode, lines))
 
         camd = Camd(work, 'trusted_proxies = ["127.0.0.1"]\n')
@@ -249,6 +292,15 @@ def main():
         clients = camd.command("clients").get("clients", [])
         mine = [c for c in clients if c.get("peer") == VIEWER_IP and c.get("via", "").startswith("127.0.0.1:")]
         check(len(mine) == 1 and mine[0]["streaming"], "control `clients` lists the viewer's address and the proxy", clients)
+        # max_clients_per_ip counts viewers behind a trusted proxy by the address it names, not as one address.
+        camd.command("set max_clients_per_ip 1")
+        other, _, sock2 = stream_parts(tls_port, {}, 1, cert=cert, source=OTHER_VIEWER_IP)
+        sock2.close()
+        again, head, sock3 = stream_parts(tls_port, {}, 1, cert=cert, source=VIEWER_IP)
+        sock3.close()
+        camd.command("set max_clients_per_ip 0")
+        check(other >= 1 and again == 0 and head.startswith(b"HTTP/1.1 503"),
+              "max_clients_per_ip = 1 behind nginx: a second viewer address streams, the same one gets 503", (other, again, head))
         sock.close()
         if line:
             gone = wait_for(lambda: camd.find(r"viewer " + line.group(1) + r" disconnected: " + re.escape(VIEWER_IP) + r" via 127\.0\.0\.1:\d+"), 15)
@@ -268,6 +320,14 @@ def main():
         check(denied.stdout == b"403" and b"camd_viewers" in allowed.stdout, "/metrics: 403 for others, served to 127.0.0.1",
               (denied.stdout, allowed.stdout[:200]))
 
+        # proxy_buffering off: each frame reaches the viewer as soon as camd sends it. At 2 fps a buffering proxy holds a
+        # frame's tail until the next frame pushes it out, half a second later.
+        camd.command("set fps 2")
+        delays = frame_delays(tls_port, cert, 3)
+        camd.command("set fps 15")
+        check(len(delays) == 3 and sorted(delays)[1] < 0.25, "at 2 fps each frame arrives through nginx at once (median < 250 ms)",
+              [round(d, 3) for d in delays])
+
         # Reload without trusted_proxies: the same viewer through nginx is now nginx's address.
         with open(camd.config, "w") as f:
             f.write("trusted_proxies = []\n")
@@ -278,7 +338,7 @@ def main():
         untrusted = wait_for(lambda: camd.find(r"connected: 127\.0\.0\.1:\d+ \(http /stream\)"), 10)
         check(parts >= 1 and untrusted is not None, "untrusted nginx: the viewer is logged as the proxy's address",
               camd.text()[-600:])
-        check(camd.text().count(f"connected: {VIEWER_IP} via") == 1 and FORGED not in camd.text(),
+        check(len(re.findall(r"viewer \d+ connected: " + re.escape(VIEWER_IP) + " via", camd.text())) == 1 and FORGED not in camd.text(),
               "…and X-Forwarded-For is not used for it", camd.text()[-600:])
         check(camd.proc.poll() is None and nginx.poll() is None, "camd and nginx still running")
     finally:
