@@ -292,6 +292,9 @@ def main():
         clients = camd.command("clients").get("clients", [])
         mine = [c for c in clients if c.get("peer") == VIEWER_IP and c.get("via", "").startswith("127.0.0.1:")]
         check(len(mine) == 1 and mine[0]["streaming"], "control `clients` lists the viewer's address and the proxy", clients)
+        table = run([os.path.join(BIN, "camctl"), "clients", "--socket", camd.control]).stdout.decode()
+        check(re.search(re.escape(VIEWER_IP) + r" via 127\.0\.0\.1:\d+ +http +stream", table) is not None,
+              "camctl clients shows the viewer via the proxy", table)
         # max_clients_per_ip counts viewers behind a trusted proxy by the address it names, not as one address.
         camd.command("set max_clients_per_ip 1")
         other, _, sock2 = stream_parts(tls_port, {}, 1, cert=cert, source=OTHER_VIEWER_IP)
