@@ -36,7 +36,8 @@ public enum ForwardedFor: Equatable, Sendable {
                 return .malformed("more than \(maxEntries) addresses, all of them trusted proxies")
             }
             guard let address = address(in: entry) else {
-                return .malformed("entry \(Format.quoted(LogText.escaped(String(entry.trimmingWhitespace()), limit: 64))) is not an IP address")
+                // Escaped (printable ASCII, "\xNN" for the rest), not quoted again: the log shows the bytes as they came.
+                return .malformed("entry \"\(LogText.escaped(String(entry.trimmingWhitespace()), limit: 64))\" is not an IP address")
             }
             if !trusted.containsAddress(address) { return .viewer(address) }
             leftmost = address

@@ -317,6 +317,14 @@ def main():
               camd.text()[-600:])
         check(FORGED not in camd.text(), "the forged address appears nowhere in camd's log")
 
+        # From a trusted peer, a header camd cannot read leaves the peer's address, and its excerpt is escaped.
+        parts, _, sock = stream_parts(camd.port, {"X-Forwarded-For": "203.0.113.9, \u00e9vil"}, 1)
+        sock.close()
+        noted = wait_for(lambda: camd.find(r'X-Forwarded-For from a trusted proxy not used: entry "\\xc3\\xa9vil" is not an IP address'), 10)
+        fallback = wait_for(lambda: camd.find(r"connected: 127\.0\.0\.1:\d+ \(http /stream\)"), 10)
+        check(parts >= 1 and noted is not None and fallback is not None and "203.0.113.9" not in camd.text(),
+              "an unreadable X-Forwarded-For from a trusted peer: logged escaped, the peer's address used", camd.text()[-600:])
+
         # /metrics: the example lets only loopback's 127.0.0.1 (and ::1) through.
         denied = run(["curl", "-sS", "--cacert", cert, "--interface", VIEWER_IP, "-o", "/dev/null", "-w", "%{http_code}", https + "/metrics"])
         allowed = run(["curl", "-sS", "--cacert", cert, https + "/metrics"])
@@ -338,7 +346,7 @@ def main():
         check(any("trusted_proxies" in c for c in reply.get("changes", [])), "reload applies trusted_proxies = []", reply)
         parts, _, sock = stream_parts(tls_port, {"X-Forwarded-For": FORGED}, 1, cert=cert, source=VIEWER_IP)
         sock.close()
-        untrusted = wait_for(lambda: camd.find(r"connected: 127\.0\.0\.1:\d+ \(http /stream\)"), 10)
+        untrusted = wait_for(lambda: len(re.findall(r"connected: 127\.0\.0\.1:\d+ \(http /stream\)", camd.text())) == 2, 10)
         check(parts >= 1 and untrusted is not None, "untrusted nginx: the viewer is logged as the proxy's address",
               camd.text()[-600:])
         check(len(re.findall(r"viewer \d+ connected: " + re.escape(VIEWER_IP) + " via", camd.text())) == 1 and FORGED not in camd.text(),
