@@ -48,8 +48,10 @@ if [ "${1:-}" = "test" ]; then
             printf '#!/bin/sh\n# camd scripts/deps.sh: nginx is installed for a test, not as a service.\nfor a; do [ "$a" = nginx ] && exit 101; done\nexit 0\n' > "$camd_policy"
             chmod 755 "$camd_policy"
         fi
-        camd_apt_install nginx openssl
+        camd_status=0
+        camd_apt_install nginx openssl || camd_status=$?
         [ -z "$camd_policy" ] || rm -f "$camd_policy"
+        [ "$camd_status" -eq 0 ] || exit "$camd_status"
     fi
     camd_apt_install openssl
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
