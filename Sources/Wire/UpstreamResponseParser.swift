@@ -4,6 +4,9 @@
 // (snapshot) one image body. A stream without an HTTP head (GStreamer's multipartmux into a tcpserversink: the
 // first line is "--boundary") is accepted too. Every buffer is bounded: a hostile upstream cannot grow memory.
 import CamdSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct UpstreamPart: Sendable, Equatable {
     public var payload: [UInt8] = []
@@ -383,20 +386,24 @@ public struct UpstreamResponseParser {
         return boundary.count > 2 && boundary.starts(with: [0x2D, 0x2D]) && text.elementsEqual(boundary)
     }
 
-    /// The first index of `needle` in `haystack` at or after `from`.
+    /// The first index of `needle` in `haystack` at or after `from` (memchr for its first byte: a part found by
+    /// scanning can be megabytes, searched as it grows).
     static func search(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var i = from
-        let last = haystack.count - needle.count
-        while i <= last {
-            if haystack[i] == first {
+        guard let first = needle.first, haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
+        return haystack.withUnsafeBufferPointer { hay -> Int? in
+            guard let base = hay.baseAddress else { return nil }
+            var i = from
+            let last = hay.count - needle.count
+            while i <= last {
+                guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                 var j = 1
-                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
                 if j == needle.count { return i }
+                i += 1
             }
-            i += 1
+            return nil
         }
-        return nil
     }
 
     /// "Name: value" → (lowercased name, trimmed value).

@@ -191,4 +191,79 @@ extension CamdIntegrationTests {
             #expect(state?["frames_invalid"] as? Int == 0)
         }
     }
+
+    /// A wrong password is a clear no_signal (and never logged); hostile upstreams — junk, an endless header line,
+    /// too many headers, an absurd Content-Length, an endless part, a part that is not a JPEG, a stall — each end
+    /// the connection with a reason naming the problem, memory stays bounded, and the kept viewer keeps getting
+    /// NO SIGNAL pictures.
+    @Test(.enabled(if: which("python3") != nil || isCI(), "needs python3"))
+    func wrongPasswordAndHostileUpstreamsAreOutagesWithClearReasonsAndBoundedMemory() throws {
+        let hash = try #require(PasswordHash.make("s3cret"))
+        let config = NSTemporaryDirectory() + "netsrc-auth-\(UUID().uuidString).toml"
+        try "http_auth = \"admin:\(hash)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let box = try CamdProcess(["--config", config, "--width", "320", "--height", "240", "--fps", "10"])
+        defer { box.terminate() }
+        let relay = try CamdProcess(["--source", "http://admin:wrong-pw@127.0.0.1:\(box.httpPort)/stream?token=tok-secret-1"])
+        defer { relay.terminate() }
+        let refused = waitForSource(relay, "no_signal")
+        #expect((refused?["source_error"] as? String)?.hasPrefix("HTTP 401") == true, "\(refused ?? [:])")
+        #expect(refused?["source"] as? String == "http://admin:***@127.0.0.1:\(box.httpPort)/stream?token=***")
+        _ = try frame(from: relay.port, placeholder: true)
+        #expect(!relay.log.contains("wrong-pw") && !relay.log.contains("tok-secret-1"), "no secret in the log")
+        #expect(relay.log.contains("HTTP 401"))
+
+        // One behaviour per connection, in turn; each connection held open up to 2 s, the server gone after 60 s.
+        let hostilePort = try freePort()
+        let script = """
+        import socket, sys, threading, time
+        head = b"HTTP/1.0 200 OK\\r\\nContent-Type: multipart/x-mixed-replace; boundary=b\\r\\n\\r\\n"
+        cases = [
+            b"\\x00\\xff junk \\x1b[31m\\r\\n" * 10 + b"x" * 100000,
+            b"HTTP/1.0 200 OK\\r\\nX-Long: " + b"a" * 3000000,
+            b"HTTP/1.0 200 OK\\r\\n" + b"X-Many: 1\\r\\n" * 200,
+            head + b"--b\\r\\nContent-Type: image/jpeg\\r\\nContent-Length: 99999999999\\r\\n\\r\\n",
+            head + b"--b\\r\\nContent-Type: image/jpeg\\r\\n\\r\\n\\xff\\xd8" + b"\\x00" * 20000000,
+            head + b"--b\\r\\nContent-Type: text/plain\\r\\nContent-Length: 5\\r\\n\\r\\nhello\\r\\n",
+            head,
+        ]
+        server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", int(sys.argv[1]))); server.listen(8); server.settimeout(1)
+        def serve(conn, data):
+            try:
+                conn.sendall(data); time.sleep(2)
+            except OSError:
+                pass
+            conn.close()
+        n = 0; end = time.time() + 60
+        while time.time() < end:
+            try:
+                conn, _ = server.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=serve, args=(conn, cases[n % len(cases)]), daemon=True).start(); n += 1
+        """
+        let server = try Upstream(which("python3")!, ["-c", script, "\(hostilePort)"])
+        defer { server.kill() }
+        let hostile = try CamdProcess(["--source", "http://127.0.0.1:\(hostilePort)/", "--device-timeout", "1", "--device-retry-max", "0.3",
+                                       "--log-level", "debug"])
+        defer { hostile.terminate() }
+        let viewer = try NativeTestClient(port: hostile.port)
+        defer { viewer.close() }
+        let expected = ["not an HTTP answer: \\x00\\xef\\xbf\\xbd junk \\x1b[31m", "header line longer than 4096 bytes", "more than 64 response header lines",
+                        "part Content-Length 99999999999 is larger than 16777216 bytes", "image larger than 16777216 bytes without a boundary",
+                        "last part rejected: a part of type text/plain, not image/jpeg", "no complete frame for 1 s"]
+        var peakKiB = 0
+        let allSeen = waitUntil(timeout: 30, interval: 0.1) {
+            peakKiB = max(peakKiB, hostile.residentKiB)
+            return expected.allSatisfy { hostile.log.contains($0) }
+        }
+        #expect(allSeen, "missing: \(expected.filter { !hostile.log.contains($0) })\n\(server.log)")
+        #expect(peakKiB < 200_000, "resident \(peakKiB) KiB")
+        #expect(hostile.state()?["source_state"] as? String == "no_signal")
+        #expect(hostile.log.split(separator: "\n").filter { $0.contains(" unavailable: ") }.count == 1, "the outage is announced once")
+        var placeholders = 0
+        for _ in 0..<2 { if (try viewer.readFrame()).header.isPlaceholder { placeholders += 1 } }
+        #expect(placeholders == 2, "the viewer was kept and sees NO SIGNAL")
+    }
 }
