@@ -68,6 +68,8 @@ public struct UpstreamResponseParser {
     private var chunking: Chunking?
     private var line: [UInt8] = []
     private var chunkLine: [UInt8] = []
+    /// Transfer-Encoding: chunked was in the response head (the body after it is de-chunked).
+    private var chunkedAnnounced = false
     private var headerCount = 0
     private var skipped = 0
     private var boundary: [UInt8]?
@@ -93,16 +95,17 @@ public struct UpstreamResponseParser {
     /// Consumes `bytes`; calls `onPart` for each complete part (snapshot: the one image).
     public mutating func consume<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure)
     where C.Index == Int {
-        guard chunking != nil else {
-            try consumeBody(bytes, onPart)
-            return
-        }
         var index = bytes.startIndex
         while index < bytes.endIndex {
-            switch chunking! {
+            guard let chunked = chunking else {
+                // Stops right after a response head that announced chunked coding: the rest is decoded below.
+                index = try consumeBody(bytes[index...], onPart)
+                continue
+            }
+            switch chunked {
             case .data(let remaining):
                 let take = min(remaining, bytes.endIndex - index)
-                try consumeBody(bytes[index..<index + take], onPart)
+                _ = try consumeBody(bytes[index..<index + take], onPart)
                 index += take
                 chunking = take == remaining ? .dataEnd : .data(remaining: remaining - take)
             case .size, .dataEnd, .trailer:
@@ -160,14 +163,17 @@ public struct UpstreamResponseParser {
         }
     }
 
-    private mutating func consumeBody<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure)
+    /// Parses (already de-chunked) bytes; returns where it stopped: the end, or just after a response head that
+    /// turned chunked coding on.
+    private mutating func consumeBody<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure) -> Int
     where C.Index == Int {
         var index = bytes.startIndex
         let end = bytes.endIndex
+        let wasChunked = chunking != nil
         while index < end {
             switch state {
             case .done:
-                return
+                return end
             case .body(let remaining):
                 let take = min(remaining, end - index)
                 part.payload.append(contentsOf: bytes[index..<index + take])
@@ -179,18 +185,21 @@ public struct UpstreamResponseParser {
                     state = .body(remaining: remaining - take)
                 }
             case .scan:
-                let take = end - index
-                guard part.payload.count + take <= limits.maxPart else {
-                    throw UpstreamFailure("image larger than \(limits.maxPart) bytes\(mode == .stream ? " without a boundary" : "")")
-                }
+                // At most one read's bytes past maxPart are held before the part is refused.
                 part.payload.append(contentsOf: bytes[index..<end])
                 index = end
-                guard mode == .stream, let delimiter = boundary.map({ Array("\n--".utf8) + $0 }),
-                      let found = Self.search(delimiter, in: part.payload, from: max(0, scanFrom - delimiter.count))
-                else {
+                let tooLarge = UpstreamFailure("image larger than \(limits.maxPart) bytes\(mode == .stream ? " without a boundary" : "")")
+                guard mode == .stream, let delimiter = boundary.map({ Array("\n--".utf8) + $0 }) else {
+                    if part.payload.count > limits.maxPart { throw tooLarge }
+                    continue
+                }
+                guard let found = Self.search(delimiter, in: part.payload, from: max(0, scanFrom - delimiter.count)) else {
+                    // The part is at least this long even if a delimiter begins in the last bytes.
+                    if part.payload.count > limits.maxPart + delimiter.count { throw tooLarge }
                     scanFrom = part.payload.count
                     continue
                 }
+                if found > limits.maxPart { throw tooLarge }
                 // Bytes past the delimiter came from this call's input: hand them back to the line parser.
                 let excess = part.payload.count - (found + delimiter.count)
                 index = end - excess
@@ -209,8 +218,10 @@ public struct UpstreamResponseParser {
                 let text = line
                 line.removeAll(keepingCapacity: true)
                 try endOfLine(text, onPart)
+                if !wasChunked && chunking != nil { return index }
             }
         }
+        return end
     }
 
     private mutating func lineTooLong() throws(UpstreamFailure) {
@@ -283,7 +294,7 @@ public struct UpstreamResponseParser {
                 guard coding == "chunked" || coding == "identity" else {
                     throw UpstreamFailure("unsupported Transfer-Encoding \(LogText.escaped(value, limit: 40))")
                 }
-                if coding == "chunked" { chunking = .size }
+                chunkedAnnounced = coding == "chunked"
             default:
                 break
             }
@@ -341,6 +352,7 @@ public struct UpstreamResponseParser {
 
     private mutating func endOfResponseHead() throws(UpstreamFailure) {
         headerCount = 0
+        if chunkedAnnounced { chunking = .size }
         switch mode {
         case .snapshot:
             if let type = contentType?.lowercased(), type.hasPrefix("multipart/") {
