@@ -84,6 +84,9 @@ extension CamdIntegrationTests {
         defer { httpRelay.terminate() }
         let snapshotRelay = try CamdProcess(["--source", "http+snapshot://127.0.0.1:\(boxHTTP)/snapshot", "--fps", "4"])
         defer { snapshotRelay.terminate() }
+        // Idle with idle_camera = "stop": the upstream connection is released until a viewer comes.
+        let idleRelay = try CamdProcess(["--source", "camd://127.0.0.1:\(boxPort)", "--idle-after", "0.5", "--idle-camera", "stop"])
+        defer { idleRelay.terminate() }
         for camd in [relay, httpRelay, snapshotRelay] {
             let state = waitForSource(camd, "streaming")
             #expect(state?["source_state"] as? String == "streaming", "\(camd.log)")
@@ -122,7 +125,13 @@ extension CamdIntegrationTests {
         let viewers = try (0..<3).map { _ in try NativeTestClient(port: relay.port) }
         defer { viewers.forEach { $0.close() } }
         for viewer in viewers { _ = try viewer.readFrame() }
-        #expect(waitUntil(timeout: 5) { state(httpPort: boxHTTP)?["clients_native"] as? Int == 1 }, "the box serves the relay once")
+        #expect(waitUntil(timeout: 5) { state(httpPort: boxHTTP)?["clients_native"] as? Int == 1 },
+                "the box serves the relay once (and the idle relay not at all)")
+        #expect(idleRelay.state()?["source_state"] as? String == "stopped")
+        let idleViewer = try NativeTestClient(port: idleRelay.port)
+        _ = try idleViewer.readFrame()
+        #expect(waitUntil(timeout: 5) { state(httpPort: boxHTTP)?["clients_native"] as? Int == 2 }, "a viewer reconnects the idle relay")
+        idleViewer.close()
 
         // The box goes away: the relay shows NO SIGNAL to the viewers it keeps, and says why.
         box.terminate()
@@ -212,8 +221,12 @@ extension CamdIntegrationTests {
         _ = try frame(from: relay.port, placeholder: true)
         #expect(!relay.log.contains("wrong-pw") && !relay.log.contains("tok-secret-1"), "no secret in the log")
         #expect(relay.log.contains("HTTP 401"))
+        let status = try runCommand(Binaries.path("camctl"), ["status", "--socket", relay.controlSocket], timeout: 15).stdout
+        #expect(status.contains("http://admin:***@127.0.0.1:\(box.httpPort)/stream?token=***") && status.contains("HTTP 401")
+                && !status.contains("wrong-pw"), "\(status)")
 
-        // One behaviour per connection, in turn; each connection held open up to 2 s, the server gone after 60 s.
+        // One behaviour per connection, in turn; each connection held open up to 5 s, the server gone after 90 s.
+        // device_timeout 4: even on a loaded machine the 16 MiB bound is reached before the stall timeout.
         let hostilePort = try freePort()
         let script = """
         import socket, sys, threading, time
@@ -231,11 +244,11 @@ extension CamdIntegrationTests {
         server.bind(("127.0.0.1", int(sys.argv[1]))); server.listen(8); server.settimeout(1)
         def serve(conn, data):
             try:
-                conn.sendall(data); time.sleep(2)
+                conn.sendall(data); time.sleep(5)
             except OSError:
                 pass
             conn.close()
-        n = 0; end = time.time() + 60
+        n = 0; end = time.time() + 90
         while time.time() < end:
             try:
                 conn, _ = server.accept()
@@ -245,16 +258,16 @@ extension CamdIntegrationTests {
         """
         let server = try Upstream(which("python3")!, ["-c", script, "\(hostilePort)"])
         defer { server.kill() }
-        let hostile = try CamdProcess(["--source", "http://127.0.0.1:\(hostilePort)/", "--device-timeout", "1", "--device-retry-max", "0.3",
+        let hostile = try CamdProcess(["--source", "http://127.0.0.1:\(hostilePort)/", "--device-timeout", "4", "--device-retry-max", "0.3",
                                        "--log-level", "debug"])
         defer { hostile.terminate() }
         let viewer = try NativeTestClient(port: hostile.port)
         defer { viewer.close() }
         let expected = ["not an HTTP answer: \\x00\\xef\\xbf\\xbd junk \\x1b[31m", "header line longer than 4096 bytes", "more than 64 response header lines",
                         "part Content-Length 99999999999 is larger than 16777216 bytes", "image larger than 16777216 bytes without a boundary",
-                        "last part rejected: a part of type text/plain, not image/jpeg", "no complete frame for 1 s"]
+                        "last part rejected: a part of type text/plain, not image/jpeg", "no complete frame for 4 s"]
         var peakKiB = 0
-        let allSeen = waitUntil(timeout: 30, interval: 0.1) {
+        let allSeen = waitUntil(timeout: 60, interval: 0.1) {
             peakKiB = max(peakKiB, hostile.residentKiB)
             return expected.allSatisfy { hostile.log.contains($0) }
         }
