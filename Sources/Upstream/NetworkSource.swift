@@ -37,6 +37,9 @@ public final class NetworkSource: FrameSource {
     private enum Decoder {
         case native(NativeStreamParser)
         case http(UpstreamResponseParser)
+        /// While a parser is taken out to be fed: the enum must not keep a second reference to the part being
+        /// collected, or every append would copy it (copy-on-write) — quadratic in the part's size.
+        case taken
     }
 
     private let logger: Logger
@@ -164,7 +167,10 @@ public final class NetworkSource: FrameSource {
         var newest: SourceFrame?
         let bytes = buffer[0..<count]
         switch decoder {
+        case .taken:
+            return nil
         case .native(var parser):
+            decoder = .taken
             let result: Result<Void, NativeProtocolError> = bytes.withUnsafeBytes { raw in
                 Result { () throws(NativeProtocolError) in
                     try parser.consume(raw) { header, payload in
@@ -177,6 +183,7 @@ public final class NetworkSource: FrameSource {
             }
             decoder = .native(parser)
         case .http(var parser):
+            decoder = .taken
             do throws(UpstreamFailure) {
                 try parser.consume(bytes) { part in
                     if let frame = accept(part: part) { newest = frame }
@@ -194,6 +201,7 @@ public final class NetworkSource: FrameSource {
         guard case .http(var parser) = decoder else {
             throw SourceFailure("the upstream closed the connection", reason: "closed")
         }
+        decoder = .taken
         var newest: SourceFrame?
         do throws(UpstreamFailure) {
             try parser.finish { part in if let frame = accept(part: part) { newest = frame } }
