@@ -292,4 +292,18 @@ extension CamdIntegrationTests {
         for _ in 0..<2 { if (try viewer.readFrame()).header.isPlaceholder { placeholders += 1 } }
         #expect(placeholders == 2, "the viewer was kept and sees NO SIGNAL")
     }
+
+    /// A bad network source URL: exit 78, one line naming `source` and the problem, the password not in it.
+    @Test func aBadUpstreamURLExits78WithOneLineAndNoPassword() throws {
+        for (url, problem) in [("http://user:hunter2@/stream", "no host"),
+                               ("https://user:hunter2@cam/stream", "https:// upstreams are not supported"),
+                               ("camd://127.0.0.1:70000", "port must be a number from 1 to 65535")] {
+            let result = try runCommand(Binaries.path("camd"), ["--source", url], timeout: 10)
+            #expect(result.status == 78, "\(url): exited \(result.status): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("camd: config error: source = ") && lines[0].contains(problem),
+                    "\(result.stderr)")
+            #expect(!result.stderr.contains("hunter2"))
+        }
+    }
 }
