@@ -50,6 +50,8 @@ public final class NetworkSource: FrameSource {
     /// Which of the URL's addresses the next attempt uses (each failure moves on to the next).
     private var addressIndex = 0
     private var nextAttempt: UInt64 = 0
+    /// When the last connection was opened (a snapshot's next request is due 1/fps after it).
+    private var lastAttemptAt: UInt64 = 0
     private var backoff: Double = 0.25
     /// When the connection was opened or last delivered a complete frame: the stall timeout counts from it.
     private var lastProgressAt: UInt64 = 0
@@ -220,8 +222,6 @@ public final class NetworkSource: FrameSource {
         let interval = UInt64(1e9 / max(settings.fps, 0.01))
         nextAttempt = max(now, lastAttemptAt + interval)
     }
-
-    private var lastAttemptAt: UInt64 = 0
 
     // MARK: Frames
 
