@@ -136,6 +136,8 @@ public final class CaptureThread: Sendable {
         /// test pattern's frame number goes on).
         var indexBase: UInt64 = 0
         var idling = false
+        /// Network sources' own sequence numbers, kept increasing (UpstreamSequence.swift).
+        var upstreamSequence = UpstreamSequence()
         while !shouldStop {
             heartbeat.store(Clock.monotonicNanos(), ordering: .relaxed)
             if adjustmentWaiting.exchange(false, ordering: .acquiring),
@@ -189,7 +191,7 @@ public final class CaptureThread: Sendable {
                     snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
                     continue
                 }
-                sequence += 1
+                sequence = upstreamSequence.next(for: picture.upstreamSequence, after: sequence)
                 // The source's account is kept by this thread, at capture (a frame may be published later, on a
                 // worker): so the status and the invalid count never step back to an older frame's.
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }

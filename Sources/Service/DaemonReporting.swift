@@ -35,6 +35,11 @@ extension Daemon {
     private func sourceStatusLine() -> String {
         let snapshot = capture.snapshot
         if snapshot.isIdle {
+            if case .network = config.source {
+                let what = snapshot.source.state == .stopped ? "upstream connection closed"
+                    : snapshot.source.state == .streaming ? "upstream connected, its frames dropped" : sourceStatusLine(snapshot)
+                return "idle (no viewer for \(Format.fixed(config.idleAfter, 1, bareWhole: true)) s): \(config.source), \(what)"
+            }
             let what = !config.isCamera ? "no frames made"
                 : snapshot.source.state == .stopped ? "camera stopped"
                 : snapshot.source.state == .streaming ? "camera streaming, its frames not taken"
@@ -50,6 +55,7 @@ extension Daemon {
         case .v4l2(let path): device = path
         case .file(let path): device = path
         case .testPattern: device = "test pattern"
+        case .network(let url): device = url.description
         }
         switch snapshot.source.state {
         case .opening:
@@ -68,6 +74,7 @@ extension Daemon {
                 kind = negotiated == "MJPG" ? "MJPEG" : negotiated
             case .file: kind = "file replay"
             case .testPattern: kind = "test pattern"
+            case .network(let url): kind = "JPEG from \(url.scheme.rawValue) upstream"
             }
             let viewers = server.connectionCounts.viewers
             return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "
