@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Relay tiers, measured: a camera box, two relays and their viewers, each in its own network namespace on one
+bridge, the box's uplink shaped with tc. Run by scripts/relay-test.sh (short, loose bounds, fails on a miss) and
+bench/relay.sh (longer, the tables in docs/BENCHMARKS.md); both build and pass --bin.
+
+    box (testpattern 1280x720) ──up0, tbf 30 Mbit/s── br0 ──┬── r1 (camd, source camd://box) ── v1: N/2 viewers
+                                                            │                                └─ vs: 1 viewer, its link shaped low
+                                                            ├── r2 (camd, source camd://box) ── v2: N/2 viewers
+                                                            └── vd: viewers of the box directly (through the same uplink)
+
+Viewers are camload (bench/camload) processes, one per namespace, reading the native protocol: per-viewer fps,
+latency = last byte read (CLOCK_REALTIME) − the frame's capture timestamp. Every namespace shares this machine's
+CLOCK_REALTIME, and a relay keeps the box's capture timestamp, so the numbers compare across hops. The box's uplink
+is counted in the box's namespace: /sys/class/net/up0/statistics/tx_bytes.
+
+Phases: direct (N viewers of the box through its uplink; N = 1 is the unit: one stream), relay (2 relays with N
+viewers between them plus the shaped viewer; no direct viewer, so the uplink carries only the relays' streams) and
+hop (one direct viewer and one viewer of each relay at once, client 0 of the direct and of relay 1's viewers logging
+every frame: the same frame's arrival at both, paired by capture timestamp, is the relay hop's latency).
+
+Subcommand `probe HOST PORT SECONDS` (run inside a namespace): waits for one live frame (not NO SIGNAL, captured
+in the last 2 s) on a native listener; exit 0 when it came, 1 when not in time.
+"""
+import argparse
+import atexit
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+HEADER = struct.Struct('>4sBBHQQHHI')
+SUBNET = '10.77.0'
+HOSTS = {'box': 1, 'r1': 11, 'r2': 12, 'vd': 21, 'v1': 31, 'v2': 32, 'vs': 41}
+NATIVE, HTTP = 9999, 8080
+
+
+def addr(host):
+    return f'{SUBNET}.{HOSTS[host]}'
+
+
+def log(msg):
+    print(f'[relay {time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
+
+
+# --- probe (runs inside a namespace) --------------------------------------------------------------------------
+
+def probe(host, port, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1) as s:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                buf = b''
+                while time.monotonic() < deadline:
+                    while len(buf) < HEADER.size:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            raise ConnectionError('closed')
+                        buf += chunk
+                    magic, _, _, flags, seq, ts, _, _, length = HEADER.unpack(buf[:HEADER.size])
+                    if magic != b'CAMF':
+                        raise ConnectionError('bad magic')
+                    while len(buf) < HEADER.size + length:
+                        chunk = s.recv(1 << 20)
+                        if not chunk:
+                            raise ConnectionError('closed')
+                        buf += chunk
+                    buf = buf[HEADER.size + length:]
+                    if not flags & 1 and abs(time.time_ns() - ts) < 2_000_000_000:
+                        print(seq)
+                        return 0
+        except (OSError, ConnectionError):
+            time.sleep(0.1)
+    return 1
+
+
+# --- the network ------------------------------------------------------------------------------------------------
+
+def run(*argv, check=True):
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    if check and r.returncode != 0:
+        raise SystemExit(f'{" ".join(argv)}: exit {r.returncode}: {r.stderr.strip()[:300]}')
+    return r.stdout
+
+
+class Net:
+    """The namespaces, the bridge, the veths and tc; everything here is deleted by close(), however the run ends."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.made = []
+
+    def ns(self, host):
+        return f'{self.prefix}-{host}'
+
+    def build(self, uplink, slow_rate):
+        existing = run('ip', 'netns', 'list')
+        if any(line.split()[0].startswith(self.prefix + '-') for line in existing.splitlines() if line.strip()):
+            raise SystemExit(f'namespaces {self.prefix}-* exist already (another run?)')
+        core = self.ns('core')
+        run('ip', 'netns', 'add', core)
+        self.made.append(core)
+        run('ip', '-n', core, 'link', 'set', 'lo', 'up')
+        run('ip', '-n', core, 'link', 'add', 'br0', 'type', 'bridge')
+        run('ip', '-n', core, 'link', 'set', 'br0', 'up')
+        for host in HOSTS:
+            ns = self.ns(host)
+            run('ip', 'netns', 'add', ns)
+            self.made.append(ns)
+            # Both ends are made inside their namespaces: no name ever exists in the root namespace.
+            run('ip', 'link', 'add', 'up0', 'netns', ns, 'type', 'veth', 'peer', 'name', host, 'netns', core)
+            run('ip', '-n', core, 'link', 'set', host, 'master', 'br0')
+            run('ip', '-n', core, 'link', 'set', host, 'up')
+            run('ip', '-n', ns, 'addr', 'add', f'{addr(host)}/24', 'dev', 'up0')
+            run('ip', '-n', ns, 'link', 'set', 'lo', 'up')
+            run('ip', '-n', ns, 'link', 'set', 'up0', 'up')
+        # The box's uplink: everything the box sends leaves through up0.
+        run('tc', '-n', self.ns('box'), 'qdisc', 'add', 'dev', 'up0', 'root', 'tbf', 'rate', uplink,
+            'burst', '64kb', 'latency', '50ms')
+        # The slow viewer's downlink: the bridge port towards it.
+        run('tc', '-n', core, 'qdisc', 'add', 'dev', 'vs', 'root', 'tbf', 'rate', slow_rate,
+            'burst', '16kb', 'latency', '100ms')
+
+    def exec_argv(self, host, argv):
+        return ['ip', 'netns', 'exec', self.ns(host)] + argv
+
+    def tx_bytes(self, host):
+        out = run(*self.exec_argv(host, ['cat', '/sys/class/net/up0/statistics/tx_bytes']))
+        return int(out.strip())
+
+    def qdisc(self, host, dev='up0', ns=None):
+        return run('tc', '-s', '-n', ns or self.ns(host), 'qdisc', 'show', 'dev', dev).strip()
+
+    def close(self):
+        for ns in reversed(self.made):
+            pids = run('ip', 'netns', 'pids', ns, check=False).split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            run('ip', 'netns', 'del', ns, check=False)
+        self.made = []
+
+
+class Procs:
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, out, err):
+        p = subprocess.Popen(argv, stdout=out, stderr=err)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def close(self):
+        for p in self.procs:
+            self.stop(p)
+        self.procs = []
+
+
+# --- measurements -----------------------------------------------------------------------------------------------
+
+def pct(values, p):
+    """Nearest-rank percentile, as camload computes it."""
+    if not values:
+        return None
+    s = sorted(values)
+    rank = -(-p * len(s) // 100)
+    return s[min(max(int(rank) - 1, 0), len(s) - 1)]
+
+
+def read_frame_log(path, since_realtime):
+    """capture timestamp → receive time (ns) of every live frame client 0 received after since_realtime."""
+    frames = {}
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if p and p[0] == 'f' and p[5] == '0' and int(p[2]) >= since_realtime:
+                frames[int(p[4])] = int(p[2])
+    return frames
+
+
+class Rig:
+    def __init__(self, args):
+        self.args = args
+        self.net = Net(args.prefix)
+        self.procs = Procs()
+        self.camd = {}
+        self.out = args.out
+
+    def config(self, host, source, extra=''):
+        path = os.path.join(self.out, f'{host}.toml')
+        with open(path, 'w') as f:
+            f.write(f'''# Written by bench/relay.py.
+listen = ["{addr(host)}:{NATIVE}"]
+http_listen = ["{addr(host)}:{HTTP}"]
+source = "{source}"
+control_socket = ""
+stats_interval = 0
+log_level = "info"
+# Every viewer of a namespace has the same address, as viewers behind NAT or a proxy do. 0 (no limit) is the
+# default; it is written here because a relay's viewers are exactly what a per-address limit would refuse.
+max_clients_per_ip = 0
+{extra}''')
+        return path
+
+    def start_camd(self, host, source, extra=''):
+        cfg = self.config(host, source, extra)
+        err = open(os.path.join(self.out, f'{host}.log'), 'w')
+        p = self.procs.start(self.net.exec_argv(host, [os.path.join(self.args.bin, 'camd'), '--config', cfg]),
+                             subprocess.DEVNULL, err)
+        self.camd[host] = p
+        return p
+
+    def wait_live(self, viewer_ns, target, what):
+        """Waits (bounded) until `target` serves a live frame to a native viewer in `viewer_ns`; stops early when
+        a camd exited."""
+        probe = subprocess.Popen(self.net.exec_argv(viewer_ns, [sys.executable, os.path.abspath(__file__), 'probe',
+                                                                addr(target), str(NATIVE), str(self.args.ready_timeout)]),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.args.ready_timeout + 10
+        try:
+            while probe.poll() is None and time.monotonic() < deadline:
+                for host, p in self.camd.items():
+                    if p.poll() is not None:
+                        raise SystemExit(f'camd on {host} exited ({p.returncode}): '
+                                         + open(os.path.join(self.out, f'{host}.log')).read().strip()[-300:])
+                time.sleep(0.05)
+        finally:
+            self.procs.stop(probe)
+        if probe.returncode != 0:
+            raise SystemExit(f'{what}: no live frame from {target} within {self.args.ready_timeout:g} s')
+
+    def phase(self, name, groups):
+        """Runs one camload per group at once; returns their JSON summaries and the box's uplink rate in the window.
+
+        groups: [(label, viewer namespace, target host, clients, frame_log?)]."""
+        a = self.args
+        results, procs = {}, []
+        t0 = time.monotonic()
+        since = time.time_ns() + int(a.warmup * 1e9)
+        for label, ns, target, clients, frame_log in groups:
+            argv = [os.path.join(a.bin, 'camload'), '--target', f'{addr(target)}:{NATIVE}', '--allow-remote',
+                    '--clients', str(clients), '--connect-rate', '0', '--warmup', str(a.warmup),
+                    '--duration', str(a.seconds), '--source-fps', str(a.fps), '--json', '--label', f'{name}/{label}']
+            if target in self.camd:
+                argv += ['--pid', str(self.camd[target].pid)]
+            if frame_log:
+                argv += ['--frame-log', os.path.join(self.out, f'{name}-{label}.frames')]
+            out = open(os.path.join(self.out, f'{name}-{label}.json'), 'w')
+            err = open(os.path.join(self.out, f'{name}-{label}.txt'), 'w')
+            procs.append((label, self.procs.start(self.net.exec_argv(ns, argv), out, err), out))
+        # The uplink is sampled inside camload's measured window (its clients all connect at once, at t0).
+        time.sleep(max(0.0, t0 + a.warmup + 0.3 - time.monotonic()))
+        b0, m0 = self.net.tx_bytes('box'), time.monotonic()
+        time.sleep(max(0.0, t0 + a.warmup + a.seconds - 0.2 - time.monotonic()))
+        b1, m1 = self.net.tx_bytes('box'), time.monotonic()
+        for label, p, out in procs:
+            try:
+                p.wait(timeout=a.warmup + a.seconds + 60)
+            except subprocess.TimeoutExpired:
+                raise SystemExit(f'{name}/{label}: camload did not finish')
+            out.close()
+            with open(out.name) as f:
+                text = f.read().strip()
+            if not text:
+                raise SystemExit(f'{name}/{label}: camload exit {p.returncode}, no result (see {out.name[:-5]}.txt)')
+            results[label] = json.loads(text.splitlines()[-1])
+        uplink = (b1 - b0) / (m1 - m0)
+        return results, uplink, since
+
+
+def mbit(bytes_per_s):
+    return bytes_per_s * 8 / 1e6
+
+
+def fmt(v, digits=1):
+    return '–' if v is None else f'{v:.{digits}f}'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--bin', required=True, help='folder with camd and camload')
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--prefix', default=f'rl{os.getpid()}', help='namespace name prefix (rl<pid>)')
+    ap.add_argument('--test', action='store_true', help='loose bounds; exit 1 on a miss')
+    ap.add_argument('--size', default='1280x720')
+    ap.add_argument('--fps', type=float, default=30)
+    ap.add_argument('--quality', type=int, default=80)
+    ap.add_argument('--uplink', default='30mbit', help="the box's uplink, a tc rate")
+    ap.add_argument('--slow-rate', default='3mbit', help="the shaped viewer's link, a tc rate")
+    ap.add_argument('--direct', default='1', help='viewer counts of the box directly, comma-separated (first: 1)')
+    ap.add_argument('--viewers', default='2,40', help='viewer counts, split between the two relays')
+    ap.add_argument('--seconds', type=float, default=3, help='measured seconds per phase')
+    ap.add_argument('--warmup', type=float, default=2, help='seconds between the connects and the window')
+    ap.add_argument('--ready-timeout', type=float, default=30)
+    args = ap.parse_args()
+    width, height = (int(x) for x in args.size.split('x'))
+    directs = [int(x) for x in args.direct.split(',')]
+    counts = [int(x) for x in args.viewers.split(',')]
+    if directs[0] != 1 or any(n < 2 or n % 2 for n in counts):
+        raise SystemExit('--direct must start with 1; --viewers must be even numbers ≥ 2')
+    os.makedirs(args.out, exist_ok=True)
+
+    rig = Rig(args)
+    atexit.register(rig.net.close)
+    atexit.register(rig.procs.close)
+
+    def on_signal(signum, _):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    rig.net.build(args.uplink, args.slow_rate)
+    log(f'namespaces {args.prefix}-*: box {addr("box")} (uplink {args.uplink}), relays {addr("r1")} {addr("r2")}, '
+        f'shaped viewer {args.slow_rate}; results in {args.out}')
+    rig.start_camd('box', 'testpattern',
+                   f'width = {width}\nheight = {height}\nfps = {args.fps:g}\nquality = {args.quality}\n')
+    rig.wait_live('vd', 'box', 'box')
+
+    checks = []
+
+    def check(ok, what):
+        checks.append((bool(ok), what))
+        log(('ok    ' if ok else 'FAILED ') + what)
+
+    def clean(label, r):
+        return r['failed'] == 0 and r['disconnected'] == 0 and r['idle'] == 0
+
+    report = {'args': vars(args), 'direct': [], 'relay': [], 'hop': None}
+
+    # --- direct viewers of the box, through its uplink ------------------------------------------------------------
+    for n in directs:
+        res, up, _ = rig.phase(f'direct{n}', [('vd', 'vd', 'box', n, False)])
+        r = res['vd']
+        report['direct'].append({'viewers': n, 'uplink_Bps': up, **r})
+        log(f'direct {n}: uplink {mbit(up):.2f} Mbit/s, fps median {fmt(r["fast_fps_median"], 2)} p5 '
+            f'{fmt(r["fast_fps_p5"], 2)}, latency p50 {fmt(r["latency_p50_ms"], 2)} p99 {fmt(r["latency_p99_ms"], 2)} ms')
+    one = report['direct'][0]
+    stream = one['uplink_Bps']  # one stream, as the uplink counts it (JPEG + headers + TCP/IP)
+    frame_bytes = one['mb_per_s'] * 1e6 / one['fast_fps_median'] if one['fast_fps_median'] else None
+    report['stream_Bps'], report['frame_bytes'] = stream, frame_bytes
+    log(f'one stream: {mbit(stream):.2f} Mbit/s on the uplink, {fmt(frame_bytes and frame_bytes / 1e3)} KB a frame')
+    check(clean('vd', one) and one['frames'] > 0, 'a direct viewer receives frames')
+    check(0 < mbit(stream) < 0.4 * rate_mbit(args.uplink),
+          f'one stream ({mbit(stream):.2f} Mbit/s) fits the {args.uplink} uplink twice with headroom (< 40 % of it)')
+
+    # --- the relays -----------------------------------------------------------------------------------------------
+    for host in ('r1', 'r2'):
+        rig.start_camd(host, f'camd://{addr("box")}:{NATIVE}')
+    rig.wait_live('v1', 'r1', 'relay 1')
+    rig.wait_live('v2', 'r2', 'relay 2')
+    for n in counts:
+        half = n // 2
+        res, up, _ = rig.phase(f'relay{n}', [('v1', 'v1', 'r1', half, False), ('v2', 'v2', 'r2', half, False),
+                                             ('vs', 'vs', 'r1', 1, False)])
+        fps = [res['v1']['fast_fps_p5'], res['v2']['fast_fps_p5']]
+        row = {'viewers': n, 'uplink_Bps': up, 'ratio': up / stream, **{k: v for k, v in res.items()}}
+        report['relay'].append(row)
+        log(f'relay {n}: uplink {mbit(up):.2f} Mbit/s = {up / stream:.2f} streams; fps p5 {fmt(fps[0], 2)} / '
+            f'{fmt(fps[1], 2)}; shaped viewer {fmt(res["vs"]["fast_fps_median"], 2)} fps')
+        check(all(clean(k, res[k]) for k in res), f'{n} relay viewers + the shaped one: none failed, was disconnected or idle')
+        check(1.5 < up / stream < 3.5, f'{n} relay viewers: the box uplink carries {up / stream:.2f} streams (1.5–3.5)')
+        top = max(res['v1']['fast_fps_median'] or 0, res['v2']['fast_fps_median'] or 0)
+        low = min(f or 0 for f in fps)
+        check(low >= 0.8 * top and top >= 0.5 * args.fps,
+              f'{n} relay viewers: every one at ≥ 80 % of the best median ({low:.2f} vs {top:.2f} fps)')
+        s = res['vs']['fast_fps_median'] or 0
+        check(0 < s < 0.6 * low, f'{n} relay viewers: the shaped viewer alone drops frames ({s:.2f} fps)')
+    first, last = report['relay'][0], report['relay'][-1]
+    check(last['uplink_Bps'] < 1.25 * first['uplink_Bps'],
+          f'the uplink does not grow with viewers: {mbit(first["uplink_Bps"]):.2f} Mbit/s at {first["viewers"]}, '
+          f'{mbit(last["uplink_Bps"]):.2f} at {last["viewers"]}')
+
+    # --- the hop: the same frames at a direct viewer and at a relay's viewer --------------------------------------
+    res, up, since = rig.phase('hop', [('vd', 'vd', 'box', 1, True), ('v1', 'v1', 'r1', 1, True),
+                                       ('v2', 'v2', 'r2', 1, False)])
+    direct = read_frame_log(os.path.join(args.out, 'hop-vd.frames'), since)
+    relayed = read_frame_log(os.path.join(args.out, 'hop-v1.frames'), since)
+    now = {'direct': [(t - c) / 1e6 for c, t in direct.items()], 'relay': [(t - c) / 1e6 for c, t in relayed.items()]}
+    hops = [(relayed[c] - direct[c]) / 1e6 for c in direct if c in relayed]
+    report['hop'] = {'uplink_Bps': up, 'pairs': len(hops), 'results': res,
+                     **{f'{k}_p{p}_ms': pct(v, p) for k, v in (('direct', now['direct']), ('relay', now['relay']),
+                                                               ('hop', hops)) for p in (50, 99)},
+                     'hop_min_ms': min(hops) if hops else None, 'hop_max_ms': max(hops) if hops else None}
+    h = report['hop']
+    log(f'hop: {len(hops)} frames paired; direct p50 {fmt(h["direct_p50_ms"], 2)} p99 {fmt(h["direct_p99_ms"], 2)} ms, '
+        f'via relay p50 {fmt(h["relay_p50_ms"], 2)} p99 {fmt(h["relay_p99_ms"], 2)} ms, per hop p50 '
+        f'{fmt(h["hop_p50_ms"], 2)} p99 {fmt(h["hop_p99_ms"], 2)} ms')
+    check(all(clean(k, res[k]) for k in res), 'hop phase: no viewer failed, was disconnected or idle')
+    check(len(hops) >= 0.5 * args.fps * args.seconds, f'hop: {len(hops)} frames seen by both viewers')
+    check(h['hop_p99_ms'] is not None and h['hop_p99_ms'] < 50, f'hop: p99 {fmt(h["hop_p99_ms"], 2)} ms < 50 ms')
+
+    report['box_qdisc'] = rig.net.qdisc('box')
+    report['slow_qdisc'] = rig.net.qdisc(None, 'vs', rig.net.ns('core'))
+    report['checks'] = [{'ok': ok, 'what': w} for ok, w in checks]
+    with open(os.path.join(args.out, 'report.json'), 'w') as f:
+        json.dump(report, f, indent=1)
+    print(markdown(report, args))
+    failed = [w for ok, w in checks if not ok]
+    if failed:
+        log(f'{len(failed)} check(s) failed')
+        return 1
+    return 0
+
+
+def rate_mbit(rate):
+    """A tc rate ('30mbit', '3mbit', '500kbit') in Mbit/s."""
+    for unit, scale in (('mbit', 1), ('kbit', 1e-3), ('gbit', 1e3)):
+        if rate.endswith(unit):
+            return float(rate[:-len(unit)]) * scale
+    raise SystemExit(f'rate {rate}: use kbit, mbit or gbit')
+
+
+def markdown(rep, args):
+    lines = []
+    stream, frame = rep['stream_Bps'], rep['frame_bytes']
+    lines.append(f'Test pattern {args.size} at {args.fps:g} fps, quality {args.quality}: {fmt(frame and frame / 1e3)} KB '
+                 f'a frame, one stream {mbit(stream):.2f} Mbit/s on the uplink ({args.uplink} tbf). '
+                 f'Windows of {args.seconds:g} s after {args.warmup:g} s.')
+    lines.append('')
+    lines.append('| direct viewers of the box | box uplink Mbit/s | streams | fps median / p5 | latency p50 / p99 ms |')
+    lines.append('|---|---|---|---|---|')
+    for d in rep['direct']:
+        lines.append(f'| {d["viewers"]} | {mbit(d["uplink_Bps"]):.2f} | {d["uplink_Bps"] / stream:.2f} | '
+                     f'{fmt(d["fast_fps_median"], 2)} / {fmt(d["fast_fps_p5"], 2)} | '
+                     f'{fmt(d["latency_p50_ms"])} / {fmt(d["latency_p99_ms"])} |')
+    lines.append('')
+    allowed = rate_mbit(args.slow_rate) * 1e6 / 8 / frame if frame else None
+    lines.append('| viewers (2 relays) | box uplink Mbit/s | streams | relay 1 fps median / p5 | relay 2 fps median / p5 '
+                 f'| latency p50 / p99 ms | relay CPU % (1 / 2) | shaped viewer ({args.slow_rate}) fps |')
+    lines.append('|---|---|---|---|---|---|---|---|')
+    for r in rep['relay']:
+        v1, v2, vs = r['v1'], r['v2'], r['vs']
+        lines.append(f'| {r["viewers"]} | {mbit(r["uplink_Bps"]):.2f} | {r["ratio"]:.2f} | '
+                     f'{fmt(v1["fast_fps_median"], 2)} / {fmt(v1["fast_fps_p5"], 2)} | '
+                     f'{fmt(v2["fast_fps_median"], 2)} / {fmt(v2["fast_fps_p5"], 2)} | '
+                     f'{fmt(max(v1["latency_p50_ms"], v2["latency_p50_ms"]))} / '
+                     f'{fmt(max(v1["latency_p99_ms"], v2["latency_p99_ms"]))} | '
+                     f'{fmt(v1["server_cpu_pct"])} / {fmt(v2["server_cpu_pct"])} | '
+                     f'{fmt(vs["fast_fps_median"], 2)} (link allows {fmt(allowed)}) |')
+    lines.append('')
+    h = rep['hop']
+    lines.append(f'Per hop ({h["pairs"]} frames received by a direct viewer and by a viewer of relay 1 at once, paired by '
+                 f'capture timestamp; uplink {mbit(h["uplink_Bps"]):.2f} Mbit/s = 3 streams):')
+    lines.append('')
+    lines.append('| path | latency p50 ms | latency p99 ms |')
+    lines.append('|---|---|---|')
+    lines.append(f'| box → viewer (direct) | {fmt(h["direct_p50_ms"], 2)} | {fmt(h["direct_p99_ms"], 2)} |')
+    lines.append(f'| box → relay → viewer | {fmt(h["relay_p50_ms"], 2)} | {fmt(h["relay_p99_ms"], 2)} |')
+    lines.append(f'| the relay hop (same frame, relay viewer − direct viewer) | {fmt(h["hop_p50_ms"], 2)} | '
+                 f'{fmt(h["hop_p99_ms"], 2)} (max {fmt(h["hop_max_ms"], 2)}) |')
+    lines.append('')
+    lines.append('Checks:')
+    for c in rep['checks']:
+        lines.append(f'- {"ok" if c["ok"] else "FAILED"}: {c["what"]}')
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1] == 'probe':
+        sys.exit(probe(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    sys.exit(main())
