@@ -38,6 +38,8 @@ if [ "${1:-}" = "test" ]; then
     camd_apt_install qemu-system-x86 kmod cpio
     # v4l-utils: v4l2-ctl inside the VM (its root is this machine's) switches vivid's HDMI source (vm-hdmi-test.sh).
     camd_apt_install v4l-utils
+    # iproute2: ip (network namespaces, veths, a bridge) and tc (a shaped uplink) for scripts/relay-test.sh.
+    camd_apt_install iproute2
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
         echo "==> installing opencv-python-headless from PyPI"
         python3 -m pip install -q opencv-python-headless 2>/dev/null \
