@@ -68,9 +68,13 @@ let package = Package(
         // Every setting camd has: Config, its checks, the config file loader. Plain values only (no capture,
         // streaming or server code), so camctl can read the settings without linking the daemon.
         .target(name: "Settings", dependencies: ["CamdSystem", "TOML"], swiftSettings: strict),
+        // Network sources: another camd (camd://), HTTP MJPEG streams and still-image URLs as frame sources.
+        .target(name: "Upstream", dependencies: ["Capture", "Wire", "Settings", "JPEG", "CamdSystem",
+                                                 .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Logging, systemd and the wiring of the daemon: applies Settings to capture, streaming and control.
         .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
-                                                "Settings", .product(name: "Logging", package: "swift-log")],
+                                                "Settings", "Upstream", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
         .executableTarget(name: "camd", dependencies: ["Service", "Settings", "Capture", "CamdSystem",

@@ -13,6 +13,9 @@ public struct SourceFrame: Sendable {
     public var encodeNanos: UInt64?
     /// Set when the picture is still to be encoded (the capture thread hands it to its encoder workers).
     public var unencoded: UnencodedPicture?
+    /// The sequence number an upstream camd gave this picture (network sources): published instead of the capture
+    /// thread's own count while it keeps the published sequence increasing (CaptureThread.sequence(for:after:)).
+    public var upstreamSequence: UInt64?
 
     public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil,
                 encodeNanos: UInt64? = nil) {

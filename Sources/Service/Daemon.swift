@@ -10,6 +10,7 @@ import Logging
 import Reactor
 import Settings
 import Streaming
+import Upstream
 
 public final class Daemon {
     public internal(set) var config: Config
@@ -66,6 +67,8 @@ public final class Daemon {
             return try TurnedSource.turning(FileSource(path: path), by: config.orientation, logger: logger)
         case .v4l2(let path):
             do { return try V4L2Source(settings: V4L2Settings(path: path, config: config), logger: logger) } catch { throw SourceError("\(path): \(error)") }
+        case .network(let url):
+            return try makeNetworkSource(url, config: config, logger: logger)
         }
     }
 

@@ -50,6 +50,7 @@ extension Daemon {
         case .v4l2(let path): device = path
         case .file(let path): device = path
         case .testPattern: device = "test pattern"
+        case .network(let url): device = url.description
         }
         switch snapshot.source.state {
         case .opening:
@@ -68,6 +69,7 @@ extension Daemon {
                 kind = negotiated == "MJPG" ? "MJPEG" : negotiated
             case .file: kind = "file replay"
             case .testPattern: kind = "test pattern"
+            case .network(let url): kind = "JPEG from \(url.scheme.rawValue) upstream"
             }
             let viewers = server.connectionCounts.viewers
             return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "

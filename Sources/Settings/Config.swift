@@ -8,12 +8,15 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
     case file(path: String)
     /// A V4L2 camera: /dev/videoN or a stable /dev/v4l/by-id/… path.
     case v4l2(path: String)
+    /// A network source: another camd (camd://), an HTTP MJPEG stream (http://) or a still image (http+snapshot://).
+    case network(UpstreamURL)
 
     public var description: String {
         switch self {
         case .testPattern: return "testpattern"
         case .file(let path): return "file:\(path)"
         case .v4l2(let path): return "v4l2:\(path)"
+        case .network(let url): return url.description
         }
     }
 }

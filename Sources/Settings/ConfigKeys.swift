@@ -18,7 +18,7 @@ extension ConfigKey {
         ConfigKey("http_allow_origin", \.httpAllowOrigin, .origins, .live, flag: .list, valueName: "origin",
                   help: "A web origin whose pages may read camd (CORS), repeatable; \"*\" any", note: .afterDefault(" = none")),
         ConfigKey("source", \.source, .source, .captureRestart, flag: .text, valueName: "source",
-                  help: "\"testpattern\", \"file:PATH\" or \"v4l2:/dev/videoN\""),
+                  help: "\"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\", \"camd://HOST:PORT\", \"http://…\" or \"http+snapshot://…\""),
         ConfigKey("width", \.width, .integer(16...7680), .captureRestart, flag: .typed,
                   help: "Picture width: the test pattern's, or asked of the camera"),
         ConfigKey("height", \.height, .integer(16...4320), .captureRestart, flag: .typed,
@@ -194,7 +194,13 @@ extension ConfigCheck where Value == SourceSpec {
                 }
                 return .v4l2(path: path)
             }
-            throw reject("unknown source; allowed: \"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\"")
+            do throws(UpstreamURLError) {
+                if let url = try UpstreamURL(configText: s) { return .network(url) }
+            } catch {
+                // The value as written may hold a password: the error shows it redacted.
+                throw ConfigError(key: reject.key, value: "\"\(UpstreamURL.redacted(text: s))\"", problem: error.description)
+            }
+            throw reject("unknown source; allowed: \"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\", \"camd://HOST:PORT\", \"http://HOST/PATH\", \"http+snapshot://HOST/PATH\"")
         }, show: { $0.description })
     }
 }
