@@ -3,7 +3,7 @@
 # 1280x720 test pattern at 30 fps, quality 80) whose uplink is shaped to 30 Mbit/s with tc, 2 relays (camd with
 # source = "camd://box:9999") and their viewers, each in its own network namespace (bench/relay.py draws it).
 # Phases: 1, 2, 4, 6 and 8 viewers of the box directly (the uplink fills up); 2, 20 and 100 viewers split between
-# the relays, plus one viewer whose link is shaped to 3 Mbit/s (the box's uplink bytes, per-viewer fps, relay
+# the relays, plus one viewer whose link is shaped to 1.5 Mbit/s (the box's uplink bytes, per-viewer fps, relay
 # CPU); then one direct viewer and one viewer of each relay at once, every frame logged: the relay hop's latency,
 # frame by frame. Prints markdown tables; results in bench/out/relay-<date-time>/. Needs root.
 #

@@ -3,7 +3,7 @@
 # source = "camd://box:9999") → viewers, each in its own network namespace on one bridge, the box's uplink
 # shaped to 30 Mbit/s with tc (bench/relay.py draws the topology). Fails unless: the box's uplink carries
 # 1.5–3.5 streams with 2 and with 40 relay viewers (not growing with them); every relay viewer gets ≥ 80 % of
-# the best viewer's frame rate while one viewer whose link is shaped to 3 Mbit/s alone drops frames; the relay
+# the best viewer's frame rate while one viewer whose link is shaped to 1.5 Mbit/s alone drops frames; the relay
 # hop adds < 50 ms at p99 (the same frames at a direct and at a relay viewer). About 40 s; needs root.
 # Uses the debug build of `swift build --build-tests`. The precise numbers: bench/relay.sh, docs/BENCHMARKS.md.
 set -euo pipefail
@@ -27,4 +27,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 python3 bench/relay.py --test --bin "$bin" --out "$out" --prefix "$prefix" \
-    --direct 1 --viewers 2,40 --seconds 3 --warmup 2
+    --direct 1 --viewers 2,40 --seconds 4 --warmup 2
