@@ -27,4 +27,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 python3 bench/relay.py --test --bin "$bin" --out "$out" --prefix "$prefix" \
-    --direct 1 --viewers 2,40 --seconds 4 --hop-seconds 8 --warmup 2
+    --direct 1 --viewers 2,40 --seconds 4 --hop-seconds 5 --warmup 2
