@@ -465,18 +465,24 @@ def main():
             **{f'{k}_p{p}_ms': pct(v, p) for k, v in (('direct', now['direct']), ('relay', now['relay']), ('hop', hops))
                for p in (50, 99)},
             'hop_min_ms': min(hops) if hops else None, 'hop_max_ms': max(hops) if hops else None}
+        # Per hop as the issue defines it: the relay viewers' latency percentile − the direct viewers'.
+        for p in (50, 99):
+            h[f'diff_p{p}_ms'] = (h[f'relay_p{p}_ms'] - h[f'direct_p{p}_ms']
+                                  if h[f'relay_p{p}_ms'] is not None and h[f'direct_p{p}_ms'] is not None else None)
         log(f'hop ({kind}): {len(hops)} frames paired; direct p50 {fmt(h["direct_p50_ms"], 2)} p99 '
             f'{fmt(h["direct_p99_ms"], 2)} ms, via relay p50 {fmt(h["relay_p50_ms"], 2)} p99 {fmt(h["relay_p99_ms"], 2)} '
-            f'ms, per hop p50 {fmt(h["hop_p50_ms"], 2)} p99 {fmt(h["hop_p99_ms"], 2)} ms')
+            f'ms: per hop p50 {fmt(h["diff_p50_ms"], 2)} p99 {fmt(h["diff_p99_ms"], 2)} ms; frame by frame p50 '
+            f'{fmt(h["hop_p50_ms"], 2)} p99 {fmt(h["hop_p99_ms"], 2)} ms')
         check(all(clean(k, res[k]) for k in res), f'hop ({kind}): no viewer failed, was disconnected or idle')
         made = box['capture_fps'] * (args.hop_seconds or args.seconds)
         check(len(hops) >= 0.5 * made, f'hop ({kind}): {len(hops)} frames seen by both viewers (the box made {made:.0f})')
-        if kind == 'lan':
-            check(h['hop_p99_ms'] is not None and h['hop_p99_ms'] < 50,
-                  f'hop (lan): p99 {fmt(h["hop_p99_ms"], 2)} ms < 50 ms')
-        else:
-            check(h['hop_p50_ms'] is not None and abs(h['hop_p50_ms']) < 50,
-                  f'hop (shaped): |p50| {fmt(h["hop_p50_ms"], 2)} ms < 50 ms')
+        # Loose enough for a machine whose cores are both busy (a wake-up can wait tens of ms there), tight enough
+        # to catch a relay that holds frames (a frame interval is 33 ms).
+        check(h['diff_p99_ms'] is not None and h['diff_p99_ms'] < 50,
+              f'hop ({kind}): the relay adds {fmt(h["diff_p99_ms"], 2)} ms at p99 (< 50 ms)')
+        bound = 10 if kind == 'lan' else 25
+        check(h['hop_p50_ms'] is not None and abs(h['hop_p50_ms']) < bound,
+              f'hop ({kind}): frame by frame, the relay adds {fmt(h["hop_p50_ms"], 2)} ms at the median (|…| < {bound} ms)')
 
     report['slow_qdisc'] = rig.net.qdisc(None, 'vs', rig.net.ns('core'))
     report['checks'] = [{'ok': ok, 'what': w} for ok, w in checks]
@@ -530,17 +536,18 @@ def markdown(rep, args):
                      f'{fmt(v1["server_cpu_pct"])}; {fmt(v2["server_cpu_pct"])} | {fmt(vs["fast_fps_median"], 2)} |')
     lines.append('')
     lines.append('Per hop: the frames received both by a viewer of the box and by a viewer of relay 1 (a viewer of relay 2 '
-                 'watching too), paired by capture timestamp; *the relay hop* = the same frame\'s arrival at the relay\'s '
-                 'viewer − at the box\'s.')
+                 'watching too). *Per hop* = the relay viewer\'s latency percentile − the direct viewer\'s; *frame by '
+                 'frame* = the same frame\'s arrival at the relay\'s viewer − at the box\'s, paired by capture timestamp, '
+                 'its percentiles (stricter: a scheduling delay on either side lands in it).')
     lines.append('')
     lines.append('| box uplink | frames paired | uplink streams | box → viewer p50 / p99 ms | box → relay → viewer p50 / p99 ms '
-                 '| the relay hop p50 / p99 ms (min; max) |')
-    lines.append('|---|---|---|---|---|---|')
+                 '| per hop (difference) p50 / p99 ms | frame by frame p50 / p99 ms (min; max) |')
+    lines.append('|---|---|---|---|---|---|---|')
     for kind, h in rep['hop'].items():
         what = f'{args.uplink} tbf' if kind == 'shaped' else 'unshaped (veth)'
         lines.append(f'| {what} | {h["pairs"]} | {fmt(h["box"]["streams"], 2)} | {fmt(h["direct_p50_ms"], 2)} / '
                      f'{fmt(h["direct_p99_ms"], 2)} | {fmt(h["relay_p50_ms"], 2)} / {fmt(h["relay_p99_ms"], 2)} | '
-                     f'{fmt(h["hop_p50_ms"], 2)} / {fmt(h["hop_p99_ms"], 2)} ({fmt(h["hop_min_ms"], 2)}; '
+                     f'{fmt(h["diff_p50_ms"], 2)} / {fmt(h["diff_p99_ms"], 2)} | {fmt(h["hop_p50_ms"], 2)} / {fmt(h["hop_p99_ms"], 2)} ({fmt(h["hop_min_ms"], 2)}; '
                      f'{fmt(h["hop_max_ms"], 2)}) |')
     lines.append('')
     lines.append('Checks:')

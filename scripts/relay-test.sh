@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Relay tiers, short (issue 15): a camera box (camd, the 720p30 test pattern) → 2 relays (camd with
 # source = "camd://box:9999") → viewers, each in its own network namespace on one bridge, the box's uplink
-# shaped to 30 Mbit/s with tc (bench/relay.py draws the topology). Fails unless: the box's uplink carries
-# 1.5–3.5 streams with 2 and with 40 relay viewers (not growing with them); every relay viewer gets ≥ 80 % of
-# the best viewer's frame rate while one viewer whose link is shaped to 1.5 Mbit/s alone drops frames; the relay
-# hop adds < 50 ms at p99 (the same frames at a direct and at a relay viewer). About 40 s; needs root.
-# Uses the debug build of `swift build --build-tests`. The precise numbers: bench/relay.sh, docs/BENCHMARKS.md.
+# shaped to 30 Mbit/s with tc (bench/relay.py draws the topology and lists every check). Fails unless, with 2
+# and with 40 relay viewers: the box's uplink carries 1–3.5 streams (counted on its veth against the frames it
+# made), not growing with the viewers, while they receive ≥ N/4 times the uplink's bytes; each relay receives
+# ≥ 50 % of the box's frames and each of its viewers ≥ 80 % of the relay's; one viewer whose link is shaped to
+# 1.5 Mbit/s alone drops frames, getting about what its link allows. And the relay hop adds < 50 ms at p99 (a
+# relay viewer's latency p99 − a direct viewer's; through the shaped uplink and with it unshaped) and under
+# 10 ms (unshaped; 25 ms shaped) at the median, frame by frame. About 40 s; needs root. Uses the debug build of
+# `swift build --build-tests`; the precise numbers: bench/relay.sh, docs/BENCHMARKS.md ("Relay tiers").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "relay-test: needs root (network namespaces, tc)" >&2; exit 1; }
