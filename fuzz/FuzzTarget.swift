@@ -19,7 +19,7 @@ public struct FuzzFailure: Error, CustomStringConvertible {
 }
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case http, multipart, native, jpeg, control, config, toml, pixels
+    case http, multipart, native, jpeg, control, config, toml, pixels, upstream
 
     /// Runs the target's parser over `bytes` and checks its properties; a trap inside is a crash like any other.
     public func check(_ bytes: [UInt8]) throws(FuzzFailure) {
@@ -32,6 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .config: try ConfigFuzz.check(bytes)
         case .toml: try TOMLFuzz.check(bytes)
         case .pixels: try PixelsFuzz.check(bytes)
+        case .upstream: try UpstreamFuzz.check(bytes)
         }
     }
 }
@@ -86,3 +87,4 @@ private func fuzzEntry(_ target: FuzzTarget, _ data: UnsafePointer<UInt8>?, _ si
 @_cdecl("camdFuzzConfig") public func camdFuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.config, data, size) }
 @_cdecl("camdFuzzTOML") public func camdFuzzTOML(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.toml, data, size) }
 @_cdecl("camdFuzzPixels") public func camdFuzzPixels(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.pixels, data, size) }
+@_cdecl("camdFuzzUpstream") public func camdFuzzUpstream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.upstream, data, size) }

@@ -35,6 +35,8 @@ if [ "${1:-}" = "test" ]; then
         gstreamer1.0-plugins-base gstreamer1.0-plugins-good chromium systemd \
         tmux xvfb x11-apps xdotool imagemagick prometheus \
         debhelper dpkg-dev fakeroot lintian man-db zsh fish debootstrap
+    # ustreamer: a real MJPEG upstream for network sources (its NO SIGNAL stream needs no camera; NetworkSourceTests).
+    camd_apt_install ustreamer
     camd_apt_install qemu-system-x86 kmod cpio
     # v4l-utils: v4l2-ctl inside the VM (its root is this machine's) switches vivid's HDMI source (vm-hdmi-test.sh).
     camd_apt_install v4l-utils

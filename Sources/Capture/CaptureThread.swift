@@ -136,8 +136,8 @@ public final class CaptureThread: Sendable {
         /// test pattern's frame number goes on).
         var indexBase: UInt64 = 0
         var idling = false
-        /// Added to upstream sequence numbers once an upstream restarted (see `sequence(for:after:offset:)`).
-        var upstreamOffset: UInt64 = 0
+        /// Network sources' own sequence numbers, kept increasing (UpstreamSequence.swift).
+        var upstreamSequence = UpstreamSequence()
         while !shouldStop {
             heartbeat.store(Clock.monotonicNanos(), ordering: .relaxed)
             if adjustmentWaiting.exchange(false, ordering: .acquiring),
@@ -191,7 +191,7 @@ public final class CaptureThread: Sendable {
                     snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
                     continue
                 }
-                sequence = Self.sequence(for: picture, after: sequence, offset: &upstreamOffset)
+                sequence = upstreamSequence.next(for: picture.upstreamSequence, after: sequence)
                 // The source's account is kept by this thread, at capture (a frame may be published later, on a
                 // worker): so the status and the invalid count never step back to an older frame's.
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
@@ -211,19 +211,6 @@ public final class CaptureThread: Sendable {
 }
 
 extension CaptureThread {
-    /// The sequence number of the next picture: the last one + 1, or the upstream's own (camd:// sources keep the
-    /// camera box's numbers, so drops and X-Sequence are end to end). Published numbers only ever increase: when
-    /// the upstream's number is not above the last one published (the upstream restarted and counts from 1 again,
-    /// or the relay showed NO SIGNAL pictures meanwhile), the picture gets the last + 1 and `offset` keeps the
-    /// upstream's later numbers above it — from then on they are the upstream's plus that offset, gaps intact.
-    static func sequence(for picture: SourceFrame, after last: UInt64, offset: inout UInt64) -> UInt64 {
-        guard let upstream = picture.upstreamSequence else { return last + 1 }
-        let shifted = upstream &+ offset
-        if shifted > last && shifted >= upstream { return shifted }
-        offset = last + 1 - min(upstream, last + 1)
-        return last + 1
-    }
-
     /// THE publish point: every frame, in capture order, one call at a time (from the encoder pool, on the capture
     /// thread or on the worker that completed it). The account first (the source's part of it was set at capture),
     /// then the frame, then the wake-up: whoever the frame wakes (READY=1, /state) reads a status that already

@@ -35,6 +35,11 @@ extension Daemon {
     private func sourceStatusLine() -> String {
         let snapshot = capture.snapshot
         if snapshot.isIdle {
+            if case .network = config.source {
+                let what = snapshot.source.state == .stopped ? "upstream connection closed"
+                    : snapshot.source.state == .streaming ? "upstream connected, its frames dropped" : sourceStatusLine(snapshot)
+                return "idle (no viewer for \(Format.fixed(config.idleAfter, 1, bareWhole: true)) s): \(config.source), \(what)"
+            }
             let what = !config.isCamera ? "no frames made"
                 : snapshot.source.state == .stopped ? "camera stopped"
                 : snapshot.source.state == .streaming ? "camera streaming, its frames not taken"

@@ -4,6 +4,9 @@
 // (snapshot) one image body. A stream without an HTTP head (GStreamer's multipartmux into a tcpserversink: the
 // first line is "--boundary") is accepted too. Every buffer is bounded: a hostile upstream cannot grow memory.
 import CamdSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct UpstreamPart: Sendable, Equatable {
     public var payload: [UInt8] = []
@@ -65,6 +68,8 @@ public struct UpstreamResponseParser {
     private var chunking: Chunking?
     private var line: [UInt8] = []
     private var chunkLine: [UInt8] = []
+    /// Transfer-Encoding: chunked was in the response head (the body after it is de-chunked).
+    private var chunkedAnnounced = false
     private var headerCount = 0
     private var skipped = 0
     private var boundary: [UInt8]?
@@ -90,16 +95,17 @@ public struct UpstreamResponseParser {
     /// Consumes `bytes`; calls `onPart` for each complete part (snapshot: the one image).
     public mutating func consume<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure)
     where C.Index == Int {
-        guard chunking != nil else {
-            try consumeBody(bytes, onPart)
-            return
-        }
         var index = bytes.startIndex
         while index < bytes.endIndex {
-            switch chunking! {
+            guard let chunked = chunking else {
+                // Stops right after a response head that announced chunked coding: the rest is decoded below.
+                index = try consumeBody(bytes[index...], onPart)
+                continue
+            }
+            switch chunked {
             case .data(let remaining):
                 let take = min(remaining, bytes.endIndex - index)
-                try consumeBody(bytes[index..<index + take], onPart)
+                _ = try consumeBody(bytes[index..<index + take], onPart)
                 index += take
                 chunking = take == remaining ? .dataEnd : .data(remaining: remaining - take)
             case .size, .dataEnd, .trailer:
@@ -157,14 +163,17 @@ public struct UpstreamResponseParser {
         }
     }
 
-    private mutating func consumeBody<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure)
+    /// Parses (already de-chunked) bytes; returns where it stopped: the end, or just after a response head that
+    /// turned chunked coding on.
+    private mutating func consumeBody<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure) -> Int
     where C.Index == Int {
         var index = bytes.startIndex
         let end = bytes.endIndex
+        let wasChunked = chunking != nil
         while index < end {
             switch state {
             case .done:
-                return
+                return end
             case .body(let remaining):
                 let take = min(remaining, end - index)
                 part.payload.append(contentsOf: bytes[index..<index + take])
@@ -176,18 +185,21 @@ public struct UpstreamResponseParser {
                     state = .body(remaining: remaining - take)
                 }
             case .scan:
-                let take = end - index
-                guard part.payload.count + take <= limits.maxPart else {
-                    throw UpstreamFailure("image larger than \(limits.maxPart) bytes\(mode == .stream ? " without a boundary" : "")")
-                }
+                // At most one read's bytes past maxPart are held before the part is refused.
                 part.payload.append(contentsOf: bytes[index..<end])
                 index = end
-                guard mode == .stream, let delimiter = boundary.map({ Array("\n--".utf8) + $0 }),
-                      let found = Self.search(delimiter, in: part.payload, from: max(0, scanFrom - delimiter.count))
-                else {
+                let tooLarge = UpstreamFailure("image larger than \(limits.maxPart) bytes\(mode == .stream ? " without a boundary" : "")")
+                guard mode == .stream, let delimiter = boundary.map({ Array("\n--".utf8) + $0 }) else {
+                    if part.payload.count > limits.maxPart { throw tooLarge }
+                    continue
+                }
+                guard let found = Self.search(delimiter, in: part.payload, from: max(0, scanFrom - delimiter.count)) else {
+                    // The part is at least this long even if a delimiter begins in the last bytes.
+                    if part.payload.count > limits.maxPart + delimiter.count { throw tooLarge }
                     scanFrom = part.payload.count
                     continue
                 }
+                if found > limits.maxPart { throw tooLarge }
                 // Bytes past the delimiter came from this call's input: hand them back to the line parser.
                 let excess = part.payload.count - (found + delimiter.count)
                 index = end - excess
@@ -206,8 +218,10 @@ public struct UpstreamResponseParser {
                 let text = line
                 line.removeAll(keepingCapacity: true)
                 try endOfLine(text, onPart)
+                if !wasChunked && chunking != nil { return index }
             }
         }
+        return end
     }
 
     private mutating func lineTooLong() throws(UpstreamFailure) {
@@ -280,7 +294,7 @@ public struct UpstreamResponseParser {
                 guard coding == "chunked" || coding == "identity" else {
                     throw UpstreamFailure("unsupported Transfer-Encoding \(LogText.escaped(value, limit: 40))")
                 }
-                if coding == "chunked" { chunking = .size }
+                chunkedAnnounced = coding == "chunked"
             default:
                 break
             }
@@ -338,6 +352,7 @@ public struct UpstreamResponseParser {
 
     private mutating func endOfResponseHead() throws(UpstreamFailure) {
         headerCount = 0
+        if chunkedAnnounced { chunking = .size }
         switch mode {
         case .snapshot:
             if let type = contentType?.lowercased(), type.hasPrefix("multipart/") {
@@ -383,20 +398,24 @@ public struct UpstreamResponseParser {
         return boundary.count > 2 && boundary.starts(with: [0x2D, 0x2D]) && text.elementsEqual(boundary)
     }
 
-    /// The first index of `needle` in `haystack` at or after `from`.
+    /// The first index of `needle` in `haystack` at or after `from` (memchr for its first byte: a part found by
+    /// scanning can be megabytes, searched as it grows).
     static func search(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var i = from
-        let last = haystack.count - needle.count
-        while i <= last {
-            if haystack[i] == first {
+        guard let first = needle.first, haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
+        return haystack.withUnsafeBufferPointer { hay -> Int? in
+            guard let base = hay.baseAddress else { return nil }
+            var i = from
+            let last = hay.count - needle.count
+            while i <= last {
+                guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                 var j = 1
-                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
                 if j == needle.count { return i }
+                i += 1
             }
-            i += 1
+            return nil
         }
-        return nil
     }
 
     /// "Name: value" → (lowercased name, trimmed value).
