@@ -477,9 +477,17 @@ def main():
         made = box['capture_fps'] * (args.hop_seconds or args.seconds)
         check(len(hops) >= 0.5 * made, f'hop ({kind}): {len(hops)} frames seen by both viewers (the box made {made:.0f})')
         # Loose enough for a machine whose cores are both busy (a wake-up can wait tens of ms there), tight enough
-        # to catch a relay that holds frames (a frame interval is 33 ms).
-        check(h['diff_p99_ms'] is not None and h['diff_p99_ms'] < 50,
-              f'hop ({kind}): the relay adds {fmt(h["diff_p99_ms"], 2)} ms at p99 (< 50 ms)')
+        # to catch a relay that holds frames (a frame interval is 33 ms). Each measure has its own noise: frame by
+        # frame, a delay on one side only (a viewer not scheduled); as a difference of p99s, frames only one viewer
+        # got (after a stall, the relay's viewer may get a burst of late frames the direct viewer skipped). A relay
+        # that really adds 50 ms at the tail moves both.
+        # Through the shaped uplink, the order in which the box's copies of a frame pass the tbf adds up to ~25 ms
+        # of its own (3 copies × 8.3 ms): a wider bound there.
+        tail = min(v for v in (h['diff_p99_ms'], h['hop_p99_ms']) if v is not None) if hops else None
+        limit = 50 if kind == 'lan' else 100
+        check(tail is not None and tail < limit,
+              f'hop ({kind}): the relay adds < {limit} ms at p99 ({fmt(h["diff_p99_ms"], 2)} ms as the difference of '
+              f'the p99s, {fmt(h["hop_p99_ms"], 2)} ms frame by frame; the smaller counts)')
         bound = 10 if kind == 'lan' else 25
         check(h['hop_p50_ms'] is not None and abs(h['hop_p50_ms']) < bound,
               f'hop ({kind}): frame by frame, the relay adds {fmt(h["hop_p50_ms"], 2)} ms at the median (|…| < {bound} ms)')
