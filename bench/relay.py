@@ -13,10 +13,17 @@ latency = last byte read (CLOCK_REALTIME) − the frame's capture timestamp. Eve
 CLOCK_REALTIME, and a relay keeps the box's capture timestamp, so the numbers compare across hops. The box's uplink
 is counted in the box's namespace: /sys/class/net/up0/statistics/tx_bytes.
 
-Phases: direct (N viewers of the box through its uplink; N = 1 is the unit: one stream), relay (2 relays with N
-viewers between them plus the shaped viewer; no direct viewer, so the uplink carries only the relays' streams) and
-hop (one direct viewer and one viewer of each relay at once, client 0 of the direct and of relay 1's viewers logging
-every frame: the same frame's arrival at both, paired by capture timestamp, is the relay hop's latency).
+One stream = the frames the box made in a window (frames_captured from its control socket: a Unix socket, so
+reading it costs no uplink bytes) × its mean frame size (bytes_sent ÷ frames_sent) × the TCP/IP overhead measured
+with one direct viewer; *streams* = the uplink's bytes ÷ that. Relays' frame rates come from their control sockets.
+
+Phases: direct (N viewers of the box through its uplink; N = 1 gives the overhead and the frame size), relay
+(2 relays with N viewers between them plus the shaped viewer; no direct viewer, so the uplink carries only the
+relays' streams), and hop, twice — through the shaped uplink, then with its tbf removed ("lan"): one direct viewer
+and one viewer of each relay at once, client 0 of the direct and of relay 1's viewers logging every frame. Per hop
+= the relay viewer's latency percentile − the direct viewer's (the issue's definition); frame by frame = the same
+frame's arrival at both, paired by capture timestamp. Through the shaped uplink both include the order in which the
+box's copies of a frame pass the tbf's one queue (up to 3 × 8.3 ms); without it, only the relay's own cost.
 
 Subcommand `probe HOST PORT SECONDS` (run inside a namespace): waits for one live frame (not NO SIGNAL, captured
 in the last 2 s) on a native listener; exit 0 when it came, 1 when not in time.
