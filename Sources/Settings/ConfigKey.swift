@@ -121,7 +121,7 @@ public struct ConfigKey: Sendable {
 
     /// How a change to this key applies when the daemon is to run `config`.
     public func applies(with config: Config) -> ConfigApply {
-        negotiatedByCamera && config.isCamera ? .captureRestart : applies
+        negotiatedByCamera && (config.isCamera || config.pollsSnapshots) ? .captureRestart : applies
     }
 
     /// The key's value in `config` as reload and `camctl set` show it; secrets only say "set" or "off".

@@ -200,7 +200,7 @@ extension ConfigCheck where Value == SourceSpec {
                 // The value as written may hold a password: the error shows it redacted.
                 throw ConfigError(key: reject.key, value: "\"\(UpstreamURL.redacted(text: s))\"", problem: error.description)
             }
-            throw reject("unknown source; allowed: \"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\", \"camd://HOST:PORT\", \"http://HOST/PATH\", \"http+snapshot://HOST/PATH\"")
+            throw ConfigError(key: reject.key, value: "\"\(UpstreamURL.redacted(text: s))\"", problem: "unknown source; allowed: \"testpattern\", \"file:PATH\", \"v4l2:/dev/videoN\", \"camd://HOST:PORT\", \"http://HOST/PATH\", \"http+snapshot://HOST/PATH\"")
         }, show: { $0.description })
     }
 }

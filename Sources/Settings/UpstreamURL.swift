@@ -208,3 +208,11 @@ enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension Config {
+    /// An http+snapshot:// source: its fetch rate is `fps`, fixed when the source starts (a change restarts it).
+    public var pollsSnapshots: Bool {
+        if case .network(let url) = source { return url.scheme == .httpSnapshot }
+        return false
+    }
+}

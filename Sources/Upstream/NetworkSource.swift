@@ -37,6 +37,9 @@ public final class NetworkSource: FrameSource {
     private enum Decoder {
         case native(NativeStreamParser)
         case http(UpstreamResponseParser)
+        /// While a parser is taken out to be fed: the enum must not keep a second reference to the part being
+        /// collected, or every append would copy it (copy-on-write) — quadratic in the part's size.
+        case taken
     }
 
     private let logger: Logger
@@ -47,6 +50,8 @@ public final class NetworkSource: FrameSource {
     /// Which of the URL's addresses the next attempt uses (each failure moves on to the next).
     private var addressIndex = 0
     private var nextAttempt: UInt64 = 0
+    /// When the last connection was opened (a snapshot's next request is due 1/fps after it).
+    private var lastAttemptAt: UInt64 = 0
     private var backoff: Double = 0.25
     /// When the connection was opened or last delivered a complete frame: the stall timeout counts from it.
     private var lastProgressAt: UInt64 = 0
@@ -164,7 +169,10 @@ public final class NetworkSource: FrameSource {
         var newest: SourceFrame?
         let bytes = buffer[0..<count]
         switch decoder {
+        case .taken:
+            return nil
         case .native(var parser):
+            decoder = .taken
             let result: Result<Void, NativeProtocolError> = bytes.withUnsafeBytes { raw in
                 Result { () throws(NativeProtocolError) in
                     try parser.consume(raw) { header, payload in
@@ -177,6 +185,7 @@ public final class NetworkSource: FrameSource {
             }
             decoder = .native(parser)
         case .http(var parser):
+            decoder = .taken
             do throws(UpstreamFailure) {
                 try parser.consume(bytes) { part in
                     if let frame = accept(part: part) { newest = frame }
@@ -194,6 +203,7 @@ public final class NetworkSource: FrameSource {
         guard case .http(var parser) = decoder else {
             throw SourceFailure("the upstream closed the connection", reason: "closed")
         }
+        decoder = .taken
         var newest: SourceFrame?
         do throws(UpstreamFailure) {
             try parser.finish { part in if let frame = accept(part: part) { newest = frame } }
@@ -212,8 +222,6 @@ public final class NetworkSource: FrameSource {
         let interval = UInt64(1e9 / max(settings.fps, 0.01))
         nextAttempt = max(now, lastAttemptAt + interval)
     }
-
-    private var lastAttemptAt: UInt64 = 0
 
     // MARK: Frames
 

@@ -93,8 +93,8 @@ public struct UpstreamResponseParser {
     public var isDone: Bool { if case .done = state { return true } else { return false } }
 
     /// Consumes `bytes`; calls `onPart` for each complete part (snapshot: the one image).
-    public mutating func consume<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure)
-    where C.Index == Int {
+    /// (Not generic: an ArraySlice keeps the bulk copies fast in unoptimised and sanitizer builds too.)
+    public mutating func consume(_ bytes: ArraySlice<UInt8>, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure) {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             guard let chunked = chunking else {
@@ -165,8 +165,7 @@ public struct UpstreamResponseParser {
 
     /// Parses (already de-chunked) bytes; returns where it stopped: the end, or just after a response head that
     /// turned chunked coding on.
-    private mutating func consumeBody<C: Collection<UInt8>>(_ bytes: C, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure) -> Int
-    where C.Index == Int {
+    private mutating func consumeBody(_ bytes: ArraySlice<UInt8>, _ onPart: (UpstreamPart) -> Void) throws(UpstreamFailure) -> Int {
         var index = bytes.startIndex
         let end = bytes.endIndex
         let wasChunked = chunking != nil

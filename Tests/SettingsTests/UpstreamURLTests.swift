@@ -22,7 +22,7 @@ struct UpstreamURLTests {
                                  ("camd://10.0.0.1:9999/path", "camd:// takes HOST[:PORT] only"),
                                  ("http://user:hunter2@/x", "no host"),
                                  ("http://cam.invalid./x", "cannot resolve"),
-                                 ("ftp://cam", "unknown source")] {
+                                 ("ftp://cam", "unknown source"), ("rtsp://admin:hunter2@cam/live", "unknown source")] {
             do {
                 _ = try ConfigLoader.parse("source = \"\(value)\"\n")
                 Issue.record("\(value) accepted")
