@@ -56,6 +56,8 @@ if [ "${1:-}" = "test" ]; then
         [ "$camd_status" -eq 0 ] || exit "$camd_status"
     fi
     camd_apt_install openssl
+    # iproute2: ip (network namespaces, veths, a bridge) and tc (a shaped uplink) for scripts/relay-test.sh.
+    camd_apt_install iproute2
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
         echo "==> installing opencv-python-headless from PyPI"
         python3 -m pip install -q opencv-python-headless 2>/dev/null \
