@@ -29,7 +29,7 @@ public enum JournalFields {
     static let identifier = "camd"
 
     /// The instance camd@NAME.service runs as: its unit sets CAMD_INSTANCE=NAME (systemd/camd@.service). Read once.
-    static let instance: String? = getenv("CAMD_INSTANCE").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    public static let instance: String? = getenv("CAMD_INSTANCE").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
 
     /// An instance's entries say which camera they are about: SYSLOG_IDENTIFIER=camd@NAME (what journalctl
     /// shows, and `journalctl -t camd@NAME` selects) and CAMD_INSTANCE=NAME.
