@@ -12,7 +12,9 @@ struct Connection: ParsableArguments {
     @Option(help: ArgumentHelp("camd's control socket (control_socket). Default: $CAMD_CONTROL_SOCKET, else the instance's, else /run/camd/control.", valueName: "path"))
     var socket: String?
 
-    @Option(help: ArgumentHelp("Talk to camd@NAME.service, at /run/camd/NAME.control. Default: $CAMD_INSTANCE; camctl instances lists them.", valueName: "name"))
+    // Completes the names of instances that run or are configured.
+    @Option(help: ArgumentHelp("Talk to camd@NAME.service, at /run/camd/NAME.control. Default: $CAMD_INSTANCE; camctl instances lists them.", valueName: "name"),
+            completion: .shellCommand("ls /run/camd /etc/camd 2>/dev/null | sed -n 's/\\.\\(control\\|toml\\)$//p' | grep -vx camd | sort -u"))
     var instance: String?
 
     @Flag(help: "Print camd's JSON reply as it is (one object per line), for scripts.")
