@@ -81,12 +81,14 @@ struct Instances: ParsableCommand {
             print("no camd here: no control socket in \(Instance.runDirectory), no config in \(Instance.configDirectory)")
             return
         }
+        // A NOTE column only when something needs one.
+        let notes = entries.contains { $0.note != nil }
         let rows = entries.map { e -> [String] in
             let source = e.source.map { s in e.source_state.map { "\(s) (\($0))" } ?? s } ?? "-"
             return [e.name ?? "(default)", e.unit, e.state, source, e.viewers.map { "\($0)" } ?? "-",
-                    e.config ?? "-", e.note ?? ""]
+                    e.config ?? "-"] + (notes ? [e.note ?? ""] : [])
         }
-        print(table(["NAME", "UNIT", "STATE", "SOURCE", "VIEWERS", "CONFIG", "NOTE"], rows))
+        print(table(["NAME", "UNIT", "STATE", "SOURCE", "VIEWERS", "CONFIG"] + (notes ? ["NOTE"] : []), rows))
     }
 
     /// (name, socket if present, config if present), the default camd first, then by name.
