@@ -236,4 +236,26 @@ struct CamCtl: ParsableCommand {
         defaultSubcommand: Status.self)
 }
 
-CamCtl.main()
+/// `camctl --instance garage status` as well as `camctl status --instance garage`: the options that pick a camd
+/// may come before the subcommand, as in systemctl's and journalctl's habit. ArgumentParser reads a subcommand's
+/// options only after its name, so they are moved there.
+func subcommandFirst(_ arguments: [String]) -> [String] {
+    var leading: [String] = []
+    var rest = arguments[...]
+    while let first = rest.first {
+        if (first == "--instance" || first == "--socket") && rest.count >= 2 {
+            leading += rest.prefix(2)
+            rest = rest.dropFirst(2)
+        } else if first.hasPrefix("--instance=") || first.hasPrefix("--socket=") || first == "--json" {
+            leading.append(first)
+            rest = rest.dropFirst()
+        } else {
+            break
+        }
+    }
+    guard !leading.isEmpty, let name = rest.first,
+          CamCtl.configuration.subcommands.contains(where: { $0._commandName == name }) else { return arguments }
+    return [name] + leading + rest.dropFirst()
+}
+
+CamCtl.main(subcommandFirst(Array(CommandLine.arguments.dropFirst())))

@@ -56,6 +56,9 @@ extension CamdIntegrationTests {
         #expect(statusA.status == 0 && statusA.stdout.contains("(target 5)") && statusA.stdout.contains("320x240"), "\(statusA)")
         let statusB = try box.camctl(["status"], instance: "b")
         #expect(statusB.status == 0 && statusB.stdout.contains("(target 7)") && statusB.stdout.contains("160x120"), "\(statusB)")
+        // Before the subcommand too (systemctl's habit), and with the default subcommand, status.
+        #expect(try box.camctl(["--instance", "a", "status"]).stdout.contains("(target 5)"))
+        #expect(try box.camctl(["--instance", "b"]).stdout.contains("(target 7)"))
         // --instance beats $CAMD_INSTANCE; --socket and --instance together are refused; a name is no path.
         #expect(try box.camctl(["status", "--instance", "a"], instance: "b").stdout.contains("(target 5)"))
         let both = try box.camctl(["status", "--instance", "a", "--socket", box.run + "/b.control"])
