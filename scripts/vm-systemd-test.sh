@@ -321,6 +321,7 @@ bin="$(cd "${1:-$(swift build --show-bin-path)}" && pwd)"
 echo "==> vm-systemd: booting a VM with systemd as PID 1 and running camd.service in it (several minutes under TCG)"
 # 6-7.5 min measured while other engineers' builds kept the load average at 5-9 (2026-12-03), 12 min 50 s
 # with scripts/cpu-hog.sh on both cores as well (scripts/test-under-load.sh does that).
+# With camd@a and camd@b in the same boot: 495 s (8 min 15 s) at load average 6-10 (2026-12-03).
 # vivid's two devices, one capture node each (/dev/video0, /dev/video1), for camd.service and then two camd@ instances.
 tests/vm/camvm.sh boot -t 1200 -o "n_devs=2 node_types=0x1,0x1 input_types=0x0,0x0" -- bash "$PWD/scripts/vm-systemd-test.sh" --guest "$bin"
 rc=$?
