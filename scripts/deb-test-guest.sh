@@ -37,6 +37,8 @@ ok "dpkg -i $deb1" dpkg_quiet -i "$deb1"
 ok "camd.service enabled, camd.socket and camd-http.socket not" \
     sh -c '[ "$(systemctl is-enabled camd.service)" = enabled ] && [ "$(systemctl is-enabled camd.socket)" = disabled ] && [ "$(systemctl is-enabled camd-http.socket)" = disabled ]'
 ok "not started: the default config streams the test pattern, not a camera" sh -c '! systemctl is-active --quiet camd.service'
+ok "camd@.service installed for instances (camd@x reads /etc/camd/x.toml), none enabled or running" \
+    sh -c '[ -z "$(systemctl list-units --all --no-legend "camd@*")" ] && ! ls /etc/systemd/system/*.wants/camd@* 2>/dev/null && systemctl show -P ExecStart camd@x.service | grep -q "/etc/camd/x.toml"'
 ok "the unit's documentation is man:camd(8), and man finds the page" \
     sh -c 'systemctl show -P Documentation camd.service | grep -q "man:camd(8)" && [ -s /usr/share/man/man8/camd.8.gz ]'
 

@@ -64,7 +64,7 @@ done
 for page in man8/camd.8 man1/camctl.1 man1/camview.1; do
     name="$(basename "$page" | cut -d. -f1)"
     helps="$("$x/usr/bin/$name" --help 2>&1)"
-    [ "$name" != camctl ] || for sub in status clients kick set reload; do helps+="$("$x/usr/bin/camctl" "$sub" --help 2>&1)"; done
+    [ "$name" != camctl ] || for sub in status clients kick set reload instances; do helps+="$("$x/usr/bin/camctl" "$sub" --help 2>&1)"; done
     flags="$(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$helps" | sort -u)"
     missing="$(for f in $flags; do zcat "$x/usr/share/man/$page.gz" | grep -q -- "^\.It Fl .*-${f#--}\b" || echo "$f"; done)"
     ok "$page lists all $(wc -w <<<"$flags") options of $name --help${missing:+ (missing: $(echo $missing))}" [ -z "$missing" ]
@@ -138,7 +138,7 @@ apt_in_root update > "$work/apt.log" 2>&1 || { tail "$work/apt.log"; die "apt-ge
 # ---- install ---------------------------------------------------------------------------------------------
 apt_in_root install "$b1" > "$work/apt.log" 2>&1 || { tail -30 "$work/apt.log"; die "apt-get install $b1 failed"; }
 ok "installed: dpkg says $upstream-1 is installed" [ "$(in_root dpkg-query -W -f='${Status} ${Version}' camd)" = "install ok installed $upstream-1" ]
-for f in /usr/bin/camd /usr/bin/camctl /usr/bin/camview /usr/lib/systemd/system/camd.service \
+for f in /usr/bin/camd /usr/bin/camctl /usr/bin/camview /usr/lib/systemd/system/camd.service /usr/lib/systemd/system/camd@.service \
          /usr/lib/systemd/system/camd.socket /usr/lib/systemd/system/camd-http.socket /etc/camd/camd.toml \
          /usr/share/man/man8/camd.8.gz /usr/share/man/man1/camctl.1.gz /usr/share/man/man1/camview.1.gz \
          /usr/share/man/man5/camd.toml.5.gz /usr/share/bash-completion/completions/camd \
@@ -151,6 +151,9 @@ ok "camd.service runs /usr/bin/camd, reloads with /usr/bin/camctl, documents man
     sh -c "grep -qx 'ExecStart=/usr/bin/camd' '$root/usr/lib/systemd/system/camd.service' \
         && grep -q '^ExecReload=/usr/bin/camctl reload' '$root/usr/lib/systemd/system/camd.service' \
         && grep -q '^Documentation=man:camd(8)' '$root/usr/lib/systemd/system/camd.service'"
+ok "camd@.service (instances) runs /usr/bin/camd on /etc/camd/%i.toml, reloads with camctl --instance %i" \
+    sh -c "grep -qx 'ExecStart=/usr/bin/camd --config /etc/camd/%i.toml --control-socket /run/camd/%i.control' '$root/usr/lib/systemd/system/camd@.service' \
+        && grep -qx 'ExecReload=/usr/bin/camctl reload --instance %i' '$root/usr/lib/systemd/system/camd@.service'"
 ok "user camd: a system user, shell nologin, groups camd and video" \
     sh -c "[ \$(chroot '$root' id -u camd) -lt 1000 ] && chroot '$root' id -nG camd | tr ' ' '\n' | sort | tr '\n' ' ' | grep -qx 'camd video ' \
         && chroot '$root' getent passwd camd | grep -q ':/usr/sbin/nologin$'"

@@ -57,10 +57,11 @@ for p in camd camctl camview; do
     "$bin/$p" --generate-completion-script zsh > "$stage/completions/zsh/_$p"
     "$bin/$p" --generate-completion-script fish > "$stage/completions/fish/$p.fish"
 done
-for u in camd.service camd.socket camd-http.socket; do
+for u in camd.service camd@.service camd.socket camd-http.socket; do
     sed -e 's|/usr/local/bin/|/usr/bin/|g' \
         -e 's|^Documentation=.*|Documentation=man:camd(8) man:camd.toml(5)|' \
         -e 's|Install with scripts/install.sh; see README "Running as a service"|Installed by the camd Debian package|' \
+        -e 's|Install with scripts/install.sh; see$|Installed by the camd Debian package; see|' \
         -e 's|made by scripts/install.sh|made by the package (systemd-sysusers)|' "systemd/$u" > "$stage/units/$u"
 done
 # As install.sh does: the service's own group may use camctl (usermod -aG camd alice).

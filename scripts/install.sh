@@ -3,7 +3,8 @@
 # the config (only when absent) and the `camd` system user. Run as root from the repository.
 #
 #   scripts/install.sh                      # build (release) and install under /usr/local
-#   scripts/install.sh --uninstall          # stop/disable, remove binaries, units and docs; keep the config
+#   scripts/install.sh --uninstall          # stop/disable (camd@NAME instances too), remove binaries, units
+#                                           # and docs; keep the configs
 #   scripts/install.sh --uninstall --purge  # also remove /etc/camd and the camd user and group
 #
 # Options:  --no-build          install what is already built (no swift build)
@@ -40,7 +41,7 @@ case "$PREFIX" in
     *) UNITDIR="${UNITDIR:-/etc/systemd/system}" ;;
 esac
 bindir="$PREFIX/bin" docdir="$PREFIX/share/doc/camd" confdir="$SYSCONFDIR/camd"
-units=(camd.service camd.socket camd-http.socket)
+units=(camd.service camd@.service camd.socket camd-http.socket)
 programs=(camd camview camctl)
 
 # The real system (not a DESTDIR staging tree) with systemd running as init.
@@ -50,9 +51,17 @@ if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then
     echo "install.sh: run as root (or set DESTDIR to stage the files elsewhere)" >&2; exit 1
 fi
 
+# camd@NAME instances that are loaded (running or failed) or enabled (a link in some .wants/ directory).
+instances() {
+    { systemctl list-units --all --plain --no-legend 'camd@*.service' 2>/dev/null | awk '{ print $1 }'
+      find /etc/systemd/system -name 'camd@?*.service' -type l -printf '%f\n' 2>/dev/null; } | sort -u
+}
+
 if [ "$mode" = uninstall ]; then
     if systemd_running; then
-        systemctl disable --now "${units[@]}" 2>/dev/null || true
+        # The template itself cannot be stopped: its enabled and running instances are.
+        mapfile -t running < <(instances)
+        systemctl disable --now camd.service camd.socket camd-http.socket "${running[@]}" 2>/dev/null || true
     fi
     for p in "${programs[@]}"; do rm -f "$DESTDIR$bindir/$p"; done
     for u in "${units[@]}"; do rm -f "$DESTDIR$UNITDIR/$u"; done
@@ -129,7 +138,10 @@ if systemd_running; then
       systemctl enable --now camd.service
     or let systemd own the ports and start camd on the first connection (socket activation):
       systemctl enable --now camd.socket camd-http.socket
-    After an upgrade: systemctl try-restart camd.service. Config: $confdir/camd.toml (reload: systemctl reload camd).
+    After an upgrade: systemctl try-restart camd.service 'camd@*.service'. Config: $confdir/camd.toml (reload: systemctl reload camd).
+    More cameras: one camd@NAME instance each, with its own config and ports (README "Several cameras per box"):
+      cp $confdir/camd.toml $confdir/garage.toml   # edit source, listen, http_listen
+      systemctl enable --now camd@garage
 EOF
 else
     echo "==> done (systemd is not running here: no daemon-reload; see README \"Running as a service\")"

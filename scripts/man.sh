@@ -42,6 +42,11 @@ see_also() {
             "The configuration camd reads when started without \\-\\-config; see camd.toml(5)." \
             ".It Pa /run/camd/control" "The control socket (control_socket) that camctl(1) talks to." .El
     fi
+    if [ "$1" = camctl ]; then
+        printf '%s\n' .Sh\ FILES ".Bl -tag -width Ds" ".It Pa /run/camd/control" "The control socket of camd.service, the default camd." \
+            ".It Pa /run/camd/NAME.control" "The control socket of the instance camd@NAME.service (\\-\\-instance NAME)." \
+            ".It Pa /etc/camd/NAME.toml" "The configuration camd@NAME.service reads; camctl instances lists the ones not running." .El
+    fi
     echo ".Sh SEE ALSO"
     for p in "${others[@]}"; do echo ".Xr $p ,"; done
     echo ".Xr systemctl 1"

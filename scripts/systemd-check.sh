@@ -2,7 +2,8 @@
 # Checks systemd/ and scripts/install.sh without a running systemd (CI machines and this VM have none
 # as PID 1): the unit files pass `systemd-analyze verify`, camd.service's exposure from
 # `systemd-analyze security --offline=true` is at most 2.0 and matches the score the README records,
-# and install.sh installs into a scratch DESTDIR, keeps an operator's config, and uninstalls cleanly.
+# the instance template camd@.service has the same hardening and score, and install.sh installs into a
+# scratch DESTDIR, keeps an operator's config, and uninstalls cleanly.
 #
 #   scripts/systemd-check.sh [BIN_DIR]   # BIN_DIR: built camd/camview (default: swift build --show-bin-path)
 #
@@ -33,7 +34,7 @@ trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 ok() { echo "  ok: $*"; passed=$((passed + 1)); }
 fail() { echo "  FAILED: $*"; failed=$((failed + 1)); }
-units=(camd.service camd.socket camd-http.socket)
+units=(camd.service camd@.service camd.socket camd-http.socket)
 unitdir=usr/local/lib/systemd/system
 
 # verify_units DIR CAMD: copies DIR's units, points ExecStart at CAMD (and ExecReload at the camctl beside it),
@@ -43,7 +44,7 @@ verify_units() {
     mkdir "$v"
     for u in "${units[@]}"; do cp "$1/$u" "$v/$u" || return 1; done
     sed -i -e "s|^ExecStart=/usr/local/bin/camd|ExecStart=$2|" \
-        -e "s|^ExecReload=/usr/local/bin/camctl|ExecReload=$(dirname "$2")/camctl|" "$v/camd.service"
+        -e "s|^ExecReload=/usr/local/bin/camctl|ExecReload=$(dirname "$2")/camctl|" "$v/camd.service" "$v/camd@.service"
     systemd-analyze verify "${units[@]/#/$v/}" 2>&1 || echo "(systemd-analyze verify exited $?)"
 }
 # exposure FILE: prints the overall exposure ("1.6"), or nothing when the output is not understood.
@@ -61,6 +62,23 @@ for line in Type=notify NotifyAccess=main WatchdogSec= Restart=on-failure Restar
     awk -v p="$line" 'index($0, p) == 1 { found = 1 } END { exit !found }' systemd/camd.service \
         && ok "camd.service: $line" || fail "camd.service lacks a line starting $line"
 done
+grep -qx "RuntimeDirectoryPreserve=yes" systemd/camd.service \
+    && ok "camd.service: RuntimeDirectoryPreserve=yes (its stop keeps the instances' sockets in /run/camd)" \
+    || fail "camd.service lacks RuntimeDirectoryPreserve=yes: stopping it would delete camd@ instances' sockets"
+# The template: camd.service's lines, except where an instance differs (its config, socket, tag, reload).
+for line in Type=notify NotifyAccess=main WatchdogSec= Restart=on-failure RestartPreventExitStatus=78 \
+    RuntimeDirectory=camd RuntimeDirectoryPreserve=yes User=camd SupplementaryGroups=video "DeviceAllow=char-video4linux rw" \
+    DevicePolicy=closed "ExecReload=/usr/local/bin/camctl reload --instance %i" \
+    "ExecStart=/usr/local/bin/camd --config /etc/camd/%i.toml --control-socket /run/camd/%i.control" \
+    Environment=CAMD_INSTANCE=%i SyslogIdentifier=camd@%i; do
+    awk -v p="$line" 'index($0, p) == 1 { found = 1 } END { exit !found }' systemd/camd@.service \
+        && ok "camd@.service: $line" || fail "camd@.service lacks a line starting $line"
+done
+# Everything below the instance-specific lines is the same: hardening, user, devices, limits.
+same() { sed -n '/^User=camd$/,$p' "$1" | grep -v '^#'; }
+diff <(same systemd/camd.service) <(same systemd/camd@.service) > "$tmp/same.diff" \
+    && ok "camd@.service: from User= on (identity, devices, hardening) the same settings as camd.service" \
+    || { fail "camd@.service differs from camd.service from User= on:"; cat "$tmp/same.diff"; }
 grep -qx "FileDescriptorName=native" systemd/camd.socket && grep -qx "ListenStream=9999" systemd/camd.socket \
     && ok "camd.socket: :9999 named native" || fail "camd.socket: ListenStream=9999 / FileDescriptorName=native"
 grep -qx "FileDescriptorName=http" systemd/camd-http.socket && grep -qx "ListenStream=8080" systemd/camd-http.socket \
@@ -131,6 +149,10 @@ if [ -n "$score" ]; then
     grep -q "Overall exposure level for camd.service: $score " README.md \
         && ok "README records $score" || fail "README does not record the measured exposure $score"
 fi
+# The template (systemd-analyze instantiates it as camd@i) scores the same.
+iscore="$(exposure systemd/camd@.service)"
+[ -n "$score" ] && [ "$iscore" = "$score" ] && ok "camd@.service: exposure $iscore, as camd.service" \
+    || fail "camd@.service exposure '$iscore', camd.service '$score'"
 # Stripped of its hardening section the unit must fail, or the parsing above proves nothing.
 sed '/^# ---- Hardening/,/^\[Install\]/{/^\[Install\]/!d}' systemd/camd.service > "$tmp/bare.service"
 bare="$(exposure "$tmp/bare.service")"

@@ -67,7 +67,7 @@ struct DaemonListeners {
             }
             for proto in [StreamProtocol.native, .http] where !activated.contains(proto) {
                 for address in Self.addresses(proto, in: config) {
-                    let actual = try server.listen(address, proto: proto)
+                    let actual = try Self.naming(proto, address) { () throws(SystemError) in try server.listen(address, proto: proto) }
                     bound[proto, default: []].append((address, actual))
                     lines.append((proto, actual, ""))
                 }
@@ -77,6 +77,17 @@ struct DaemonListeners {
             throw error
         }
         for (proto, address, note) in lines { log(proto, address, note: note) }
+    }
+
+    /// A listener that cannot be bound is reported with its key ("http_listen = 0.0.0.0:8080: bind: Address already
+    /// in use"), so the operator of several camds (camd@NAME instances) knows which file and line to change.
+    static func naming<T>(_ proto: StreamProtocol, _ address: SocketAddress, _ body: () throws(SystemError) -> T) throws(SystemError) -> T {
+        do {
+            return try body()
+        } catch {
+            let call = error.call.hasPrefix("bind ") ? "bind" : error.call
+            throw SystemError("\(key(proto)) = \(address): \(call)", errno: error.errno)
+        }
     }
 
     /// Re-binds the listeners of `key` ("listen" or "http_listen") to its addresses in `config`: new addresses

@@ -28,18 +28,24 @@ public enum JournalFields {
     /// The identifier journalctl shows and `journalctl -t camd` selects; a logger with another label adds CAMD_LABEL.
     static let identifier = "camd"
 
+    /// The instance camd@NAME.service runs as: its unit sets CAMD_INSTANCE=NAME (systemd/camd@.service). Read once.
+    public static let instance: String? = getenv("CAMD_INSTANCE").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+
+    /// An instance's entries say which camera they are about: SYSLOG_IDENTIFIER=camd@NAME (what journalctl
+    /// shows, and `journalctl -t camd@NAME` selects) and CAMD_INSTANCE=NAME.
     public static func encode(level: Logger.Level, message: String, metadata: Logger.Metadata, label: String,
-                              file: String, function: String, line: UInt) -> [String] {
+                              file: String, function: String, line: UInt, instance: String? = instance) -> [String] {
         // Values are sent verbatim: the native protocol is length-prefixed, so a newline stays inside MESSAGE.
         var fields = [
             "MESSAGE=" + message,
             "PRIORITY=\(priority(level))",
-            "SYSLOG_IDENTIFIER=" + identifier,
+            "SYSLOG_IDENTIFIER=" + (instance.map { identifier + "@" + $0 } ?? identifier),
             "CODE_FILE=" + file,
             "CODE_LINE=\(line)",
             "CODE_FUNC=" + function,
         ]
         if label != identifier { fields.append("CAMD_LABEL=" + label) }
+        if let instance { fields.append("CAMD_INSTANCE=" + instance) }
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             fields.append(fieldName(metadataKey: key) + "=\(value)")
         }

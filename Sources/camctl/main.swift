@@ -9,42 +9,62 @@ import Settings
 import Wire
 
 struct Connection: ParsableArguments {
-    @Option(help: ArgumentHelp("camd's control socket (control_socket).", valueName: "path"))
-    var socket: String = getenv("CAMD_CONTROL_SOCKET").map { String(cString: $0) } ?? "/run/camd/control"
+    @Option(help: ArgumentHelp("camd's control socket (control_socket). Default: $CAMD_CONTROL_SOCKET, else the instance's, else /run/camd/control.", valueName: "path"))
+    var socket: String?
+
+    // Completes the names of instances that run or are configured.
+    @Option(help: ArgumentHelp("Talk to camd@NAME.service, at /run/camd/NAME.control. Default: $CAMD_INSTANCE; camctl instances lists them.", valueName: "name"),
+            completion: .shellCommand("ls /run/camd /etc/camd 2>/dev/null | sed -n 's/\\.\\(control\\|toml\\)$//p' | grep -vx camd | sort -u"))
+    var instance: String?
 
     @Flag(help: "Print camd's JSON reply as it is (one object per line), for scripts.")
     var json = false
 
+    func validate() throws {
+        if socket != nil && instance != nil { throw ValidationError("--socket and --instance name two ways to the same thing: give one") }
+        if let instance, let problem = Instance.problem(with: instance) { throw ValidationError("--instance \(instance): \(problem)") }
+    }
+
+    /// The instance talked to: --instance, else $CAMD_INSTANCE unless a socket path was given.
+    var instanceName: String? {
+        if let instance { return instance }
+        if socket != nil || Instance.environment("CAMD_CONTROL_SOCKET") != nil { return nil }
+        return Instance.environment("CAMD_INSTANCE")
+    }
+
+    /// --socket, --instance, $CAMD_CONTROL_SOCKET, $CAMD_INSTANCE, the default camd's: the first given wins.
+    var path: String {
+        if let socket { return socket }
+        if let name = instanceName {
+            if let problem = Instance.problem(with: name) { fail("CAMD_INSTANCE=\(name): \(problem)") }
+            return Instance.socket(name)
+        }
+        return Instance.environment("CAMD_CONTROL_SOCKET") ?? Instance.defaultSocket
+    }
+
     /// Sends one command and decodes camd's reply as `Reply`, or exits with a clear message (an `{"error": …}`
     /// reply is printed and exits 1).
     func send<Reply: Decodable>(_ command: String, expecting: Reply.Type) -> Reply {
+        let path = self.path
         let socket: Descriptor
         do {
-            socket = try UnixSocket.connect(path: self.socket)
+            socket = try UnixSocket.connect(path: path)
         } catch {
             switch error.errno {
             case ENOENT, ECONNREFUSED:
-                fail("camd is not running (no control socket at \(self.socket)); start it (systemctl start camd) or pass --socket PATH")
+                let unit = instanceName.map { "camd@\($0)" } ?? "camd"
+                fail("camd is not running (no control socket at \(path)); start it (systemctl start \(unit)) or pass --socket PATH")
             case EACCES, EPERM:
-                fail("permission denied: \(self.socket) — run as root, as camd's user, or as a member of its control_group")
+                fail("permission denied: \(path) — run as root, as camd's user, or as a member of its control_group")
             default:
-                fail("cannot connect to \(self.socket): \(error.message)")
+                fail("cannot connect to \(path): \(error.message)")
             }
         }
         defer { socket.close() }
-        // A failed send shows as no reply below.
-        try? Socket.sendAll(socket, Array((command + "\n").utf8))
-        try? Socket.shutdownWrite(socket)
-        try? Socket.setReceiveTimeout(socket, seconds: 10)
-        var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        // Until camd closes, or the timeout (a would-block) or an error ends the wait.
-        while case .done(let count)? = try? Socket.read(socket, into: &buffer), count > 0 {
-            reply += buffer[0..<count]
-        }
-        guard let end = reply.firstIndex(of: 0x0A) ?? (reply.isEmpty ? nil : reply.count) else {
+        guard let reply = exchange(command, on: socket) else {
             fail("camd closed the control connection without answering")
         }
+        let end = reply.firstIndex(of: 0x0A) ?? reply.count
         let line = Data(reply[..<end])
         if json { print(String(decoding: line, as: UTF8.self)) }
         let decoder = JSONDecoder()
@@ -58,6 +78,22 @@ struct Connection: ParsableArguments {
             fail("camd's reply is not what \(command.split(separator: " ").first ?? "") answers: \(String(decoding: line.prefix(200), as: UTF8.self))")
         }
     }
+}
+
+/// Sends one command line on a connected control socket and reads camd's reply until it closes (or 10 s
+/// pass); nil when nothing came back.
+func exchange(_ command: String, on socket: Descriptor) -> [UInt8]? {
+    // A failed send shows as no reply below.
+    try? Socket.sendAll(socket, Array((command + "\n").utf8))
+    try? Socket.shutdownWrite(socket)
+    try? Socket.setReceiveTimeout(socket, seconds: 10)
+    var reply: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    // Until camd closes, or the timeout (a would-block) or an error ends the wait.
+    while case .done(let count)? = try? Socket.read(socket, into: &buffer), count > 0 {
+        reply += buffer[0..<count]
+    }
+    return reply.isEmpty ? nil : reply
 }
 
 func printError(_ line: String) {
@@ -192,11 +228,34 @@ struct CamCtl: ParsableCommand {
         commandName: "camctl",
         abstract: "Ask a running camd what it is doing, and change it.",
         discussion: """
-        Talks to camd's control socket (default /run/camd/control, or $CAMD_CONTROL_SOCKET). Root, camd's \
-        user and members of its control_group may use it. Exit status 0, or 1 with a message on stderr.
+        Talks to camd's control socket (default /run/camd/control, or $CAMD_CONTROL_SOCKET); with --instance NAME \
+        (or $CAMD_INSTANCE) to camd@NAME.service's, /run/camd/NAME.control. Root, camd's user and members of \
+        its control_group may use it. Exit status 0, or 1 with a message on stderr.
         """,
-        subcommands: [Status.self, Clients.self, Kick.self, Set.self, Reload.self],
+        subcommands: [Status.self, Clients.self, Kick.self, Set.self, Reload.self, Instances.self],
         defaultSubcommand: Status.self)
 }
 
-CamCtl.main()
+/// `camctl --instance garage status` as well as `camctl status --instance garage`: the options that pick a camd
+/// may come before the subcommand, as in systemctl's and journalctl's habit. ArgumentParser reads a subcommand's
+/// options only after its name, so they are moved there.
+func subcommandFirst(_ arguments: [String]) -> [String] {
+    var leading: [String] = []
+    var rest = arguments[...]
+    while let first = rest.first {
+        if (first == "--instance" || first == "--socket") && rest.count >= 2 {
+            leading += rest.prefix(2)
+            rest = rest.dropFirst(2)
+        } else if first.hasPrefix("--instance=") || first.hasPrefix("--socket=") || first == "--json" {
+            leading.append(first)
+            rest = rest.dropFirst()
+        } else {
+            break
+        }
+    }
+    guard !leading.isEmpty, let name = rest.first,
+          CamCtl.configuration.subcommands.contains(where: { $0._commandName == name }) else { return arguments }
+    return [name] + leading + rest.dropFirst()
+}
+
+CamCtl.main(subcommandFirst(Array(CommandLine.arguments.dropFirst())))

@@ -21,6 +21,16 @@ struct JournalLogHandlerTests {
         ])
     }
 
+    @Test func anInstanceTagsItsEntries() {
+        let fields = JournalFields.encode(level: .info, message: "viewer 3 connected", metadata: [:], label: "camd",
+                                          file: "Streaming/StreamServer.swift", function: "accept(on:)", line: 250,
+                                          instance: "garage")
+        #expect(fields.contains("SYSLOG_IDENTIFIER=camd@garage"))
+        #expect(fields.contains("CAMD_INSTANCE=garage"))
+        #expect(!fields.contains("SYSLOG_IDENTIFIER=camd"))
+        #expect(!encode().contains { $0.hasPrefix("CAMD_INSTANCE=") })
+    }
+
     @Test(arguments: [
         (Logger.Level.trace, 7), (.debug, 7), (.info, 6), (.notice, 5), (.warning, 4), (.error, 3), (.critical, 2),
     ])
