@@ -16,7 +16,9 @@ step() {
     local started=$SECONDS
     echo "==> [test.sh] $* (at $((SECONDS - camd_test_start)) s)"
     "$@"
-    echo "==> [test.sh] passed in $((SECONDS - started)) s: $1 (at $((SECONDS - camd_test_start)) s)"
+    local name=$1
+    while [ "$name" = env ] || [[ "$name" == *=* ]]; do shift; name=$1; done
+    echo "==> [test.sh] passed in $((SECONDS - started)) s: $name (at $((SECONDS - camd_test_start)) s)"
 }
 
 step swift build --build-tests
