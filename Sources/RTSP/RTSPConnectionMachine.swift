@@ -1,0 +1,586 @@
+// RTSPConnectionMachine: one RTSP connection's whole life, without I/O — requests, responses, its session, the RTP
+// it is sent, timeouts. The driver (to come: beside StreamServer on the reactor) feeds it inputs — bytes read, end
+// of input, bytes written, a clock tick, media becoming available, an access unit published, a credential
+// decision — and carries out the actions it asks for from `nextAction()` until there are none.
+//
+//   request handling   one request at a time from the buffered bytes (pipelining allowed, bounded):
+//                      parsed → (authorize, when access control is on and the method is not OPTIONS)
+//                      → (wait for the media, when its first description is not there yet) → answered.
+//   session            at most one per connection: none → ready (SETUP) → playing (PLAY) ⇄ ready (PAUSE)
+//                      → none (TEARDOWN). 60 s (`sessionTimeout`) without a request or RTCP ends it and the
+//                      connection; a connection without a session ends after as long without a request.
+//   stream             playing over TCP: an access unit is taken when nothing is left to write (latest wins)
+//                      and the viewer does not wait for a keyframe; a unit that finds the viewer busy is skipped
+//                      and the viewer then waits for the next keyframe (an IDR: H.264 cannot skip a single
+//                      picture). Over UDP every unit is sent as datagrams; UDP never pushes back.
+//                      Output not taken within client_timeout closes the connection.
+//
+// Responses carry CSeq, Date and Server; errors the status RFC 2326 names: 400 malformed, 401 with the challenge,
+// 404 unknown path, 405/501 methods, 454 Session Not Found, 455 Method Not Valid in This State, 461 Unsupported
+// Transport, 503 media not available in time, 505 RTSP version.
+import CamdSystem
+
+/// Clock values of one input: monotonic for deadlines, wall clock for the Date header.
+public struct RTSPTime: Sendable, Equatable {
+    public var monotonic: UInt64
+    public var wallNanos: UInt64
+    public init(monotonic: UInt64, wallNanos: UInt64) {
+        self.monotonic = monotonic
+        self.wallNanos = wallNanos
+    }
+}
+
+public struct RTSPSettings: Sendable, Equatable {
+    /// A request started must be complete within this long.
+    public var requestTimeoutNanos: UInt64 = 5_000_000_000
+    /// Seconds without a request or RTCP before a session ends (announced as `Session: id;timeout=60`).
+    public var sessionTimeoutSeconds: Int = 60
+    /// Output not taken by the peer within this long closes the connection.
+    public var clientTimeoutNanos: UInt64 = 10_000_000_000
+    /// A DESCRIBE/SETUP waits at most this long for a media description (the encoder starting).
+    public var mediaTimeoutNanos: UInt64 = 5_000_000_000
+    public var senderReportIntervalNanos: UInt64 = 5_000_000_000
+    /// The daemon's shared RTP/RTCP UDP ports; nil: UDP is not offered (461).
+    public var udpServerPorts: (rtp: UInt16, rtcp: UInt16)?
+    /// Access control is on: every request but OPTIONS is authorized through `.authorize` first.
+    public var accessControlled = false
+    /// The 401's challenge header line(s), e.g. "WWW-Authenticate: Basic realm=\"camd\"\r\n".
+    public var challenge = ""
+    /// Paths served ("/stream", "/mjpeg"); a description arrives through `mediaAvailable`.
+    public var paths: Set<String> = ["/stream", "/mjpeg"]
+    public var cname = "camd"
+
+    public init() {}
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.requestTimeoutNanos == b.requestTimeoutNanos && a.sessionTimeoutSeconds == b.sessionTimeoutSeconds
+            && a.clientTimeoutNanos == b.clientTimeoutNanos && a.mediaTimeoutNanos == b.mediaTimeoutNanos
+            && a.udpServerPorts?.rtp == b.udpServerPorts?.rtp && a.udpServerPorts?.rtcp == b.udpServerPorts?.rtcp
+            && a.accessControlled == b.accessControlled && a.challenge == b.challenge && a.paths == b.paths && a.cname == b.cname
+    }
+}
+
+/// What the driver's access control decided (HTTPAccessControl's decisions, so the same checks apply).
+public enum RTSPAccessDecision: Equatable, Sendable {
+    case allowed
+    case missing
+    case denied(who: String)
+    case throttled
+}
+
+/// Bytes to write: `chunks` as one sequence from `offset` in the first (for sendmsg/writev).
+public struct RTSPOutgoing {
+    public var chunks: [ArraySlice<UInt8>]
+    public var offset: Int
+    public var count: Int { chunks.reduce(0) { $0 + $1.count } - offset }
+}
+
+/// One RTP or RTCP datagram for a UDP session, as chunks (session header + shared payload).
+public struct RTSPDatagram {
+    public var chunks: [ArraySlice<UInt8>]
+    /// The client's RTP port, or its RTCP port for a sender report.
+    public var port: UInt16
+}
+
+public enum RTSPNote: Equatable, Sendable {
+    /// A request answered: method, path (escaped) and status — the access log line.
+    case answered(method: String, path: String, status: Int)
+    /// A message refused before it could be routed; the connection closes after the answer.
+    case rejected(status: Int, reason: String)
+    case authenticationFailed(who: String, path: String)
+    case sessionStarted(id: String, path: String, transport: String)
+    case sessionEnded(id: String, reason: String)
+}
+
+public enum RTSPAction {
+    /// Send these bytes; report with `wrote(_:now:)` or `writeWouldBlock()`.
+    case write(RTSPOutgoing)
+    /// Check the request's credentials (Authorization, ?token=) and answer with `accessDecided(_:now:)`.
+    case authorize(RTSPRequest)
+    /// A path's media description is needed (start its encoder); answer with `mediaAvailable`.
+    case wantMedia(path: String)
+    /// Deliver the path's access units to this connection with `accessUnit(_:now:)`.
+    case startStream(path: String)
+    case stopStream(path: String)
+    /// A viewer waits for a keyframe: ask the encoder for an IDR (the driver rate-bounds it).
+    case requestKeyframe(path: String)
+    /// UDP session: send these datagrams to the peer's address.
+    case sendDatagrams([RTSPDatagram])
+    case note(RTSPNote)
+    /// Close the socket; the machine is finished.
+    case close(reason: String)
+}
+
+public struct RTSPConnectionMachine {
+    public enum SessionState: Equatable, Sendable { case ready, playing }
+
+    public struct Session {
+        public var id: String
+        public var path: String
+        public var transport: RTSPTransport
+        public var state: SessionState
+        /// The next RTP sequence number this viewer is sent.
+        public var sequence: UInt16
+        public var packetsSent: UInt32 = 0
+        public var octetsSent: UInt32 = 0
+        public var unitsSent = 0
+        public var unitsSkipped = 0
+        public var awaitingKeyframe = true
+        /// The last unit sent (for sender reports): capture time and RTP timestamp.
+        var lastSent: (captureNanos: UInt64, timestamp: UInt32)?
+        var lastReportAt: UInt64?
+    }
+
+    public static let requestBufferLimit = RTSPRequestParser.maxHeadBytes + RTSPRequestParser.maxBodyBytes + 65_540
+    public static let publicMethods = "OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER"
+
+    public let settings: RTSPSettings
+    /// The session id this connection's SETUP creates (random, from the driver).
+    let sessionID: String
+    /// Sequence number of the first RTP packet of the session (random, from the driver).
+    let initialSequence: UInt16
+    public private(set) var session: Session?
+    public private(set) var media: [String: RTSPMedia] = [:]
+    public private(set) var requestBuffer: [UInt8] = []
+    public private(set) var isClosed = false
+
+    private var parser = RTSPRequestParser()
+    /// The request being handled (waiting for authorization or media), and since when.
+    private var pending: Pending?
+
+    private struct Pending {
+        var request: RTSPRequest
+        var since: UInt64
+        var authorized: Bool
+        var askedForMedia = false
+    }
+    private var outbox: [ArraySlice<UInt8>] = []
+    private var outboxOffset = 0
+    /// When the output last made progress (or became non-empty).
+    private var outputSince: UInt64 = 0
+    private var writeBlocked = false
+    private var closeAfterOutput: String?
+    private var closing: String?
+    private var actions: [RTSPAction] = []
+    /// The last request or RTCP; a request's first byte (for the request timeout).
+    private var lastActivity: UInt64
+    private var requestStartedAt: UInt64?
+    private var lastWall: UInt64
+
+    public init(settings: RTSPSettings, sessionID: String, initialSequence: UInt16, now: RTSPTime) {
+        self.settings = settings
+        self.sessionID = sessionID
+        self.initialSequence = initialSequence
+        lastActivity = now.monotonic
+        lastWall = now.wallNanos
+    }
+
+    public var isPlaying: Bool { session?.state == .playing }
+    /// Bytes the driver may read now: requests wait in the socket while the buffer is full.
+    public var inputRoom: Int { isClosed ? 0 : max(0, Self.requestBufferLimit - requestBuffer.count) }
+    public var hasOutput: Bool { !outbox.isEmpty }
+
+    // MARK: Inputs
+
+    public mutating func received(_ bytes: some Collection<UInt8>, now: RTSPTime) {
+        guard !isClosed, closing == nil else { return }
+        lastWall = now.wallNanos
+        guard bytes.count <= inputRoom else {
+            close("more input than the request buffer holds")
+            return
+        }
+        if requestBuffer.isEmpty, !bytes.isEmpty { requestStartedAt = now.monotonic }
+        requestBuffer.append(contentsOf: bytes)
+        process(now: now)
+    }
+
+    /// The peer shut down its sending side: an RTSP client that does so is gone.
+    public mutating func receivedEnd() {
+        close("connection closed")
+    }
+
+    public mutating func wrote(_ count: Int, now: RTSPTime) {
+        var left = count
+        if count > 0 { outputSince = now.monotonic }
+        while left > 0, let first = outbox.first {
+            let remaining = first.count - outboxOffset
+            if left >= remaining {
+                left -= remaining
+                outbox.removeFirst()
+                outboxOffset = 0
+            } else {
+                outboxOffset += left
+                left = 0
+            }
+        }
+        if outbox.isEmpty, let reason = closeAfterOutput { close(reason) }
+    }
+
+    public mutating func writeWouldBlock() { writeBlocked = true }
+
+    public mutating func writable(now: RTSPTime) { writeBlocked = false }
+
+    /// A path's media description is known (or changed): a waiting DESCRIBE or SETUP goes on.
+    public mutating func mediaAvailable(path: String, _ description: RTSPMedia, now: RTSPTime) {
+        media[path] = description
+        if let waiting = pending, waiting.authorized { handle(waiting.request, now: now) }
+        process(now: now)
+    }
+
+    /// The driver's answer to `.authorize`.
+    public mutating func accessDecided(_ decision: RTSPAccessDecision, now: RTSPTime) {
+        guard let waiting = pending, !waiting.authorized else { return }
+        switch decision {
+        case .allowed:
+            pending?.authorized = true
+            handle(waiting.request, now: now)
+        case .denied(let who):
+            actions.append(.note(.authenticationFailed(who: who, path: LogText.escaped(waiting.request.path))))
+            answer(waiting.request, 401, extra: settings.challenge, now: now)
+        case .missing, .throttled:
+            answer(waiting.request, 401, extra: settings.challenge, now: now)
+        }
+        process(now: now)
+    }
+
+    /// RTCP arrived from the peer (over UDP; interleaved RTCP is read from the bytes).
+    public mutating func rtcpReceived(now: RTSPTime) {
+        lastActivity = now.monotonic
+    }
+
+    /// An access unit of the playing session's path. Taken when nothing is left to write (TCP) and the viewer
+    /// does not wait for a keyframe; otherwise skipped.
+    public mutating func accessUnit(_ unit: RTPAccessUnit, now: RTSPTime) {
+        guard !isClosed, closing == nil, var current = session, current.state == .playing, let description = media[current.path] else { return }
+        if case .interleaved = current.transport, !outbox.isEmpty {
+            current.unitsSkipped += 1
+            if !current.awaitingKeyframe { actions.append(.requestKeyframe(path: current.path)) }
+            current.awaitingKeyframe = true
+            session = current
+            return
+        }
+        if current.awaitingKeyframe, !unit.isKeyframe {
+            current.unitsSkipped += 1
+            session = current
+            return
+        }
+        current.awaitingKeyframe = false
+        switch current.transport {
+        case .interleaved(let rtp, let rtcp):
+            var headers: [UInt8] = []
+            headers.reserveCapacity(16 * unit.packets.count)
+            for packet in unit.packets {
+                RTPHeader.writeInterleaved(into: &headers, channel: rtp, length: 12 + packet.payload.count)
+                RTPHeader.write(into: &headers, marker: packet.marker, payloadType: unit.payloadType, sequence: current.sequence,
+                                timestamp: unit.timestamp, ssrc: description.ssrc)
+                current.sequence &+= 1
+            }
+            var chunks: [ArraySlice<UInt8>] = []
+            for (i, packet) in unit.packets.enumerated() {
+                chunks.append(headers[(16 * i)..<(16 * i + 16)])
+                chunks.append(packet.payload[...])
+            }
+            count(unit, in: &current, now: now)
+            enqueue(chunks, now: now)
+            if let report = senderReport(&current, now: now, force: current.unitsSent == 1) {
+                var framed: [UInt8] = []
+                RTPHeader.writeInterleaved(into: &framed, channel: rtcp, length: report.count)
+                enqueue([framed[...], report[...]], now: now)
+            }
+        case .udp(let rtpPort, let rtcpPort):
+            var datagrams: [RTSPDatagram] = []
+            for packet in unit.packets {
+                var header: [UInt8] = []
+                RTPHeader.write(into: &header, marker: packet.marker, payloadType: unit.payloadType, sequence: current.sequence,
+                                timestamp: unit.timestamp, ssrc: description.ssrc)
+                current.sequence &+= 1
+                datagrams.append(RTSPDatagram(chunks: [header[...], packet.payload[...]], port: rtpPort))
+            }
+            count(unit, in: &current, now: now)
+            if let report = senderReport(&current, now: now, force: current.unitsSent == 1) {
+                datagrams.append(RTSPDatagram(chunks: [report[...]], port: rtcpPort))
+            }
+            actions.append(.sendDatagrams(datagrams))
+        }
+        session = current
+    }
+
+    /// Periodic check (about every 100 ms): timeouts.
+    public mutating func tick(now: RTSPTime) {
+        guard !isClosed, closing == nil else { return }
+        let t = now.monotonic
+        if !outbox.isEmpty, t >= outputSince, t - outputSince >= settings.clientTimeoutNanos {
+            close("timeout: accepted no data for \(settings.clientTimeoutNanos / 1_000_000_000) s")
+            return
+        }
+        if let waiting = pending, waiting.authorized, t >= waiting.since, t - waiting.since >= settings.mediaTimeoutNanos {
+            answer(waiting.request, 503, extra: "Retry-After: 5\r\n", now: now)
+            process(now: now)
+            return
+        }
+        if pending == nil, !requestBuffer.isEmpty, let started = requestStartedAt, t >= started, t - started >= settings.requestTimeoutNanos {
+            close("no complete request within request_timeout")
+            return
+        }
+        let idle = UInt64(settings.sessionTimeoutSeconds) * 1_000_000_000
+        if t >= lastActivity, t - lastActivity >= idle {
+            close(session == nil ? "idle: no request for \(settings.sessionTimeoutSeconds) s"
+                                 : "session timeout: no request or RTCP for \(settings.sessionTimeoutSeconds) s")
+        }
+    }
+
+    // MARK: Actions
+
+    public mutating func nextAction() -> RTSPAction? {
+        if isClosed { return nil }
+        if !actions.isEmpty { return actions.removeFirst() }
+        if let closing {
+            isClosed = true
+            return .close(reason: closing)
+        }
+        if !writeBlocked, !outbox.isEmpty {
+            return .write(RTSPOutgoing(chunks: Array(outbox.prefix(64)), offset: outboxOffset))
+        }
+        return nil
+    }
+
+    // MARK: Requests
+
+    private mutating func process(now: RTSPTime) {
+        while pending == nil, closing == nil, closeAfterOutput == nil, !requestBuffer.isEmpty {
+            switch parser.resume(requestBuffer) {
+            case .incomplete:
+                return
+            case .interleaved(let channel, let payload, let consumed):
+                requestBuffer.removeFirst(consumed)
+                parser = RTSPRequestParser()
+                if case .interleaved(_, let rtcp) = session?.transport, channel == rtcp, RTCP.isClientReport(payload) {
+                    lastActivity = now.monotonic
+                }
+            case .reject(let status, let reason, let cseq):
+                actions.append(.note(.rejected(status: status, reason: reason)))
+                requestBuffer = []
+                enqueue(response(status, cseq: cseq, extra: "", now: now), now: now)
+                closeAfterOutput = "request refused (\(status))"
+            case .request(let request, let consumed):
+                requestBuffer.removeFirst(consumed)
+                parser = RTSPRequestParser()
+                requestStartedAt = requestBuffer.isEmpty ? nil : now.monotonic
+                lastActivity = now.monotonic
+                let needsCheck = settings.accessControlled && request.method != "OPTIONS"
+                pending = Pending(request: request, since: now.monotonic, authorized: !needsCheck)
+                if needsCheck {
+                    actions.append(.authorize(request))
+                } else {
+                    handle(request, now: now)
+                }
+            }
+        }
+    }
+
+    /// The media path a request URL names, and whether it names the track: "/stream", "/stream/",
+    /// "/stream/trackID=0" → "/stream".
+    func resolve(_ path: String) -> (path: String, track: Bool)? {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if settings.paths.contains(String(trimmed)) { return (String(trimmed), false) }
+        guard let slash = trimmed.lastIndex(of: "/"), trimmed[trimmed.index(after: slash)...] == RTSPMedia.trackControl else { return nil }
+        var base = trimmed[..<slash]
+        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+        return settings.paths.contains(String(base)) ? (String(base), true) : nil
+    }
+
+    /// Answers an authorized request (or leaves it pending for its media).
+    private mutating func handle(_ request: RTSPRequest, now: RTSPTime) {
+        let sessionHeader = request.headers["session"].map { String($0.split(separator: ";").first ?? "").trimmingWhitespace() }
+        if let given = sessionHeader, !given.isEmpty, given != session?.id, request.method != "OPTIONS" {
+            answer(request, 454, now: now)
+            return
+        }
+        switch request.method {
+        case "OPTIONS":
+            answer(request, 200, extra: "Public: \(Self.publicMethods)\r\n", now: now)
+        case "DESCRIBE":
+            guard let (path, _) = resolve(request.path) else { return answer(request, 404, now: now) }
+            guard let description = media[path] else { return waitForMedia(path, request, now: now) }
+            let base = request.url.hasSuffix("/") ? request.url : request.url + "/"
+            let body = Array(description.sdp(sessionID: UInt64(initialSequence) << 16 | 1).utf8)
+            answer(request, 200, extra: "Content-Base: \(base)\r\nContent-Type: application/sdp\r\n", body: body, now: now)
+        case "SETUP":
+            setup(request, now: now)
+        case "PLAY":
+            guard var current = session else { return answer(request, sessionHeader == nil ? 455 : 454, now: now) }
+            guard let (path, _) = resolve(request.path), path == current.path else { return answer(request, 404, now: now) }
+            guard let description = media[path] else { return waitForMedia(path, request, now: now) }
+            let trackURL = trackURL(request.url)
+            let rtptime = description.clock.timestamp(captureNanos: now.wallNanos)
+            let info = "RTP-Info: url=\(trackURL);seq=\(current.sequence);rtptime=\(rtptime)\r\nRange: npt=0.000-\r\n"
+            if current.state == .ready {
+                current.state = .playing
+                current.awaitingKeyframe = true
+                session = current
+                actions.append(.startStream(path: path))
+                actions.append(.requestKeyframe(path: path))
+            }
+            answer(request, 200, extra: info, now: now)
+        case "PAUSE":
+            guard var current = session else { return answer(request, sessionHeader == nil ? 455 : 454, now: now) }
+            if current.state == .playing {
+                current.state = .ready
+                session = current
+                actions.append(.stopStream(path: current.path))
+            }
+            answer(request, 200, now: now)
+        case "TEARDOWN":
+            guard let current = session else { return answer(request, sessionHeader == nil ? 455 : 454, now: now) }
+            if current.state == .playing { actions.append(.stopStream(path: current.path)) }
+            actions.append(.note(.sessionEnded(id: current.id, reason: "TEARDOWN")))
+            session = nil
+            answer(request, 200, now: now)
+        case "GET_PARAMETER", "SET_PARAMETER":
+            // Keep-alives (ffmpeg, VLC, GStreamer send one empty); camd has no parameters to get or set.
+            answer(request, request.body.isEmpty ? 200 : 451, now: now)
+        case "ANNOUNCE", "RECORD", "REDIRECT":
+            answer(request, 405, extra: "Allow: \(Self.publicMethods)\r\n", now: now)
+        default:
+            answer(request, 501, extra: "Public: \(Self.publicMethods)\r\n", now: now)
+        }
+    }
+
+    private mutating func setup(_ request: RTSPRequest, now: RTSPTime) {
+        guard let (path, _) = resolve(request.path) else { return answer(request, 404, now: now) }
+        guard let header = request.headers["transport"] else { return answer(request, 400, now: now) }
+        if let current = session, current.path != path || current.state == .playing {
+            // One session per connection, one track per session: a second stream, or a new transport while playing.
+            return answer(request, 455, now: now)
+        }
+        guard let description = media[path] else { return waitForMedia(path, request, now: now) }
+        let transport: RTSPTransport
+        switch RTSPTransport.choose(header, udpAvailable: settings.udpServerPorts != nil) {
+        case .transport(let chosen): transport = chosen
+        case .unsupported: return answer(request, 461, now: now)
+        case .malformed: return answer(request, 400, now: now)
+        }
+        let isNew = session == nil
+        session = Session(id: sessionID, path: path, transport: transport, state: .ready,
+                          sequence: session?.sequence ?? initialSequence)
+        if isNew {
+            let shown: String
+            switch transport {
+            case .interleaved: shown = "TCP"
+            case .udp: shown = "UDP"
+            }
+            actions.append(.note(.sessionStarted(id: sessionID, path: path, transport: shown)))
+        }
+        answer(request, 200, extra: "Transport: \(transport.header(ssrc: description.ssrc, serverPorts: settings.udpServerPorts))\r\n", now: now)
+    }
+
+    private mutating func waitForMedia(_ path: String, _ request: RTSPRequest, now: RTSPTime) {
+        // Asked once per request; `mediaAvailable` or the media timeout answers it.
+        guard pending?.askedForMedia == false else { return }
+        pending?.askedForMedia = true
+        actions.append(.wantMedia(path: path))
+    }
+
+    /// The track's control URL for RTP-Info: the request URL if it names the track, else it with "/trackID=0".
+    private func trackURL(_ url: String) -> String {
+        if url.hasSuffix(RTSPMedia.trackControl) || url.hasSuffix(RTSPMedia.trackControl + "/") { return url }
+        return (url.hasSuffix("/") ? url : url + "/") + RTSPMedia.trackControl
+    }
+
+    /// Queues the response to the pending request and goes on with the next one.
+    private mutating func answer(_ request: RTSPRequest, _ status: Int, extra: String = "", body: [UInt8] = [], now: RTSPTime) {
+        var headers = extra
+        if let current = session, status < 300 || status == 455 {
+            headers += "Session: \(current.id);timeout=\(settings.sessionTimeoutSeconds)\r\n"
+        }
+        actions.append(.note(.answered(method: request.method, path: LogText.escaped(request.path, limit: 200), status: status)))
+        enqueue(response(status, cseq: request.cseq, extra: headers, body: body, now: now), now: now)
+        pending = nil
+    }
+
+    private func response(_ status: Int, cseq: String?, extra: String, body: [UInt8] = [], now: RTSPTime) -> [ArraySlice<UInt8>] {
+        var head = "RTSP/1.0 \(status) \(Self.reason(status))\r\n"
+        if let cseq { head += "CSeq: \(cseq)\r\n" }
+        head += "Date: \(HTTPDate.format(unixNanos: now.wallNanos))\r\nServer: camd\r\n" + extra
+        if !body.isEmpty || status >= 400 { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        return body.isEmpty ? [Array(head.utf8)[...]] : [Array(head.utf8)[...], body[...]]
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 413: "Request Entity Too Large"
+        case 431: "Request Header Fields Too Large"
+        case 451: "Parameter Not Understood"
+        case 454: "Session Not Found"
+        case 455: "Method Not Valid in This State"
+        case 461: "Unsupported Transport"
+        case 501: "Not Implemented"
+        case 503: "Service Unavailable"
+        case 505: "RTSP Version Not Supported"
+        default: "Error"
+        }
+    }
+
+    // MARK: Output
+
+    private mutating func enqueue(_ chunks: [ArraySlice<UInt8>], now: RTSPTime) {
+        if outbox.isEmpty { outputSince = now.monotonic }
+        outbox += chunks.filter { !$0.isEmpty }
+    }
+
+    private func count(_ unit: RTPAccessUnit, in current: inout Session, now: RTSPTime) {
+        current.packetsSent &+= UInt32(truncatingIfNeeded: unit.packets.count)
+        current.octetsSent &+= UInt32(truncatingIfNeeded: unit.payloadBytes)
+        current.unitsSent += 1
+        current.lastSent = (unit.captureNanos, unit.timestamp)
+    }
+
+    /// A sender report when one is due (the first unit, then every `senderReportIntervalNanos`).
+    private func senderReport(_ current: inout Session, now: RTSPTime, force: Bool) -> [UInt8]? {
+        guard let last = current.lastSent, let description = media[current.path] else { return nil }
+        if !force, let at = current.lastReportAt, now.monotonic < at + settings.senderReportIntervalNanos { return nil }
+        current.lastReportAt = now.monotonic
+        return RTCP.senderReport(ssrc: description.ssrc, captureNanos: last.captureNanos, rtpTimestamp: last.timestamp,
+                                 packets: current.packetsSent, octets: current.octetsSent, cname: settings.cname)
+    }
+
+    private mutating func close(_ reason: String) {
+        guard closing == nil, !isClosed else { return }
+        if let current = session {
+            if current.state == .playing { actions.append(.stopStream(path: current.path)) }
+            actions.append(.note(.sessionEnded(id: current.id, reason: reason)))
+            session = nil
+        }
+        closing = reason
+    }
+}
+
+/// RFC 1123 dates for the Date header ("Thu, 03 Dec 2026 15:20:00 GMT").
+enum HTTPDate {
+    static func format(unixNanos: UInt64) -> String {
+        let seconds = Int64(unixNanos / 1_000_000_000)
+        let days = seconds / 86_400
+        let rest = Int(seconds % 86_400)
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = z / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = Int(doy - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(weekdays[Int(days % 7)]), \(two(day)) \(months[month - 1]) \(year) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60)) GMT"
+    }
+}
