@@ -61,7 +61,7 @@ let package = Package(
                 swiftSettings: strict),
         // RTSP 1.0 (RFC 2326) and RTP/RTCP, sans-IO: the request parser, one RTSPConnectionMachine per connection,
         // the SDP, and the H.264 (RFC 6184) and JPEG (RFC 2435) packetisers. Bytes and clock values in, actions out.
-        .target(name: "RTSP", dependencies: ["CamdSystem"], swiftSettings: strict),
+        .target(name: "RTSP", dependencies: ["CamdSystem", "JPEG"], swiftSettings: strict),
         // The operator's control socket: commands, peer checks, one JSON line per reply.
         .target(name: "Control", dependencies: ["Wire", "Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "RTSPTests", dependencies: ["RTSP"], swiftSettings: strict),
+        .testTarget(name: "RTSPTests", dependencies: ["RTSP", "JPEG"], swiftSettings: strict),
         // Tests only: serves an H.264 file over RTSPConnectionMachine on loopback for real clients (tests/rtsp/).
         .executableTarget(name: "rtsp-harness", dependencies: ["RTSP", "CamdSystem"], path: "Tests/RTSPHarness", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Wire", "CamdSystem"], swiftSettings: strict),
