@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "RTSPTests", dependencies: ["RTSP", "JPEG"], swiftSettings: strict),
         // Tests only: serves an H.264 file over RTSPConnectionMachine on loopback for real clients (tests/rtsp/).
-        .executableTarget(name: "rtsp-harness", dependencies: ["RTSP", "CamdSystem"], path: "Tests/RTSPHarness", swiftSettings: strict),
+        .executableTarget(name: "rtsp-harness", dependencies: ["RTSP", "CamdSystem", "JPEG"], path: "Tests/RTSPHarness", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Wire", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CamdSystem", "Locking"], swiftSettings: strict),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),

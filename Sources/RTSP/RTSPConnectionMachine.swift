@@ -30,7 +30,7 @@ public struct RTSPTime: Sendable, Equatable {
     }
 }
 
-public struct RTSPSettings: Sendable, Equatable {
+public struct RTSPSettings: Sendable {
     /// A request started must be complete within this long.
     public var requestTimeoutNanos: UInt64 = 5_000_000_000
     /// Seconds without a request or RTCP before a session ends (announced as `Session: id;timeout=60`).
@@ -51,13 +51,6 @@ public struct RTSPSettings: Sendable, Equatable {
     public var cname = "camd"
 
     public init() {}
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.requestTimeoutNanos == b.requestTimeoutNanos && a.sessionTimeoutSeconds == b.sessionTimeoutSeconds
-            && a.clientTimeoutNanos == b.clientTimeoutNanos && a.mediaTimeoutNanos == b.mediaTimeoutNanos
-            && a.udpServerPorts?.rtp == b.udpServerPorts?.rtp && a.udpServerPorts?.rtcp == b.udpServerPorts?.rtcp
-            && a.accessControlled == b.accessControlled && a.challenge == b.challenge && a.paths == b.paths && a.cname == b.cname
-    }
 }
 
 /// What the driver's access control decided (HTTPAccessControl's decisions, so the same checks apply).
@@ -154,7 +147,10 @@ public struct RTSPConnectionMachine {
         var authorized: Bool
         var askedForMedia = false
     }
+    /// What is left to write: `outbox[outboxHead...]`, the first from `outboxOffset` (a head index, not
+    /// removeFirst: an access unit is hundreds of chunks).
     private var outbox: [ArraySlice<UInt8>] = []
+    private var outboxHead = 0
     private var outboxOffset = 0
     /// When the output last made progress (or became non-empty).
     private var outputSince: UInt64 = 0
@@ -178,7 +174,9 @@ public struct RTSPConnectionMachine {
     public var isPlaying: Bool { session?.state == .playing }
     /// Bytes the driver may read now: requests wait in the socket while the buffer is full.
     public var inputRoom: Int { isClosed ? 0 : max(0, Self.requestBufferLimit - requestBuffer.count) }
-    public var hasOutput: Bool { !outbox.isEmpty }
+    public var hasOutput: Bool { outboxHead < outbox.count }
+    /// The last write found the socket full: watch it for EPOLLOUT and call `writable`.
+    public var waitingForWritable: Bool { writeBlocked && hasOutput }
 
     // MARK: Inputs
 
@@ -202,16 +200,20 @@ public struct RTSPConnectionMachine {
     public mutating func wrote(_ count: Int, now: RTSPTime) {
         var left = count
         if count > 0 { outputSince = now.monotonic }
-        while left > 0, let first = outbox.first {
-            let remaining = first.count - outboxOffset
+        while left > 0, outboxHead < outbox.count {
+            let remaining = outbox[outboxHead].count - outboxOffset
             if left >= remaining {
                 left -= remaining
-                outbox.removeFirst()
+                outboxHead += 1
                 outboxOffset = 0
             } else {
                 outboxOffset += left
                 left = 0
             }
+        }
+        if outboxHead == outbox.count {
+            outbox.removeAll(keepingCapacity: true)
+            outboxHead = 0
         }
         if outbox.isEmpty, let reason = closeAfterOutput { close(reason) }
     }
@@ -252,7 +254,7 @@ public struct RTSPConnectionMachine {
     /// does not wait for a keyframe; otherwise skipped.
     public mutating func accessUnit(_ unit: RTPAccessUnit, now: RTSPTime) {
         guard !isClosed, closing == nil, var current = session, current.state == .playing, let description = media[current.path] else { return }
-        if case .interleaved = current.transport, !outbox.isEmpty {
+        if case .interleaved = current.transport, hasOutput {
             current.unitsSkipped += 1
             if !current.awaitingKeyframe { actions.append(.requestKeyframe(path: current.path)) }
             current.awaitingKeyframe = true
@@ -309,7 +311,7 @@ public struct RTSPConnectionMachine {
     public mutating func tick(now: RTSPTime) {
         guard !isClosed, closing == nil else { return }
         let t = now.monotonic
-        if !outbox.isEmpty, t >= outputSince, t - outputSince >= settings.clientTimeoutNanos {
+        if hasOutput, t >= outputSince, t - outputSince >= settings.clientTimeoutNanos {
             close("timeout: accepted no data for \(settings.clientTimeoutNanos / 1_000_000_000) s")
             return
         }
@@ -338,8 +340,8 @@ public struct RTSPConnectionMachine {
             isClosed = true
             return .close(reason: closing)
         }
-        if !writeBlocked, !outbox.isEmpty {
-            return .write(RTSPOutgoing(chunks: Array(outbox.prefix(64)), offset: outboxOffset))
+        if !writeBlocked, hasOutput {
+            return .write(RTSPOutgoing(chunks: Array(outbox[outboxHead..<min(outboxHead + 64, outbox.count)]), offset: outboxOffset))
         }
         return nil
     }
@@ -531,7 +533,7 @@ public struct RTSPConnectionMachine {
     // MARK: Output
 
     private mutating func enqueue(_ chunks: [ArraySlice<UInt8>], now: RTSPTime) {
-        if outbox.isEmpty { outputSince = now.monotonic }
+        if !hasOutput { outputSince = now.monotonic }
         outbox += chunks.filter { !$0.isEmpty }
     }
 

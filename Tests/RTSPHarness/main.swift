@@ -1,12 +1,14 @@
-// rtsp-harness (tests only): serves a pre-encoded H.264 Annex-B file at rtsp://127.0.0.1:PORT/stream through
-// RTSPConnectionMachine and H264Packetizer on plain blocking-poll loopback sockets, so real clients (ffprobe,
-// ffmpeg, GStreamer) can be pointed at the protocol layer before it is wired into camd's reactor. TCP
-// interleaved only; one access unit per 1/fps, packetised once and offered to every playing connection.
+// rtsp-harness (tests only): serves a pre-encoded H.264 Annex-B file at rtsp://127.0.0.1:PORT/stream (H264Packetizer)
+// and, given an MJPEG file too, its frames at /mjpeg (JPEGPacketizer), through RTSPConnectionMachine on plain
+// poll loopback sockets, so real clients (ffprobe, ffmpeg, GStreamer) can be pointed at the protocol layer before
+// it is wired into camd's reactor. TCP interleaved only; one access unit per 1/fps and path, packetised once and
+// offered to every connection playing that path.
 //
-//   rtsp-harness PORT FILE.h264 [FPS] [REQUEST-LOG]
+//   rtsp-harness PORT FILE.h264 [FPS] [REQUEST-LOG] [FILE.mjpeg]
 //
 // Prints "listening PORT" once bound. REQUEST-LOG, if given, receives every byte clients send (fuzz seeds).
 import CamdSystem
+import JPEG
 import RTSP
 #if canImport(Glibc)
 import Glibc
@@ -77,6 +79,11 @@ guard let first = units.first, let sps = first.first(where: { H264Packetizer.nal
 }
 let clock = RTPClock(offset: 0x1234_5678)
 let media = RTSPMedia(codec: .h264(sps: Array(sps), pps: Array(pps)), width: 0, height: 0, fps: fps, ssrc: 0xC0FF_EE01, clock: clock)
+let jpegFile = arguments.count > 5 ? readFile(arguments[5]) : []
+let jpegFrames: [[UInt8]] = jpegFile.withUnsafeBytes { raw in JPEGScanner.split(raw).frames.map { Array(jpegFile[$0]) } }
+let jpegMedia = jpegFrames.first.flatMap { try? JPEGPacketizer.readHeader($0) }.map {
+    RTSPMedia(codec: .jpeg, width: $0.width, height: $0.height, fps: fps, ssrc: 0xC0FF_EE02, clock: clock)
+}
 
 // MARK: Connections
 
@@ -86,7 +93,7 @@ final class Connection {
     let socket: Descriptor
     var machine: RTSPConnectionMachine
     var blocked = false
-    var playing = false
+    var playing: String?
     init(socket: Descriptor, machine: RTSPConnectionMachine) {
         self.socket = socket
         self.machine = machine
@@ -126,10 +133,10 @@ func run(_ connection: Connection) {
             }
         case .authorize:
             connection.machine.accessDecided(.allowed, now: now())
-        case .wantMedia(let path):
-            if path == "/stream" { connection.machine.mediaAvailable(path: path, media, now: now()) }
-        case .startStream: connection.playing = true
-        case .stopStream: connection.playing = false
+        case .wantMedia:
+            break
+        case .startStream(let path): connection.playing = path
+        case .stopStream: connection.playing = nil
         case .requestKeyframe, .sendDatagrams: break
         case .note(let note): print("note \(note)"); fflush(nil)
         case .close(let reason):
@@ -151,9 +158,10 @@ while true {
             sessionCounter += 1
             let id = String(0x5E55_0000 + sessionCounter, radix: 16, uppercase: true)
             var settings = RTSPSettings()
-            settings.paths = ["/stream"]
+            settings.paths = jpegMedia == nil ? ["/stream"] : ["/stream", "/mjpeg"]
             var machine = RTSPConnectionMachine(settings: settings, sessionID: id, initialSequence: 1000, now: now())
             machine.mediaAvailable(path: "/stream", media, now: now())
+            if let jpegMedia { machine.mediaAvailable(path: "/mjpeg", jpegMedia, now: now()) }
             connections.append(Connection(socket: socket, machine: machine))
         }
         for (k, connection) in connections.enumerated() where k + 1 < ready.count {
@@ -185,9 +193,17 @@ while true {
         nextUnit += 1
         let capture = Clock.realtimeNanos()
         let unit = packetizer.packetize(nals, timestamp: clock.timestamp(captureNanos: capture), captureNanos: capture)
-        for connection in connections where connection.playing {
+        for connection in connections where connection.playing == "/stream" {
             connection.machine.accessUnit(unit, now: now())
             run(connection)
+        }
+        if !jpegFrames.isEmpty,
+           let jpegUnit = try? JPEGPacketizer().packetize(jpegFrames[(nextUnit - 1) % jpegFrames.count],
+                                                          timestamp: clock.timestamp(captureNanos: capture), captureNanos: capture) {
+            for connection in connections where connection.playing == "/mjpeg" {
+                connection.machine.accessUnit(jpegUnit, now: now())
+                run(connection)
+            }
         }
     }
     if t - lastTick >= 100_000_000 {
