@@ -86,8 +86,8 @@ public struct JPEGPacketizer: Sendable {
             let marker = jpeg[i + 1]
             if marker == 0x01 || (0xD0...0xD7).contains(marker) { i += 2; continue }
             let length = Int(jpeg[i + 2]) << 8 | Int(jpeg[i + 3])
+            guard length >= 2, i + 2 + length <= end else { throw .notAJPEG }
             let body = (i + 4)..<(i + 2 + length)
-            guard length >= 2, body.upperBound <= end else { throw .notAJPEG }
             switch marker {
             case 0xDB:
                 var k = body.lowerBound

@@ -4,6 +4,7 @@
 #   ffprobe  — codec h264, 320x240, 30/1 over RTP/AVP/TCP interleaved
 #   ffmpeg   — decodes 60 frames without a warning or error line
 #   GStreamer rtspsrc ! rtph264depay — 60 buffers (no H.264 decoder element is installed here)
+#   ffprobe and ffmpeg on /mjpeg — RFC 2435 JPEG (JPEGPacketizer) from an MJPEG clip with the standard Huffman tables
 # Prints one line per client and "N passed, M failed"; exit status 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +12,9 @@ work=$(mktemp -d)
 port=${RTSP_PORT:-18554}
 swift build -j 1 --product rtsp-harness > "$work/build.log" 2>&1 || { tail -20 "$work/build.log"; exit 1; }
 ffmpeg -loglevel error -y -f lavfi -i testsrc=size=320x240:rate=30 -t 4 -c:v libx264 -bf 0 -g 30 -pix_fmt yuv420p "$work/clip.h264"
-.build/debug/rtsp-harness "$port" "$work/clip.h264" 30 "$work/requests.log" > "$work/harness.log" 2>&1 &
+# RFC 2435 receivers assume the standard (Annex K) Huffman tables: ffmpeg's encoder must not optimise its own.
+ffmpeg -loglevel error -y -f lavfi -i testsrc=size=320x240:rate=30 -t 2 -c:v mjpeg -huffman default -pix_fmt yuvj420p -f mjpeg "$work/clip.mjpeg"
+.build/debug/rtsp-harness "$port" "$work/clip.h264" 30 "$work/requests.log" "$work/clip.mjpeg" > "$work/harness.log" 2>&1 &
 harness=$!
 trap 'kill $harness 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q listening "$work/harness.log" && break; sleep 0.1; done
@@ -27,6 +30,12 @@ check "ffmpeg 60 frames" "$(echo "$decoded" | tr '\n' ' ' | sed 's/ $//')" "exit
 
 gst=$(timeout 30 gst-launch-1.0 rtspsrc location="$url" protocols=tcp ! rtph264depay ! fakesink num-buffers=60 2>&1)
 check "gstreamer rtph264depay" "$(echo "$gst" | grep -c 'Got EOS from element "pipeline0"')" "1"
+
+mjpeg="rtsp://127.0.0.1:$port/mjpeg"
+probe=$(timeout 20 ffprobe -v error -rtsp_transport tcp -show_entries stream=codec_name,width,height -of compact=p=0 "$mjpeg" 2>&1)
+check "ffprobe /mjpeg" "$probe" "codec_name=mjpeg|width=320|height=240"
+decoded=$(timeout 30 ffmpeg -v warning -rtsp_transport tcp -i "$mjpeg" -frames:v 60 -f null - 2>&1; echo "exit $?")
+check "ffmpeg /mjpeg 60 frames" "$(echo "$decoded" | tr '\n' ' ' | sed 's/ $//')" "exit 0"
 
 echo "$passed passed, $failed failed"
 [ -n "${RTSP_KEEP_REQUESTS:-}" ] && cp "$work/requests.log" "$RTSP_KEEP_REQUESTS"
