@@ -1,12 +1,14 @@
 // RTSPFuzz: a peer's bytes on an RTSP listener — the request parser on the whole input, then the same bytes, cut into
 // chunks, through an RTSPConnectionMachine driven as the reactor will drive it (credentials decided either way,
 // media arriving late or never, writes taken whole, in part or not at all, access units published, a clock that
-// moves), with its properties checked on every action.
+// moves), with its properties checked on every action. Inputs that start like a JPEG also go through
+// JPEGPacketizer (RFC 2435), which reads camera frames for rtsp://…/mjpeg.
 import RTSP
 
 enum RTSPFuzz {
     static func check(_ bytes: [UInt8]) throws(FuzzFailure) {
         try checkParser(bytes)
+        if bytes.starts(with: [0xFF, 0xD8]) { try checkJPEG(bytes) }
         var driver = RTSPDriver(seed: FuzzRandom.seed(bytes))
         try driver.feed(bytes)
     }
@@ -34,6 +36,26 @@ enum RTSPFuzz {
             try require(RTSPRequestParser().parse(Array(message.dropLast())) == .incomplete, "rtsp-prefix",
                         "a message without its last byte is not incomplete")
         }
+    }
+
+    /// A JPEG the packetiser takes comes back whole: payloads within the size, offsets that put the scan together.
+    static func checkJPEG(_ bytes: [UInt8]) throws(FuzzFailure) {
+        let packetizer = JPEGPacketizer(maxPayload: 200)
+        guard let unit = try? packetizer.packetize(bytes, timestamp: 0, captureNanos: 0),
+              let header = try? JPEGPacketizer.readHeader(bytes) else { return }
+        try require(header.width <= JPEGPacketizer.maxSide && header.height <= JPEGPacketizer.maxSide, "jpeg-rtp-size", "\(header.width)x\(header.height)")
+        try require(unit.packets.last?.marker == true && unit.packets.dropLast().allSatisfy { !$0.marker }, "jpeg-rtp-marker", "marker bits")
+        var scan: [UInt8] = []
+        for (n, packet) in unit.packets.enumerated() {
+            let p = packet.payload
+            try require(p.count <= 200 && p.count >= 8, "jpeg-rtp-payload", "\(p.count) bytes")
+            let offset = Int(p[1]) << 16 | Int(p[2]) << 8 | Int(p[3])
+            try require(offset == scan.count, "jpeg-rtp-offset", "offset \(offset) after \(scan.count) bytes")
+            let headers = 8 + (header.type >= 64 ? 4 : 0) + (n == 0 ? 4 + header.quantizationTables.count : 0)
+            try require(p.count >= headers, "jpeg-rtp-payload", "\(p.count) bytes, headers \(headers)")
+            scan += p[headers...]
+        }
+        try require(scan == Array(bytes[header.scan]), "jpeg-rtp-scan", "the scan does not reassemble")
     }
 
     static func checkRejection(_ status: Int, _ reason: String) throws(FuzzFailure) {
