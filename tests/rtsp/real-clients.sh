@@ -4,7 +4,8 @@
 #   ffprobe  — codec h264, 320x240, 30/1 over RTP/AVP/TCP interleaved
 #   ffmpeg   — decodes 60 frames without a warning or error line
 #   GStreamer rtspsrc ! rtph264depay — 60 buffers (no H.264 decoder element is installed here)
-#   ffprobe and ffmpeg on /mjpeg — RFC 2435 JPEG (JPEGPacketizer) from an MJPEG clip with the standard Huffman tables
+#   ffprobe, ffmpeg and GStreamer (rtpjpegdepay ! jpegdec) on /mjpeg — RFC 2435 JPEG (JPEGPacketizer) from an MJPEG
+#   clip with the standard Huffman tables
 # Prints one line per client and "N passed, M failed"; exit status 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,6 +37,8 @@ probe=$(timeout 20 ffprobe -v error -rtsp_transport tcp -show_entries stream=cod
 check "ffprobe /mjpeg" "$probe" "codec_name=mjpeg|width=320|height=240"
 decoded=$(timeout 30 ffmpeg -v warning -rtsp_transport tcp -i "$mjpeg" -frames:v 60 -f null - 2>&1; echo "exit $?")
 check "ffmpeg /mjpeg 60 frames" "$(echo "$decoded" | tr '\n' ' ' | sed 's/ $//')" "exit 0"
+gst=$(timeout 30 gst-launch-1.0 rtspsrc location="$mjpeg" protocols=tcp ! rtpjpegdepay ! jpegdec ! fakesink num-buffers=60 2>&1)
+check "gstreamer /mjpeg jpegdec" "$(echo "$gst" | grep -c 'Got EOS from element "pipeline0"')" "1"
 
 echo "$passed passed, $failed failed"
 [ -n "${RTSP_KEEP_REQUESTS:-}" ] && cp "$work/requests.log" "$RTSP_KEEP_REQUESTS"
