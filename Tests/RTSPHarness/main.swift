@@ -6,6 +6,8 @@
 //
 //   rtsp-harness PORT FILE.h264 [FPS] [REQUEST-LOG] [FILE.mjpeg]
 //
+// RTSP_HARNESS_AUTH="Basic …" and/or RTSP_HARNESS_TOKEN=… turn access control on: a request passes with exactly that
+// Authorization header or ?token= (a stand-in for HTTPAccessControl, which the daemon's driver will use).
 // Prints "listening PORT" once bound. REQUEST-LOG, if given, receives every byte clients send (fuzz seeds).
 import CamdSystem
 import JPEG
@@ -77,6 +79,8 @@ guard let first = units.first, let sps = first.first(where: { H264Packetizer.nal
     print("the file does not start with SPS and PPS")
     exit(1)
 }
+let requiredAuthorization = getenv("RTSP_HARNESS_AUTH").map { String(cString: $0) }
+let requiredToken = getenv("RTSP_HARNESS_TOKEN").map { String(cString: $0) }
 let clock = RTPClock(offset: 0x1234_5678)
 let media = RTSPMedia(codec: .h264(sps: Array(sps), pps: Array(pps)), width: 0, height: 0, fps: fps, ssrc: 0xC0FF_EE01, clock: clock)
 let jpegFile = arguments.count > 5 ? readFile(arguments[5]) : []
@@ -115,6 +119,7 @@ var packetizer = H264Packetizer()
 var nextUnit = 0
 let interval = UInt64(1e9 / fps)
 var nextDue = Clock.monotonicNanos()
+let wallStart = Clock.realtimeNanos()
 var lastTick = Clock.monotonicNanos()
 var sessionCounter: UInt32 = 0
 
@@ -131,8 +136,12 @@ func run(_ connection: Connection) {
                 connection.machine.writeWouldBlock()
                 connection.blocked = true
             }
-        case .authorize:
-            connection.machine.accessDecided(.allowed, now: now())
+        case .authorize(let request):
+            let given = request.headers["authorization"]
+            let allowed = (requiredAuthorization != nil && given == requiredAuthorization)
+                || (requiredToken != nil && request.parameter("token") == requiredToken)
+            let decision: RTSPAccessDecision = allowed ? .allowed : given == nil && request.parameter("token") == nil ? .missing : .denied(who: "test")
+            connection.machine.accessDecided(decision, now: now())
         case .wantMedia:
             break
         case .startStream(let path): connection.playing = path
@@ -159,6 +168,8 @@ while true {
             let id = String(0x5E55_0000 + sessionCounter, radix: 16, uppercase: true)
             var settings = RTSPSettings()
             settings.paths = jpegMedia == nil ? ["/stream"] : ["/stream", "/mjpeg"]
+            settings.accessControlled = requiredAuthorization != nil || requiredToken != nil
+            settings.challenge = requiredAuthorization != nil ? "WWW-Authenticate: Basic realm=\"camd\", charset=\"UTF-8\"\r\n" : ""
             var machine = RTSPConnectionMachine(settings: settings, sessionID: id, initialSequence: 1000, now: now())
             machine.mediaAvailable(path: "/stream", media, now: now())
             if let jpegMedia { machine.mediaAvailable(path: "/mjpeg", jpegMedia, now: now()) }
@@ -191,7 +202,9 @@ while true {
         nextDue += interval
         let nals = units[nextUnit % units.count]
         nextUnit += 1
-        let capture = Clock.realtimeNanos()
+        // Capture times on the ideal schedule (start + k/fps), as camd's pacer aims for: a loop that wakes a few
+        // ms late must not make the clients' frame-rate estimate wobble.
+        let capture = wallStart + UInt64(nextUnit - 1) * interval
         let unit = packetizer.packetize(nals, timestamp: clock.timestamp(captureNanos: capture), captureNanos: capture)
         for connection in connections where connection.playing == "/stream" {
             connection.machine.accessUnit(unit, now: now())

@@ -18,7 +18,7 @@ ffmpeg -loglevel error -y -f lavfi -i testsrc=size=320x240:rate=30 -t 2 -c:v mjp
 .build/debug/rtsp-harness "$port" "$work/clip.h264" 30 "$work/requests.log" "$work/clip.mjpeg" > "$work/harness.log" 2>&1 &
 harness=$!
 trap 'kill $harness 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/harness.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs listening "$work/harness.log" && break; sleep 0.1; done
 url="rtsp://127.0.0.1:$port/stream"
 passed=0 failed=0
 check() { if [ "$2" = "$3" ]; then echo "ok   $1: $2"; passed=$((passed + 1)); else echo "FAIL $1: got '$2', want '$3'"; failed=$((failed + 1)); fi; }
@@ -39,6 +39,21 @@ decoded=$(timeout 30 ffmpeg -v warning -rtsp_transport tcp -i "$mjpeg" -frames:v
 check "ffmpeg /mjpeg 60 frames" "$(echo "$decoded" | tr '\n' ' ' | sed 's/ $//')" "exit 0"
 gst=$(timeout 30 gst-launch-1.0 rtspsrc location="$mjpeg" protocols=tcp ! rtpjpegdepay ! jpegdec ! fakesink num-buffers=60 2>&1)
 check "gstreamer /mjpeg jpegdec" "$(echo "$gst" | grep -c 'Got EOS from element "pipeline0"')" "1"
+
+# Access control as camd will apply it: Basic after a 401 challenge (ffmpeg retries with the URL's user:password),
+# the token in the query, and a refusal without either.
+kill $harness 2>/dev/null; wait $harness 2>/dev/null
+port=$((port + 1))
+RTSP_HARNESS_AUTH="Basic $(printf 'admin:s3cret' | base64)" RTSP_HARNESS_TOKEN=tok123 \
+    .build/debug/rtsp-harness "$port" "$work/clip.h264" 30 "$work/requests-auth.log" > "$work/harness-auth.log" 2>&1 &
+harness=$!
+for _ in $(seq 100); do grep -qs listening "$work/harness-auth.log" && break; sleep 0.1; done
+probe=$(timeout 20 ffprobe -v error -rtsp_transport tcp -show_entries stream=codec_name -of compact=p=0 "rtsp://admin:s3cret@127.0.0.1:$port/stream" 2>&1)
+check "ffprobe Basic after 401" "$probe" "codec_name=h264"
+probe=$(timeout 20 ffprobe -v error -rtsp_transport tcp -show_entries stream=codec_name -of compact=p=0 "rtsp://127.0.0.1:$port/stream?token=tok123" 2>&1)
+check "ffprobe ?token=" "$probe" "codec_name=h264"
+probe=$(timeout 20 ffprobe -v error -rtsp_transport tcp -show_entries stream=codec_name -of compact=p=0 "rtsp://admin:wrong@127.0.0.1:$port/stream" 2>&1)
+check "ffprobe wrong password" "$(echo "$probe" | grep -q '401 Unauthorized' && echo refused)" "refused"
 
 echo "$passed passed, $failed failed"
 [ -n "${RTSP_KEEP_REQUESTS:-}" ] && cp "$work/requests.log" "$RTSP_KEEP_REQUESTS"
