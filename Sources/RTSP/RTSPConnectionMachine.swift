@@ -20,90 +20,6 @@
 // Transport, 503 media not available in time, 505 RTSP version.
 import CamdSystem
 
-/// Clock values of one input: monotonic for deadlines, wall clock for the Date header.
-public struct RTSPTime: Sendable, Equatable {
-    public var monotonic: UInt64
-    public var wallNanos: UInt64
-    public init(monotonic: UInt64, wallNanos: UInt64) {
-        self.monotonic = monotonic
-        self.wallNanos = wallNanos
-    }
-}
-
-public struct RTSPSettings: Sendable {
-    /// A request started must be complete within this long.
-    public var requestTimeoutNanos: UInt64 = 5_000_000_000
-    /// Seconds without a request or RTCP before a session ends (announced as `Session: id;timeout=60`).
-    public var sessionTimeoutSeconds: Int = 60
-    /// Output not taken by the peer within this long closes the connection.
-    public var clientTimeoutNanos: UInt64 = 10_000_000_000
-    /// A DESCRIBE/SETUP waits at most this long for a media description (the encoder starting).
-    public var mediaTimeoutNanos: UInt64 = 5_000_000_000
-    public var senderReportIntervalNanos: UInt64 = 5_000_000_000
-    /// The daemon's shared RTP/RTCP UDP ports; nil: UDP is not offered (461).
-    public var udpServerPorts: (rtp: UInt16, rtcp: UInt16)?
-    /// Access control is on: every request but OPTIONS is authorized through `.authorize` first.
-    public var accessControlled = false
-    /// The 401's challenge header line(s), e.g. "WWW-Authenticate: Basic realm=\"camd\"\r\n".
-    public var challenge = ""
-    /// Paths served ("/stream", "/mjpeg"); a description arrives through `mediaAvailable`.
-    public var paths: Set<String> = ["/stream", "/mjpeg"]
-    public var cname = "camd"
-
-    public init() {}
-}
-
-/// What the driver's access control decided (HTTPAccessControl's decisions, so the same checks apply).
-public enum RTSPAccessDecision: Equatable, Sendable {
-    case allowed
-    case missing
-    case denied(who: String)
-    case throttled
-}
-
-/// Bytes to write: `chunks` as one sequence from `offset` in the first (for sendmsg/writev).
-public struct RTSPOutgoing {
-    public var chunks: [ArraySlice<UInt8>]
-    public var offset: Int
-    public var count: Int { chunks.reduce(0) { $0 + $1.count } - offset }
-}
-
-/// One RTP or RTCP datagram for a UDP session, as chunks (session header + shared payload).
-public struct RTSPDatagram {
-    public var chunks: [ArraySlice<UInt8>]
-    /// The client's RTP port, or its RTCP port for a sender report.
-    public var port: UInt16
-}
-
-public enum RTSPNote: Equatable, Sendable {
-    /// A request answered: method, path (escaped) and status — the access log line.
-    case answered(method: String, path: String, status: Int)
-    /// A message refused before it could be routed; the connection closes after the answer.
-    case rejected(status: Int, reason: String)
-    case authenticationFailed(who: String, path: String)
-    case sessionStarted(id: String, path: String, transport: String)
-    case sessionEnded(id: String, reason: String)
-}
-
-public enum RTSPAction {
-    /// Send these bytes; report with `wrote(_:now:)` or `writeWouldBlock()`.
-    case write(RTSPOutgoing)
-    /// Check the request's credentials (Authorization, ?token=) and answer with `accessDecided(_:now:)`.
-    case authorize(RTSPRequest)
-    /// A path's media description is needed (start its encoder); answer with `mediaAvailable`.
-    case wantMedia(path: String)
-    /// Deliver the path's access units to this connection with `accessUnit(_:now:)`.
-    case startStream(path: String)
-    case stopStream(path: String)
-    /// A viewer waits for a keyframe: ask the encoder for an IDR (the driver rate-bounds it).
-    case requestKeyframe(path: String)
-    /// UDP session: send these datagrams to the peer's address.
-    case sendDatagrams([RTSPDatagram])
-    case note(RTSPNote)
-    /// Close the socket; the machine is finished.
-    case close(reason: String)
-}
-
 public struct RTSPConnectionMachine {
     public enum SessionState: Equatable, Sendable { case ready, playing }
 
@@ -501,35 +417,6 @@ public struct RTSPConnectionMachine {
         pending = nil
     }
 
-    private func response(_ status: Int, cseq: String?, extra: String, body: [UInt8] = [], now: RTSPTime) -> [ArraySlice<UInt8>] {
-        var head = "RTSP/1.0 \(status) \(Self.reason(status))\r\n"
-        if let cseq { head += "CSeq: \(cseq)\r\n" }
-        head += "Date: \(HTTPDate.format(unixNanos: now.wallNanos))\r\nServer: camd\r\n" + extra
-        if !body.isEmpty || status >= 400 { head += "Content-Length: \(body.count)\r\n" }
-        head += "\r\n"
-        return body.isEmpty ? [Array(head.utf8)[...]] : [Array(head.utf8)[...], body[...]]
-    }
-
-    static func reason(_ status: Int) -> String {
-        switch status {
-        case 200: "OK"
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 413: "Request Entity Too Large"
-        case 431: "Request Header Fields Too Large"
-        case 451: "Parameter Not Understood"
-        case 454: "Session Not Found"
-        case 455: "Method Not Valid in This State"
-        case 461: "Unsupported Transport"
-        case 501: "Not Implemented"
-        case 503: "Service Unavailable"
-        case 505: "RTSP Version Not Supported"
-        default: "Error"
-        }
-    }
-
     // MARK: Output
 
     private mutating func enqueue(_ chunks: [ArraySlice<UInt8>], now: RTSPTime) {
@@ -561,28 +448,5 @@ public struct RTSPConnectionMachine {
             session = nil
         }
         closing = reason
-    }
-}
-
-/// RFC 1123 dates for the Date header ("Thu, 03 Dec 2026 15:20:00 GMT").
-enum HTTPDate {
-    static func format(unixNanos: UInt64) -> String {
-        let seconds = Int64(unixNanos / 1_000_000_000)
-        let days = seconds / 86_400
-        let rest = Int(seconds % 86_400)
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
-        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(weekdays[Int(days % 7)]), \(two(day)) \(months[month - 1]) \(year) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60)) GMT"
     }
 }
