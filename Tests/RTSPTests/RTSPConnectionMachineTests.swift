@@ -253,4 +253,51 @@ struct RTSPConnectionMachineTests {
         peer.advance(seconds: 0.2)
         #expect(peer.closedReason?.hasPrefix("timeout") == true)
     }
+
+    @Test func twoViewersSendTheSameSharedPayloadBytes() throws {
+        // Packetised once: what each viewer writes is its own 16-byte header in front of the unit's payload storage.
+        var first = RTSPTestPeer(), second = RTSPTestPeer()
+        for n in 0..<2 {
+            var peer = n == 0 ? first : second
+            _ = peer.request("SETUP rtsp://h/stream/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n")
+            _ = peer.request("PLAY rtsp://h/stream RTSP/1.0\r\nCSeq: 2\r\nSession: 5E55A1\r\n\r\n")
+            if n == 0 { first = peer } else { second = peer }
+        }
+        let unit = Self.unit(keyframe: true, packets: 3)
+        var payloadAddresses: [[UnsafePointer<UInt8>?]] = []
+        for n in 0..<2 {
+            var machine = n == 0 ? first.machine : second.machine
+            machine.accessUnit(unit, now: first.now)
+            var writes: [RTSPOutgoing] = []
+            while let action = machine.nextAction() {
+                if case .write(let outgoing) = action {
+                    writes.append(outgoing)
+                    machine.wrote(outgoing.count, now: first.now)
+                }
+            }
+            let chunks = try #require(writes.first?.chunks)
+            // header, payload, header, payload, header, payload, then the sender report's two chunks.
+            #expect(chunks.count == 8)
+            #expect(chunks[0].count == 16 && chunks[2].count == 16)
+            payloadAddresses.append([1, 3, 5].map { i in chunks[i].withUnsafeBufferPointer { $0.baseAddress } })
+        }
+        let shared = unit.packets.map { packet in packet.payload.withUnsafeBufferPointer { $0.baseAddress } }
+        #expect(payloadAddresses[0] == shared)
+        #expect(payloadAddresses[1] == shared)
+    }
+
+    @Test func mjpegIsDescribedAsPayloadType26() throws {
+        let jpeg = RTSPMedia(codec: .jpeg, width: 640, height: 480, fps: 15, ssrc: 2, clock: RTPClock(offset: 0))
+        var peer = RTSPTestPeer(media: ["/mjpeg": jpeg])
+        let describe = try peer.answer("DESCRIBE rtsp://cam/mjpeg RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+        #expect(describe.body.contains("m=video 0 RTP/AVP 26\r\n"))
+        #expect(describe.body.contains("a=rtpmap:26 JPEG/90000\r\n"))
+        #expect(describe.body.contains("a=framerate:15\r\na=x-dimensions:640,480\r\n"))
+        #expect(!describe.body.contains("fmtp"))
+    }
+
+    @Test func theDateHeaderIsRFC1123() {
+        #expect(HTTPDate.format(unixNanos: 1_796_000_000 * 1_000_000_000) == "Mon, 30 Nov 2026 00:53:20 GMT")
+        #expect(HTTPDate.format(unixNanos: 951_782_400 * 1_000_000_000) == "Tue, 29 Feb 2000 00:00:00 GMT")
+    }
 }
