@@ -41,6 +41,9 @@ public struct RTSPConnectionMachine {
     }
 
     public static let requestBufferLimit = RTSPRequestParser.maxHeadBytes + RTSPRequestParser.maxBodyBytes + 65_540
+    /// Requests are answered only while less than this is waiting to be written: a peer that pipelines requests
+    /// and reads nothing fills its own request buffer and then the socket (TCP pushes back), not camd's memory.
+    public static let outputLimitForRequests = 65_536
     public static let publicMethods = "OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER"
 
     public let settings: RTSPSettings
@@ -68,6 +71,8 @@ public struct RTSPConnectionMachine {
     private var outbox: [ArraySlice<UInt8>] = []
     private var outboxHead = 0
     private var outboxOffset = 0
+    /// Bytes in the outbox not yet written.
+    public private(set) var outputBytes = 0
     /// When the output last made progress (or became non-empty).
     private var outputSince: UInt64 = 0
     private var writeBlocked = false
@@ -114,6 +119,7 @@ public struct RTSPConnectionMachine {
     }
 
     public mutating func wrote(_ count: Int, now: RTSPTime) {
+        outputBytes -= min(count, outputBytes)
         var left = count
         if count > 0 { outputSince = now.monotonic }
         while left > 0, outboxHead < outbox.count {
@@ -132,6 +138,8 @@ public struct RTSPConnectionMachine {
             outboxHead = 0
         }
         if outbox.isEmpty, let reason = closeAfterOutput { close(reason) }
+        // Requests held back by a full outbox go on.
+        if pending == nil, !requestBuffer.isEmpty { process(now: now) }
     }
 
     public mutating func writeWouldBlock() { writeBlocked = true }
@@ -265,7 +273,7 @@ public struct RTSPConnectionMachine {
     // MARK: Requests
 
     private mutating func process(now: RTSPTime) {
-        while pending == nil, closing == nil, closeAfterOutput == nil, !requestBuffer.isEmpty {
+        while pending == nil, closing == nil, closeAfterOutput == nil, !requestBuffer.isEmpty, outputBytes < Self.outputLimitForRequests {
             switch parser.resume(requestBuffer) {
             case .incomplete:
                 return
@@ -422,6 +430,7 @@ public struct RTSPConnectionMachine {
     private mutating func enqueue(_ chunks: [ArraySlice<UInt8>], now: RTSPTime) {
         if !hasOutput { outputSince = now.monotonic }
         outbox += chunks.filter { !$0.isEmpty }
+        outputBytes += chunks.reduce(0) { $0 + $1.count }
     }
 
     private func count(_ unit: RTPAccessUnit, in current: inout Session, now: RTSPTime) {

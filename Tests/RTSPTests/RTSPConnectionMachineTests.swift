@@ -300,4 +300,25 @@ struct RTSPConnectionMachineTests {
         #expect(HTTPDate.format(unixNanos: 1_796_000_000 * 1_000_000_000) == "Mon, 30 Nov 2026 00:53:20 GMT")
         #expect(HTTPDate.format(unixNanos: 951_782_400 * 1_000_000_000) == "Tue, 29 Feb 2000 00:00:00 GMT")
     }
+
+    @Test func aPeerThatPipelinesAndNeverReadsIsHeldBackNotBuffered() {
+        var peer = RTSPTestPeer()
+        peer.socketFull = true
+        let options = Array("OPTIONS rtsp://h/stream RTSP/1.0\r\nCSeq: 1\r\n\r\n".utf8)
+        var sent = 0
+        while peer.machine.inputRoom >= options.count, sent < 10_000 {
+            peer.send(options)
+            sent += 1
+        }
+        // Answers stop once 64 KiB wait unwritten; then the request buffer fills and nothing more is read.
+        #expect(sent < 10_000)
+        #expect(peer.machine.outputBytes < RTSPConnectionMachine.outputLimitForRequests + 1024)
+        #expect(peer.machine.inputRoom < options.count)
+        // Once the peer reads, every request it sent is answered.
+        peer.unblock()
+        var answered = 0
+        while peer.nextResponse() != nil { answered += 1 }
+        #expect(answered == sent)
+        #expect(peer.closedReason == nil)
+    }
 }
