@@ -321,4 +321,18 @@ struct RTSPConnectionMachineTests {
         #expect(answered == sent)
         #expect(peer.closedReason == nil)
     }
+
+    @Test func transportSpecsAreReadStrictly() {
+        typealias T = RTSPTransport
+        #expect(T.choose("RTP/AVP/TCP;unicast", udpAvailable: false) == .transport(.interleaved(rtp: 0, rtcp: 1)))
+        #expect(T.choose("RTP/AVP/TCP;unicast;interleaved=2-3", udpAvailable: false) == .transport(.interleaved(rtp: 2, rtcp: 3)))
+        #expect(T.choose("RTP/AVP/UDP;unicast;client_port=5000", udpAvailable: true) == .transport(.udp(clientRTP: 5000, clientRTCP: 5001)))
+        #expect(T.choose("RTP/AVP/TCP;interleaved=0-999", udpAvailable: false) == .malformed)
+        #expect(T.choose("RTP/AVP;unicast;client_port=0-1", udpAvailable: true) == .malformed)
+        #expect(T.choose("RTP/AVP;unicast;client_port=99999-100000", udpAvailable: true) == .malformed)
+        #expect(T.choose("RTP/AVP/TCP;unicast;interleaved=0-1;mode=record", udpAvailable: false) == .unsupported("only mode=PLAY is served"))
+        #expect(T.choose("RTP/SAVP;unicast", udpAvailable: true) == .unsupported("only RTP/AVP is served"))
+        #expect(T.choose("RTP/AVP;multicast;ttl=127", udpAvailable: true) == .unsupported("multicast is not served"))
+        #expect(T.choose("RTP/AVP/TCP; ;=x", udpAvailable: false) == .malformed)
+    }
 }

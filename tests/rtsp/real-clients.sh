@@ -4,6 +4,7 @@
 #   ffprobe  — codec h264, 320x240, 30/1 over RTP/AVP/TCP interleaved
 #   ffmpeg   — decodes 60 frames without a warning or error line
 #   GStreamer rtspsrc ! rtph264depay — 60 buffers (no H.264 decoder element is installed here)
+#   three ffmpeg viewers at once — each decodes 90 frames of the shared packetisation without a warning
 #   ffprobe, ffmpeg and GStreamer (rtpjpegdepay ! jpegdec) on /mjpeg — RFC 2435 JPEG (JPEGPacketizer) from an MJPEG
 #   clip with the standard Huffman tables
 # Prints one line per client and "N passed, M failed"; exit status 1 if any failed.
@@ -28,6 +29,12 @@ check ffprobe "$probe" "codec_name=h264|width=320|height=240|r_frame_rate=30/1"
 
 decoded=$(timeout 30 ffmpeg -v warning -rtsp_transport tcp -i "$url" -frames:v 60 -f null - 2>&1; echo "exit $?")
 check "ffmpeg 60 frames" "$(echo "$decoded" | tr '\n' ' ' | sed 's/ $//')" "exit 0"
+
+for i in 1 2 3; do
+    (timeout 30 ffmpeg -v warning -rtsp_transport tcp -i "$url" -frames:v 90 -f null - > "$work/multi$i.log" 2>&1; echo "exit $?" >> "$work/multi$i.log") &
+done
+wait $(jobs -p | grep -v "^$harness\$")
+check "3 ffmpeg viewers at once" "$(cat "$work"/multi*.log | tr '\n' ' ' | sed 's/ $//')" "exit 0 exit 0 exit 0"
 
 gst=$(timeout 30 gst-launch-1.0 rtspsrc location="$url" protocols=tcp ! rtph264depay ! fakesink num-buffers=60 2>&1)
 check "gstreamer rtph264depay" "$(echo "$gst" | grep -c 'Got EOS from element "pipeline0"')" "1"
