@@ -59,6 +59,9 @@ let package = Package(
         .target(name: "Streaming", dependencies: ["Frames", "Wire", "Reactor", "CamdSystem",
                                                   .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // RTSP 1.0 (RFC 2326) and RTP/RTCP, sans-IO: the request parser, one RTSPConnectionMachine per connection,
+        // the SDP, and the H.264 (RFC 6184) and JPEG (RFC 2435) packetisers. Bytes and clock values in, actions out.
+        .target(name: "RTSP", dependencies: ["CamdSystem", "JPEG"], swiftSettings: strict),
         // The operator's control socket: commands, peer checks, one JSON line per reply.
         .target(name: "Control", dependencies: ["Wire", "Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
@@ -103,7 +106,7 @@ let package = Package(
         // sanitizer's llvm-symbolizer, an ordinary program that cannot load a library calling into a sanitizer runtime.
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2",
                 cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fno-sanitize=all"])]),
-        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem"],
+        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem", "RTSP"],
                 path: "fuzz", exclude: ["corpus", "driver.c"], swiftSettings: strict),
         .testTarget(name: "CamdSystemTests", dependencies: ["CamdSystem"], swiftSettings: strict),
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
@@ -116,6 +119,9 @@ let package = Package(
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
+        .testTarget(name: "RTSPTests", dependencies: ["RTSP", "JPEG"], swiftSettings: strict),
+        // Tests only: serves an H.264 file over RTSPConnectionMachine on loopback for real clients (tests/rtsp/).
+        .executableTarget(name: "rtsp-harness", dependencies: ["RTSP", "CamdSystem", "JPEG"], path: "Tests/RTSPHarness", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Wire", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CamdSystem", "Locking"], swiftSettings: strict),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),

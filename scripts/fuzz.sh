@@ -12,7 +12,7 @@
 #
 # Targets: http (request parser + connection machine), multipart, native, jpeg (scanner + MJPEG repair), control,
 # config (the whole config loader), toml (the TOML parser alone), upstream (network sources' HTTP response and
-# multipart parser); all runs each in turn. SECONDS (default 30) is
+# multipart parser), rtsp (RTSP request parser + RTSPConnectionMachine); all runs each in turn. SECONDS (default 30) is
 # libFuzzer's -max_total_time; --runs N stops after N executions instead (the long campaigns; with SECONDS as
 # well, whichever comes first).
 # Environment: FUZZ_SANITIZE=address (default) or none (coverage only, about twice as fast); FUZZ_CONFIGURATION
@@ -23,14 +23,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(http multipart native jpeg control config toml pixels upstream)
-usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|pixels|upstream|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
+targets=(http multipart native jpeg control config toml pixels upstream rtsp)
+usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|pixels|upstream|rtsp|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
 target="" seconds="" runs="" grow=0
 while (($#)); do
     case "$1" in
         --grow) grow=1 ;;
         --runs) [[ "${2:-}" =~ ^[0-9]+$ ]] || usage; runs="$2"; shift ;;
-        all|http|multipart|native|jpeg|control|config|toml|pixels|upstream) target="$1" ;;
+        all|http|multipart|native|jpeg|control|config|toml|pixels|upstream|rtsp) target="$1" ;;
         *[!0-9]* | "") usage ;;
         *) seconds="$1" ;;
     esac
@@ -73,6 +73,7 @@ for t in "${targets[@]}"; do
         toml) entry=camdFuzzTOML max_len=4096 ;;
         pixels) entry=camdFuzzPixels max_len=16384 ;;  # a 64x64 RGB24 frame is 12 KB
         upstream) entry=camdFuzzUpstream max_len=4096 ;;
+        rtsp) entry=camdFuzzRTSP max_len=9216 ;;       # past RTSPRequestParser.maxHeadBytes, for the 431 paths
     esac
     corpus="fuzz/corpus/$t" work=".build-fuzz/corpus-$t" binary=".build-fuzz/$t-fuzz" log=".build-fuzz/$t-fuzz.log"
     mkdir -p "$work"
