@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         // camview's window only (Debian: libsdl2-dev).
         .systemLibrary(name: "CSDL2", providers: [.apt(["libsdl2-dev"])]),
+        // The H.264 encoder only (Debian: libavcodec-dev, libavutil-dev; Debian's libavcodec links libx264, GPL).
+        .systemLibrary(name: "CAVCodec", pkgConfig: "libavcodec", providers: [.apt(["libavcodec-dev", "libavutil-dev"])]),
         // Linux syscalls Glibc does not expose to Swift (epoll, eventfd, timerfd, signalfd, accept4), and crypt(3).
         .target(name: "CCamdLinux", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("crypt")]),
 
@@ -48,6 +50,14 @@ let package = Package(
         .target(name: "CPixels", cSettings: [.unsafeFlags(["-O2"])]),
         // JPEG encode/decode (libturbojpeg), raw-frame conversion (CPixels) and JPEG marker scanning.
         .target(name: "JPEG", dependencies: ["CTurboJPEG", "CPixels"], swiftSettings: strict),
+        // H.264 bytes without a codec: Annex-B splitting, NAL types, SPS/PPS for SDP, the shared access unit and the
+        // keyframe policy. No C imports, so RTSP and camera pass-through need no libavcodec.
+        .target(name: "H264", swiftSettings: strict),
+        // The H.264 encoder through libavcodec (hardware when it opens, else libx264) and PlanarImage → 4:2:0.
+        // A separate target so a build without libavcodec (and so without GPL libx264) leaves out only this.
+        .target(name: "H264Encoding", dependencies: ["H264", "CAVCodec", "JPEG", "CamdSystem", "Locking",
+                                                     .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
         .target(name: "Capture", dependencies: ["Frames", "Locking", "CamdSystem", "CCamdLinux", "JPEG", "CV4L2",
                                                 .product(name: "Logging", package: "swift-log")],
@@ -114,6 +124,10 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
+        .testTarget(name: "H264Tests", dependencies: ["H264"], swiftSettings: strict),
+        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG",
+                                                             .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Wire", "CamdSystem"], swiftSettings: strict),
