@@ -22,7 +22,8 @@ camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev libcrypt-dev libsdl
 
 if [ "${1:-}" = "test" ]; then
     # Real outside clients used by the tests: Python + OpenCV for examples/camd_client.py, djpeg, curl,
-    # ffmpeg (and its ffprobe: also the H.264 encoder tests), GStreamer and headless Chromium for HTTP; systemd-journald and journalctl for the journal test;
+    # ffmpeg (and its ffprobe: also the H.264 encoder tests), GStreamer and headless Chromium for HTTP;
+    # systemd-journald and journalctl for the journal test;
     # qemu, kmod and cpio for tests/vm/camvm.sh, the VM with a real V4L2 driver (vivid).
     # tmux, Xvfb, xwd (x11-apps), xdotool and ImageMagick for camview's terminal and window tests.
     # systemd for systemd-analyze (verify, security) in scripts/systemd-check.sh: a fresh Debian 12
