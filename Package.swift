@@ -105,6 +105,10 @@ let package = Package(
         .executableTarget(name: "configmanual", dependencies: ["Settings", "CamdSystem"], path: "packaging/configmanual", swiftSettings: strict),
         // The capture path's cost per frame (YUYV encode, MJPEG passthrough), compared with tjbench.
         .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
+        // camd's H.264 encoder over raw frames, compared with ffmpeg's libx264 by bench/h264-encode.sh.
+        .executableTarget(name: "h264bench", dependencies: ["H264Encoding", "H264", "JPEG", "CamdSystem",
+                                                            .product(name: "Logging", package: "swift-log")],
+                          path: "bench/h264bench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Locking", "Wire"], path: "Tests/TestSupport",

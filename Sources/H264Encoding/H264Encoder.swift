@@ -38,12 +38,15 @@ public final class H264Encoder {
         var attempts: [H264EncoderAttempt] = []
         var opened: (UnsafeMutablePointer<AVCodecContext>, Int)? = nil
         for name in candidates {
-            switch Self.open(name, settings) {
+            let (result, libavLines) = LibavLog.capturing { Self.open(name, settings) }
+            switch result {
             case .success(let result):
                 attempts.append(H264EncoderAttempt(codec: name, failure: nil))
                 opened = result
+                for line in libavLines { logger.warning("h264: \(name): \(line)") }
             case .failure(let why):
-                attempts.append(H264EncoderAttempt(codec: name, failure: why.text))
+                let detail = libavLines.isEmpty ? "" : " (" + libavLines.joined(separator: "; ") + ")"
+                attempts.append(H264EncoderAttempt(codec: name, failure: why.text + detail))
             }
             if opened != nil { break }
         }

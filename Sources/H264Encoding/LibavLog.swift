@@ -9,6 +9,19 @@ import Logging
 enum LibavLog {
     private static let logger = LockedValue<Logger?>(nil)
     private static let installed = LockedValue(false)
+    /// While an encoder is being tried, libav's lines are kept (the first few) for its failure text instead of logged.
+    private static let captured = LockedValue<[String]?>(nil)
+
+    /// Runs `body` (opening one encoder) and returns libav's lines from meanwhile, prefix and escaping applied.
+    static func capturing<T>(_ body: () -> T) -> (T, [String]) {
+        captured.withLock { $0 = [] }
+        let result = body()
+        let lines = captured.withLock { lines in
+            defer { lines = nil }
+            return lines ?? []
+        }
+        return (result, lines)
+    }
 
     /// Sends libav's warnings and errors to `logger` (errors as warnings: a hardware encoder that does not open
     /// logs errors while auto goes on to the next one; the encoder's own report says what counted).
@@ -31,6 +44,12 @@ enum LibavLog {
                 while trimmed.last == "\n" { trimmed.removeLast() }
                 guard !trimmed.isEmpty else { return }
                 let message = "libav: " + LogText.escaped(String(trimmed))
+                let kept = LibavLog.captured.withLock { lines in
+                    guard lines != nil else { return false }
+                    if lines!.count < 4 { lines!.append(message) }
+                    return true
+                }
+                guard !kept else { return }
                 guard let logger = LibavLog.logger.withLock({ $0 }) else { return }
                 if level <= AV_LOG_ERROR { logger.warning("\(message)") } else { logger.debug("\(message)") }
             }
