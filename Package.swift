@@ -117,7 +117,7 @@ let package = Package(
         // sanitizer's llvm-symbolizer, an ordinary program that cannot load a library calling into a sanitizer runtime.
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2",
                 cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fno-sanitize=all"])]),
-        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem"],
+        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem", "H264"],
                 path: "fuzz", exclude: ["corpus", "driver.c"], swiftSettings: strict),
         .testTarget(name: "CamdSystemTests", dependencies: ["CamdSystem"], swiftSettings: strict),
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),

@@ -19,7 +19,7 @@ public struct FuzzFailure: Error, CustomStringConvertible {
 }
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case http, multipart, native, jpeg, control, config, toml, pixels, upstream
+    case http, multipart, native, jpeg, control, config, toml, pixels, upstream, h264
 
     /// Runs the target's parser over `bytes` and checks its properties; a trap inside is a crash like any other.
     public func check(_ bytes: [UInt8]) throws(FuzzFailure) {
@@ -33,6 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .toml: try TOMLFuzz.check(bytes)
         case .pixels: try PixelsFuzz.check(bytes)
         case .upstream: try UpstreamFuzz.check(bytes)
+        case .h264: try H264Fuzz.check(bytes)
         }
     }
 }
@@ -88,3 +89,4 @@ private func fuzzEntry(_ target: FuzzTarget, _ data: UnsafePointer<UInt8>?, _ si
 @_cdecl("camdFuzzTOML") public func camdFuzzTOML(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.toml, data, size) }
 @_cdecl("camdFuzzPixels") public func camdFuzzPixels(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.pixels, data, size) }
 @_cdecl("camdFuzzUpstream") public func camdFuzzUpstream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.upstream, data, size) }
+@_cdecl("camdFuzzH264") public func camdFuzzH264(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.h264, data, size) }
