@@ -26,6 +26,14 @@ public struct EncodedAccessUnit: Sendable {
         parameterSets = H264ParameterSets(annexB: bytes, units: units) ?? previous
     }
 
+    /// This unit with `parameterSets` in front when it is a keyframe that lacks them (an encoder that keeps SPS and
+    /// PPS out of band, or sends them only once): then a viewer can start at any keyframe. Otherwise itself.
+    public func carryingParameterSets() -> EncodedAccessUnit {
+        guard isKeyframe, !carriesParameterSets, let parameterSets else { return self }
+        return EncodedAccessUnit(annexB: AnnexB.joined([parameterSets.sps, parameterSets.pps]) + bytes, sequence: sequence,
+                                 timestampNanos: timestampNanos, previous: parameterSets)
+    }
+
     /// The NAL units' types, in order.
     public var nalUnitTypes: [NALUnitType] { nalUnits.compactMap { NALUnitType(unit: bytes[$0]) } }
 

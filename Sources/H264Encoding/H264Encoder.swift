@@ -21,6 +21,11 @@ public final class H264Encoder {
     private var pending: [Int64: (sequence: UInt64, timestampNanos: UInt64)] = [:]
     private var keyframeRequested = false
     private var loggedProfile = false
+    /// SPS and PPS from the codec's extradata, for an encoder that puts them there instead of in band.
+    private var extradataParameterSets: H264ParameterSets? {
+        guard let extradata = context.pointee.extradata, context.pointee.extradata_size > 0 else { return nil }
+        return H264ParameterSets(annexB: Array(UnsafeBufferPointer(start: extradata, count: Int(context.pointee.extradata_size))))
+    }
 
     /// Opens the encoder `settings.encoder` names (for `auto`: h264_v4l2m2m, h264_vaapi, libx264, the first that
     /// opens). Throws with every attempt's reason when none does.
@@ -137,8 +142,9 @@ public final class H264Encoder {
             guard let data = packet.pointee.data, packet.pointee.size > 0 else { continue }
             let bytes = Array(UnsafeBufferPointer(start: data, count: Int(packet.pointee.size)))
             let source = pending.removeValue(forKey: packet.pointee.pts) ?? (0, 0)
+            // Every keyframe carries SPS and PPS, whatever the encoder does (libx264 repeats them itself).
             let unit = EncodedAccessUnit(annexB: bytes, sequence: source.sequence, timestampNanos: source.timestampNanos,
-                                         previous: parameterSets)
+                                         previous: parameterSets ?? extradataParameterSets).carryingParameterSets()
             if let sets = unit.parameterSets, sets != parameterSets {
                 parameterSets = sets
                 if !loggedProfile {

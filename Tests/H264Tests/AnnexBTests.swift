@@ -61,6 +61,19 @@ struct AnnexBTests {
         #expect(next.nalUnitTypes == [.slice])
     }
 
+    @Test func aKeyframeWithoutParameterSetsGetsThemInFront() throws {
+        let key = EncodedAccessUnit(annexB: AnnexB.joined([Self.sps, Self.pps, Self.idr]), sequence: 1, timestampNanos: 1, previous: nil)
+        let bare = EncodedAccessUnit(annexB: AnnexB.joined([Self.idr]), sequence: 31, timestampNanos: 2, previous: key.parameterSets)
+        let carried = bare.carryingParameterSets()
+        #expect(carried.nalUnitTypes == [.sps, .pps, .idrSlice] && carried.sequence == 31 && carried.timestampNanos == 2)
+        #expect(carried.bytes == key.bytes)
+        let slice = EncodedAccessUnit(annexB: AnnexB.joined([Self.slice]), sequence: 32, timestampNanos: 3, previous: key.parameterSets)
+        #expect(slice.carryingParameterSets().bytes == slice.bytes)
+        #expect(key.carryingParameterSets().bytes == key.bytes)
+        let unknown = EncodedAccessUnit(annexB: AnnexB.joined([Self.idr]), sequence: 1, timestampNanos: 1, previous: nil)
+        #expect(unknown.carryingParameterSets().bytes == unknown.bytes)
+    }
+
     @Test func base64PadsLikeRFC4648() throws {
         let sets = try #require(H264ParameterSets(sps: [0x67, 0x42, 0x00, 0x1F], pps: [0x68, 0x66, 0x6F]))
         #expect(sets.spropParameterSets == "Z0IAHw==,aGZv")
