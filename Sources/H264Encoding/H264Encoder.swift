@@ -12,6 +12,8 @@ public final class H264Encoder {
     public let report: H264EncoderReport
     /// The SPS and PPS of the latest access unit that carried them.
     public private(set) var parameterSets: H264ParameterSets?
+    /// "Constrained Baseline 3.1" once the first SPS is out (the encoder's own choice for the size and rate).
+    public var profile: String? { parameterSets.map { "\($0.profileName) \($0.levelName)" } }
     private let context: UnsafeMutablePointer<AVCodecContext>
     private let frame: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>

@@ -47,7 +47,11 @@ struct H264EncoderTests {
     }
 
     @Test func theFirstUnitIsAnIDRWithItsParameterSetsAndIDRsComeEveryGOP() throws {
-        let units = try encode(try makeEncoder(320, 240, gop: 30), frames: 90)
+        let encoder = try makeEncoder(320, 240, gop: 30)
+        let units = try encode(encoder, frames: 90)
+        // Sliced threads: one slice per thread in every picture, no frame of delay.
+        #expect(units[1].nalUnitTypes == Array(repeating: .slice, count: encoder.report.threads))
+        #expect(encoder.profile == "Constrained Baseline 1.3" || encoder.profile?.hasPrefix("Constrained Baseline") == true)
         #expect(units[0].isKeyframe && units[0].carriesParameterSets)
         #expect(units[0].nalUnitTypes.prefix(2) == [.sps, .pps])
         #expect(units.indices.filter { units[$0].isKeyframe } == [0, 30, 60])
