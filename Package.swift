@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         // camview's window only (Debian: libsdl2-dev).
         .systemLibrary(name: "CSDL2", providers: [.apt(["libsdl2-dev"])]),
+        // The H.264 encoder only (Debian: libavcodec-dev, libavutil-dev; Debian's libavcodec links libx264, GPL).
+        .systemLibrary(name: "CAVCodec", pkgConfig: "libavcodec", providers: [.apt(["libavcodec-dev", "libavutil-dev"])]),
         // Linux syscalls Glibc does not expose to Swift (epoll, eventfd, timerfd, signalfd, accept4), and crypt(3).
         .target(name: "CCamdLinux", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("crypt")]),
 
@@ -48,6 +50,14 @@ let package = Package(
         .target(name: "CPixels", cSettings: [.unsafeFlags(["-O2"])]),
         // JPEG encode/decode (libturbojpeg), raw-frame conversion (CPixels) and JPEG marker scanning.
         .target(name: "JPEG", dependencies: ["CTurboJPEG", "CPixels"], swiftSettings: strict),
+        // H.264 bytes without a codec: Annex-B splitting, NAL types, SPS/PPS for SDP, the shared access unit and the
+        // keyframe policy. No C imports, so RTSP and camera pass-through need no libavcodec.
+        .target(name: "H264", swiftSettings: strict),
+        // The H.264 encoder through libavcodec (hardware when it opens, else libx264) and PlanarImage → 4:2:0.
+        // A separate target so a build without libavcodec (and so without GPL libx264) leaves out only this.
+        .target(name: "H264Encoding", dependencies: ["H264", "CAVCodec", "JPEG", "CamdSystem", "Locking",
+                                                     .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
         .target(name: "Capture", dependencies: ["Frames", "Locking", "CamdSystem", "CCamdLinux", "JPEG", "CV4L2",
                                                 .product(name: "Logging", package: "swift-log")],
@@ -98,6 +108,10 @@ let package = Package(
         .executableTarget(name: "configmanual", dependencies: ["Settings", "CamdSystem"], path: "packaging/configmanual", swiftSettings: strict),
         // The capture path's cost per frame (YUYV encode, MJPEG passthrough), compared with tjbench.
         .executableTarget(name: "capbench", dependencies: ["JPEG", "CamdSystem"], path: "bench/capbench", swiftSettings: strict),
+        // camd's H.264 encoder over raw frames, compared with ffmpeg's libx264 by bench/h264-encode.sh.
+        .executableTarget(name: "h264bench", dependencies: ["H264Encoding", "H264", "JPEG", "CamdSystem",
+                                                            .product(name: "Logging", package: "swift-log")],
+                          path: "bench/h264bench", swiftSettings: strict),
 
         // Tests: one target per library, shared support, and an integration target that runs the built camd.
         .target(name: "TestSupport", dependencies: ["CamdSystem", "Locking", "Wire"], path: "Tests/TestSupport",
@@ -106,7 +120,7 @@ let package = Package(
         // sanitizer's llvm-symbolizer, an ordinary program that cannot load a library calling into a sanitizer runtime.
         .target(name: "FakeV4L2", path: "Tests/FakeV4L2",
                 cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fno-sanitize=all"])]),
-        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem", "RTSP"],
+        .target(name: "CamdFuzz", dependencies: ["Settings", "TOML", "Wire", "JPEG", "Streaming", "Frames", "CamdSystem", "RTSP", "H264"],
                 path: "fuzz", exclude: ["corpus", "driver.c"], swiftSettings: strict),
         .testTarget(name: "CamdSystemTests", dependencies: ["CamdSystem"], swiftSettings: strict),
         .testTarget(name: "LockingTests", dependencies: ["Locking"], swiftSettings: strict),
@@ -117,6 +131,10 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
+        .testTarget(name: "H264Tests", dependencies: ["H264"], swiftSettings: strict),
+        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG",
+                                                             .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "RTSPTests", dependencies: ["RTSP", "JPEG"], swiftSettings: strict),

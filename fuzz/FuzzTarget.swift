@@ -19,7 +19,7 @@ public struct FuzzFailure: Error, CustomStringConvertible {
 }
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case http, multipart, native, jpeg, control, config, toml, pixels, upstream, rtsp
+    case http, multipart, native, jpeg, control, config, toml, pixels, upstream, rtsp, h264
 
     /// Runs the target's parser over `bytes` and checks its properties; a trap inside is a crash like any other.
     public func check(_ bytes: [UInt8]) throws(FuzzFailure) {
@@ -34,6 +34,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .pixels: try PixelsFuzz.check(bytes)
         case .upstream: try UpstreamFuzz.check(bytes)
         case .rtsp: try RTSPFuzz.check(bytes)
+        case .h264: try H264Fuzz.check(bytes)
         }
     }
 }
@@ -90,3 +91,4 @@ private func fuzzEntry(_ target: FuzzTarget, _ data: UnsafePointer<UInt8>?, _ si
 @_cdecl("camdFuzzPixels") public func camdFuzzPixels(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.pixels, data, size) }
 @_cdecl("camdFuzzUpstream") public func camdFuzzUpstream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.upstream, data, size) }
 @_cdecl("camdFuzzRTSP") public func camdFuzzRTSP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.rtsp, data, size) }
+@_cdecl("camdFuzzH264") public func camdFuzzH264(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { fuzzEntry(.h264, data, size) }

@@ -17,12 +17,13 @@ camd_apt_install() {
 }
 
 # Build dependencies: libturbojpeg (JPEG), libv4l2 (cameras), libsystemd (notify/journal), libcrypt (http_auth),
-# SDL2 (camview's window), pkg-config.
-camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev libcrypt-dev libsdl2-dev pkg-config
+# SDL2 (camview's window), pkg-config, libavcodec + libavutil (the H.264 encoder; Debian's libavcodec links libx264).
+camd_apt_install libturbojpeg0-dev libv4l-dev libsystemd-dev libcrypt-dev libsdl2-dev pkg-config libavcodec-dev libavutil-dev
 
 if [ "${1:-}" = "test" ]; then
     # Real outside clients used by the tests: Python + OpenCV for examples/camd_client.py, djpeg, curl,
-    # ffmpeg, GStreamer and headless Chromium for HTTP; systemd-journald and journalctl for the journal test;
+    # ffmpeg (and its ffprobe: also the H.264 encoder tests), GStreamer and headless Chromium for HTTP;
+    # systemd-journald and journalctl for the journal test;
     # qemu, kmod and cpio for tests/vm/camvm.sh, the VM with a real V4L2 driver (vivid).
     # tmux, Xvfb, xwd (x11-apps), xdotool and ImageMagick for camview's terminal and window tests.
     # systemd for systemd-analyze (verify, security) in scripts/systemd-check.sh: a fresh Debian 12

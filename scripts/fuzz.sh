@@ -12,9 +12,9 @@
 #
 # Targets: http (request parser + connection machine), multipart, native, jpeg (scanner + MJPEG repair), control,
 # config (the whole config loader), toml (the TOML parser alone), upstream (network sources' HTTP response and
-# multipart parser), rtsp (RTSP request parser + RTSPConnectionMachine); all runs each in turn. SECONDS (default 30) is
-# libFuzzer's -max_total_time; --runs N stops after N executions instead (the long campaigns; with SECONDS as
-# well, whichever comes first).
+# multipart parser), rtsp (RTSP request parser + RTSPConnectionMachine), h264 (Annex-B splitting, NAL types,
+# SPS/PPS to SDP attributes); all runs each in turn. SECONDS (default 30) is libFuzzer's -max_total_time; --runs N
+# stops after N executions instead (the long campaigns; with SECONDS as well, whichever comes first).
 # Environment: FUZZ_SANITIZE=address (default) or none (coverage only, about twice as fast); FUZZ_CONFIGURATION
 # (release, the default: Swift's bounds, overflow and precondition checks stay on; debug adds assertions);
 # FUZZ_IGNORE=check,… lets named checks fail without stopping the run (a known bug owned elsewhere).
@@ -23,14 +23,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(http multipart native jpeg control config toml pixels upstream rtsp)
-usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|pixels|upstream|rtsp|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
+targets=(http multipart native jpeg control config toml pixels upstream rtsp h264)
+usage() { echo "usage: scripts/fuzz.sh http|multipart|native|jpeg|control|config|toml|pixels|upstream|rtsp|h264|all [SECONDS] [--runs N] [--grow]" >&2; exit 2; }
 target="" seconds="" runs="" grow=0
 while (($#)); do
     case "$1" in
         --grow) grow=1 ;;
         --runs) [[ "${2:-}" =~ ^[0-9]+$ ]] || usage; runs="$2"; shift ;;
-        all|http|multipart|native|jpeg|control|config|toml|pixels|upstream|rtsp) target="$1" ;;
+        all|http|multipart|native|jpeg|control|config|toml|pixels|upstream|rtsp|h264) target="$1" ;;
         *[!0-9]* | "") usage ;;
         *) seconds="$1" ;;
     esac
@@ -74,6 +74,7 @@ for t in "${targets[@]}"; do
         pixels) entry=camdFuzzPixels max_len=16384 ;;  # a 64x64 RGB24 frame is 12 KB
         upstream) entry=camdFuzzUpstream max_len=4096 ;;
         rtsp) entry=camdFuzzRTSP max_len=9216 ;;       # past RTSPRequestParser.maxHeadBytes, for the 431 paths
+        h264) entry=camdFuzzH264 max_len=8192 ;;  # a few small access units
     esac
     corpus="fuzz/corpus/$t" work=".build-fuzz/corpus-$t" binary=".build-fuzz/$t-fuzz" log=".build-fuzz/$t-fuzz.log"
     mkdir -p "$work"
