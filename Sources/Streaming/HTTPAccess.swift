@@ -27,9 +27,10 @@ public struct HTTPAccessPolicy: Sendable, Equatable {
 /// Checks requests against an HTTPAccessPolicy. crypt runs on the reactor thread, so its cost is bounded:
 /// verdicts are cached per Authorization value (a browser repeats the same header on every request), and
 /// at most `verificationsPerSecond` new values are hashed per second; beyond that a request is refused
-/// without hashing (a password-guessing flood cannot stall the stream).
-struct HTTPAccessControl {
-    enum Decision: Equatable {
+/// without hashing (a password-guessing flood cannot stall the stream). Public so that the RTSP server, which
+/// shares HTTP's access rules (Basic and the token in the URL), checks its requests with the same instance.
+public struct HTTPAccessControl {
+    public enum Decision: Equatable, Sendable {
         case allowed
         /// No credentials were presented (a browser's first request): 401, not worth a log line.
         case missing
@@ -39,25 +40,30 @@ struct HTTPAccessControl {
         case throttled
     }
 
-    let policy: HTTPAccessPolicy
-    static let verificationsPerSecond = 20
+    public let policy: HTTPAccessPolicy
+    public static let verificationsPerSecond = 20
     static let cacheLimit = 64
     private var verdicts: [String: Bool] = [:]
     private var windowStart: UInt64 = 0
     private var verificationsInWindow = 0
 
-    init(policy: HTTPAccessPolicy) { self.policy = policy }
+    public init(policy: HTTPAccessPolicy) { self.policy = policy }
 
     mutating func check(_ request: HTTPRequest, now: UInt64) -> Decision {
+        check(authorization: request.headers["authorization"], token: request.parameter("token"), now: now)
+    }
+
+    /// Any protocol's request: its Authorization header's value and its URL's `token` parameter, if present.
+    public mutating func check(authorization: String?, token given: String?, now: UInt64) -> Decision {
         if policy.isOpen { return .allowed }
         if let token = policy.token {
-            if let given = request.parameter("token"), Self.constantTimeEqual(given, token) { return .allowed }
-            if let auth = request.headers["authorization"], auth.lowercased().hasPrefix("bearer "),
+            if let given, Self.constantTimeEqual(given, token) { return .allowed }
+            if let auth = authorization, auth.lowercased().hasPrefix("bearer "),
                Self.constantTimeEqual(auth.dropFirst(7).trimmingWhitespace(), token) { return .allowed }
         }
-        let presented = request.parameter("token") != nil || request.headers["authorization"] != nil
-        guard let basic = policy.basic, let auth = request.headers["authorization"], auth.lowercased().hasPrefix("basic ") else {
-            return presented ? .denied(who: request.parameter("token") != nil ? "token" : "credentials") : .missing
+        let presented = given != nil || authorization != nil
+        guard let basic = policy.basic, let auth = authorization, auth.lowercased().hasPrefix("basic ") else {
+            return presented ? .denied(who: given != nil ? "token" : "credentials") : .missing
         }
         guard let (user, password) = Self.decodeBasic(String(auth.dropFirst(6))) else { return .denied(who: "malformed Basic") }
         if let verdict = verdicts[auth] { return verdict ? .allowed : .denied(who: "user \"\(user)\"") }
@@ -92,7 +98,7 @@ struct HTTPAccessControl {
     }
 
     /// The WWW-Authenticate header a 401 carries when Basic is configured (browsers then ask for a password).
-    var challenge: String {
+    public var challenge: String {
         policy.basic != nil ? "WWW-Authenticate: Basic realm=\"camd\", charset=\"UTF-8\"\r\n" : ""
     }
 }
