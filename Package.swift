@@ -52,10 +52,10 @@ let package = Package(
         .target(name: "JPEG", dependencies: ["CTurboJPEG", "CPixels"], swiftSettings: strict),
         // H.264 bytes without a codec: Annex-B splitting, NAL types, SPS/PPS for SDP, the shared access unit and the
         // keyframe policy. No C imports, so RTSP and camera pass-through need no libavcodec.
-        .target(name: "H264", swiftSettings: strict),
+        .target(name: "H264", dependencies: ["Locking"], swiftSettings: strict),
         // The H.264 encoder through libavcodec (hardware when it opens, else libx264) and PlanarImage → 4:2:0.
         // A separate target so a build without libavcodec (and so without GPL libx264) leaves out only this.
-        .target(name: "H264Encoding", dependencies: ["H264", "CAVCodec", "JPEG", "CamdSystem", "Locking",
+        .target(name: "H264Encoding", dependencies: ["H264", "CAVCodec", "JPEG", "CamdSystem", "Locking", "Frames",
                                                      .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
@@ -66,7 +66,7 @@ let package = Package(
         // multipart stream parser, the HTTP request parser and camd's HTTP messages. No reactor, no logging.
         .target(name: "Wire", dependencies: ["Frames", "CamdSystem"], swiftSettings: strict),
         // The streaming server: listeners, one ConnectionMachine per connection, and the fan-out of the latest frame.
-        .target(name: "Streaming", dependencies: ["Frames", "Wire", "Reactor", "CamdSystem",
+        .target(name: "Streaming", dependencies: ["Frames", "Wire", "Reactor", "CamdSystem", "RTSP", "H264",
                                                   .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // RTSP 1.0 (RFC 2326) and RTP/RTCP, sans-IO: the request parser, one RTSPConnectionMachine per connection,
@@ -86,7 +86,7 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Logging, systemd and the wiring of the daemon: applies Settings to capture, streaming and control.
-        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd",
+        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd", "H264", "H264Encoding", "RTSP",
                                                 "Settings", "Upstream", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 

@@ -50,10 +50,13 @@ extension CaptureThread {
 
     /// Numbers `picture` into the pool: a raw one to be encoded by a worker, anything else to be published once the
     /// frames before it are.
-    func submit(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, pool: EncoderPool<PendingFrame>) {
+    /// `keepRaw` (an H.264 encoder runs): the raw picture also stays on the frame, for the encoder to read.
+    func submit(_ picture: SourceFrame, sequence: UInt64, fallbackTimestamp: UInt64, pool: EncoderPool<PendingFrame>,
+                keepRaw: Bool = false) {
         var pending = PendingFrame(sequence: sequence, picture: picture, fallbackTimestamp: fallbackTimestamp)
-        // The raw picture goes to the pool alone: a frame waiting for its turn holds only its JPEG.
-        pending.picture.unencoded = nil
+        // The raw picture goes to the pool alone: a frame waiting for its turn holds only its JPEG (unless the H.264
+        // encoder wants it; the picture is immutable once converted, so the JPEG worker and the encoder share it).
+        if !keepRaw { pending.picture.unencoded = nil }
         let dropped = pool.submit(pending, encoding: picture.unencoded?.image, quality: picture.unencoded?.quality ?? 80)
         if dropped > 0 { countEncoderDrop(dropped) }
     }

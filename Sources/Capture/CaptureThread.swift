@@ -195,7 +195,7 @@ public final class CaptureThread: Sendable {
                 // The source's account is kept by this thread, at capture (a frame may be published later, on a
                 // worker): so the status and the invalid count never step back to an older frame's.
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
-                submit(picture, sequence: sequence, fallbackTimestamp: timestamp, pool: pool)
+                submit(picture, sequence: sequence, fallbackTimestamp: timestamp, pool: pool, keepRaw: demand.wantsRawPictures)
             } catch {
                 let message = "\(error)"
                 let first = loggedFailure.withLock { logged -> Bool in
@@ -243,7 +243,8 @@ extension CaptureThread {
         }
         ring.publish(Frame(sequence: sequence, timestampNanos: timestamp,
                            width: picture.width, height: picture.height,
-                           isPlaceholder: picture.isPlaceholder, payload: picture.payload))
+                           isPlaceholder: picture.isPlaceholder, payload: picture.payload,
+                           rawPicture: picture.unencoded?.image, h264: picture.h264))
         published()
     }
 

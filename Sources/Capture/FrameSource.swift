@@ -16,6 +16,9 @@ public struct SourceFrame: Sendable {
     /// The sequence number an upstream camd gave this picture (network sources): published instead of the capture
     /// thread's own count while it keeps the published sequence increasing (CaptureThread.sequence(for:after:)).
     public var upstreamSequence: UInt64?
+    /// The camera's own H.264 access unit (Annex-B) for this picture (a camera sending V4L2_PIX_FMT_H264): published
+    /// on the frame for RTSP viewers as it is. The picture itself still arrives as `payload` or `unencoded`.
+    public var h264: [UInt8]?
 
     public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil,
                 encodeNanos: UInt64? = nil) {

@@ -14,6 +14,8 @@ public final class CaptureDemand: Sendable {
     /// Frames up to this sequence were published before the capture idled: they are not live.
     private let staleThrough = Atomic<UInt64>(0)
     private let idleFlag = Atomic<Bool>(false)
+    /// An H.264 encoder is running: raw pictures stay on their frames (Frame.rawPicture) for it.
+    private let rawWanted = Atomic<Bool>(false)
     /// Wakes the capture thread out of its idle wait (set once, by whoever owns the thread).
     private let wake: @Sendable () -> Void
 
@@ -41,6 +43,11 @@ public final class CaptureDemand: Sendable {
 
     /// A frame published before the capture last idled: not to be shown as live.
     public func isStale(sequence: UInt64) -> Bool { sequence <= staleThrough.load(ordering: .acquiring) }
+
+    /// The H.264 encoder starts (true) or stops (false) taking frames: while it runs, the capture keeps each raw
+    /// picture on the frame it encodes, so the encoder reads pixels instead of decoding the JPEG.
+    public func setWantsRawPictures(_ wanted: Bool) { rawWanted.store(wanted, ordering: .releasing) }
+    public var wantsRawPictures: Bool { rawWanted.load(ordering: .acquiring) }
 
     // MARK: Settings (idle_after, idle_camera), from any thread
 

@@ -24,9 +24,19 @@ public final class Frame: Sendable {
     /// A "no signal" picture published while the camera is away.
     public let isPlaceholder: Bool
     public let payload: [UInt8]
+    /// The planar picture (a `JPEG.PlanarImage`) camd encoded `payload` from, kept only while an H.264 encoder wants
+    /// it (CaptureDemand.wantsRawPictures): the encoder then starts from the camera's pixels, not from a JPEG decode.
+    /// Typed loosely because Frames imports no codec; nil for pass-through JPEGs and when nobody wants it.
+    public let rawPicture: (any Sendable)?
+    /// The camera's own H.264 access unit (Annex-B) for this picture, from a camera that sends H.264: passed to RTSP
+    /// viewers as it is, never re-encoded. `payload` is still a JPEG (decoded and re-encoded for MJPEG viewers).
+    public let h264: [UInt8]?
 
     public init(sequence: UInt64, timestampNanos: UInt64, width: Int, height: Int,
-                format: FrameFormat = .jpeg, isPlaceholder: Bool = false, payload: [UInt8]) {
+                format: FrameFormat = .jpeg, isPlaceholder: Bool = false, payload: [UInt8],
+                rawPicture: (any Sendable)? = nil, h264: [UInt8]? = nil) {
+        self.rawPicture = rawPicture
+        self.h264 = h264
         self.sequence = sequence
         self.timestampNanos = timestampNanos
         self.width = width
