@@ -10,11 +10,17 @@ public protocol H264PictureDecoder: AnyObject {
 }
 
 /// Makes a decoder for each (re)opened camera stream: a new stream starts at an IDR, so no state carries over.
-/// Part of V4L2Settings, but not a setting: two settings that differ only in it compare equal.
+/// Part of V4L2Settings, but not a setting (how, not what): any two compare equal, so a reload never restarts the
+/// camera for it and settings are compared by their values only.
 public struct H264DecoderFactory: Sendable, Equatable {
-    public let make: @Sendable () throws -> any H264PictureDecoder
+    /// nil: this camd has no H.264 decoder (built without libavcodec).
+    public let make: (@Sendable () throws -> any H264PictureDecoder)?
 
     public init(_ make: @escaping @Sendable () throws -> any H264PictureDecoder) { self.make = make }
+    private init() { make = nil }
+
+    /// No decoder: a camera's H.264 is refused.
+    public static let unavailable = H264DecoderFactory()
 
     public static func == (lhs: H264DecoderFactory, rhs: H264DecoderFactory) -> Bool { true }
 }

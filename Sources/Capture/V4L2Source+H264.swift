@@ -19,12 +19,12 @@ extension V4L2Source {
         h264Decoder = nil
         loggedH264Failure = nil
         guard format.pixelFormat == .h264 else { return }
-        guard let factory = settings.makeH264Decoder else {
+        guard let make = settings.makeH264Decoder.make else {
             throw V4L2Error(settings.path, "format = \"h264\" needs camd's H.264 decoder (libavcodec), and this camd has none: "
                             + "use format = \"mjpeg\" or a raw format")
         }
         do {
-            h264Decoder = try factory.make()
+            h264Decoder = try make()
         } catch {
             throw V4L2Error(settings.path, "the H.264 decoder did not open: \(error)")
         }

@@ -22,9 +22,9 @@ public struct V4L2Settings: Sendable, Equatable {
     public var controls: [String: Int] = [:]
     /// `rotate` and `flip`: raw formats are turned while they are converted, MJPEG by a lossless transform.
     public var orientation = Orientation.identity
-    /// How `format = "h264"` pictures become JPEGs (H264Encoding's decoder, injected by Service); nil: camd was built
-    /// without H.264, and a camera's H.264 is refused.
-    public var makeH264Decoder: H264DecoderFactory?
+    /// How `format = "h264"` pictures become JPEGs (H264Encoding's decoder, injected by Service); `.unavailable`: camd
+    /// was built without H.264, and a camera's H.264 is refused.
+    public var makeH264Decoder = H264DecoderFactory.unavailable
 
     public init(path: String) { self.path = path }
 }
