@@ -30,6 +30,13 @@ extension V4L2Source {
         }
     }
 
+    /// After a parked idle the camera's units continue mid-GOP, referring to pictures camd never took: a fresh decoder
+    /// waits for the next IDR (no picture, not an error) instead of failing on each of them.
+    func restartH264Decoder() {
+        guard h264Decoder != nil, let make = settings.makeH264Decoder.make else { return }
+        if let fresh = try? make() { h264Decoder = fresh }
+    }
+
     /// The status line's word for the negotiated format, as MJPEG's: "640x480 H264 30 fps (passthrough)".
     func statusMode(_ format: NegotiatedFormat) -> String {
         format.pixelFormat.isJPEG || format.pixelFormat == .h264 ? "passthrough" : "encoded at quality \(settings.quality)"

@@ -1,5 +1,6 @@
-// V4L2Source: a real camera as a frame source — MJPEG passed through (repaired if needed), raw formats
-// encoded, H.264 passed through and decoded for JPEG viewers (V4L2Source+H264.swift); unplug, timeouts and absence handled by placeholders and reopening with backoff.
+// V4L2Source: a real camera as a frame source — MJPEG passed through (repaired if needed), raw formats encoded,
+// H.264 passed through and decoded for JPEG viewers (V4L2Source+H264.swift); unplug, timeouts and absence handled
+// by placeholders and reopening with backoff.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -195,6 +196,7 @@ public final class V4L2Source: FrameSource {
         }
         // The parked time is not silence: the device timeout counts from now.
         lastFrameAt = now
+        restartH264Decoder()
     }
 
     /// Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).

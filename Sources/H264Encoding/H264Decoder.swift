@@ -23,6 +23,8 @@ public final class H264Decoder: H264PictureDecoder {
     private let context: UnsafeMutablePointer<AVCodecContext>
     private let frame: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
+    /// An IDR has gone in: before it, slices refer to pictures this decoder never had (a stream joined mid-GOP).
+    private var sawIDR = false
 
     public init() throws(H264DecoderError) {
         guard let codec = avcodec_find_decoder(AV_CODEC_ID_H264) else { throw H264DecoderError("this libavcodec has no H.264 decoder") }
@@ -71,7 +73,10 @@ public final class H264Decoder: H264PictureDecoder {
     /// One Annex-B access unit; the picture it completes, nil while there is none to show yet (before the first
     /// IDR). Throws for a unit that is not Annex-B H.264, that libav refuses, or whose picture camd cannot take.
     public func decode(_ unit: [UInt8]) throws(H264DecoderError) -> PlanarImage? {
-        try Self.checkFraming(unit)
+        let types = try Self.nalTypes(unit)
+        if types.contains(.idrSlice) { sawIDR = true }
+        // Nothing is decodable before the first IDR: its slices are skipped (not an error); parameter sets go in.
+        guard sawIDR || !types.contains(.slice) else { return nil }
         var rc = av_new_packet(packet, Int32(unit.count))
         guard rc >= 0, let data = packet.pointee.data else { throw .libav("av_new_packet", rc) }
         unit.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: unit.count) }
@@ -124,18 +129,23 @@ public final class H264Decoder: H264PictureDecoder {
         return image
     }
 
-    /// An access unit is Annex-B: it starts with a start code and each NAL unit's forbidden_zero_bit is clear.
-    /// Anything else (a camera's garbage, a MJPEG frame) is refused here rather than guessed at by libav.
-    static func checkFraming(_ unit: [UInt8]) throws(H264DecoderError) {
+    /// The unit's NAL unit types, once its framing is checked: Annex-B, starting with a start code, each NAL unit's
+    /// forbidden_zero_bit clear. Anything else (a camera's garbage, a MJPEG frame) is refused here, not guessed at by libav.
+    static func nalTypes(_ unit: [UInt8]) throws(H264DecoderError) -> Set<NALUnitType> {
         guard unit.count <= Int(Int32.max) - 64 else { throw H264DecoderError("an access unit of \(unit.count) bytes") }
         let startsWithStartCode = unit.starts(with: [0, 0, 1]) || unit.starts(with: [0, 0, 0, 1])
         let nalUnits = AnnexB.nalUnits(in: unit)
         guard startsWithStartCode, !nalUnits.isEmpty else {
             throw H264DecoderError("not an Annex-B access unit (\(unit.count) bytes without a leading start code and NAL unit)")
         }
-        for range in nalUnits where unit[range.lowerBound] & 0x80 != 0 {
-            throw H264DecoderError("a NAL unit with its forbidden bit set (byte \(range.lowerBound)): not H.264")
+        var types = Set<NALUnitType>()
+        for range in nalUnits {
+            guard unit[range.lowerBound] & 0x80 == 0 else {
+                throw H264DecoderError("a NAL unit with its forbidden bit set (byte \(range.lowerBound)): not H.264")
+            }
+            types.insert(NALUnitType(rawValue: unit[range.lowerBound]))
         }
+        return types
     }
 }
 
