@@ -1,5 +1,6 @@
 // ConfigMapping: the one place where Settings' plain values become what Capture and Streaming take.
 import Capture
+import H264Encoding
 import Settings
 import Streaming
 
@@ -37,5 +38,7 @@ extension V4L2Settings {
         retryMax = config.deviceRetryMax
         controls = config.controls
         orientation = config.orientation
+        // format = "h264": the camera's H.264 is decoded for JPEG viewers by libavcodec (H264Encoding).
+        makeH264Decoder = H264DecoderFactory { try H264Decoder() }
     }
 }
