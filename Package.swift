@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "H264Tests", dependencies: ["H264"], swiftSettings: strict),
-        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG",
+        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG", "Frames", "CamdSystem",
                                                              .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
