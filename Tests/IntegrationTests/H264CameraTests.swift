@@ -36,8 +36,57 @@ extension CamdIntegrationTests {
         try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let environment = camera.environment(["FAKE_V4L2_H264": fixtureStream])
-        let camd = try CamdProcess(["--config", config], environment: environment)
+        let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"], environment: environment)
         defer { camd.terminate() }
+
+        // RTSP viewers get the camera's own H.264, not re-encoded: the units are the fixture's, byte for byte (the
+        // fixture repeats its SPS and PPS at every IDR, so a keyframe unit is sent as the camera made it).
+        let rtsp = try RTSPTestClient(port: camd.rtspPort, path: "/stream")
+        let sdp = try rtsp.play()
+        #expect(sdp.contains("H264/90000") && sdp.contains("a=x-dimensions:320,240"), "\(sdp)")
+        var unit: [UInt8] = []
+        var units: [[UInt8]] = []
+        while units.count < 5 {
+            let packet = try rtsp.readInterleaved()
+            guard packet.channel == 0 else { continue }
+            let payload = Array(packet.bytes[12...])
+            if payload[0] & 0x1F == 28 {
+                // FU-A: the NAL header from the indicator's top bits and the header's type; then the fragment.
+                if payload[1] & 0x80 != 0 { unit += [0, 0, 0, 1, payload[0] & 0xE0 | payload[1] & 0x1F] }
+                unit += payload[2...]
+            } else {
+                unit += [0, 0, 0, 1] + payload
+            }
+            if packet.marker {
+                units.append(unit)
+                unit = []
+            }
+        }
+        let stream = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixtureStream)))
+        let nal = { (bytes: [UInt8]) -> [[UInt8]] in
+            // NAL units without their start codes, in order.
+            var found: [[UInt8]] = []
+            var start: Int?
+            var i = 0
+            while i + 3 <= bytes.count {
+                if bytes[i] == 0, bytes[i + 1] == 0, bytes[i + 2] == 1 {
+                    if let s = start { found.append(Array(bytes[s..<(i > 0 && bytes[i - 1] == 0 ? i - 1 : i)])) }
+                    start = i + 3
+                    i += 3
+                } else { i += 1 }
+            }
+            if let s = start { found.append(Array(bytes[s...])) }
+            return found
+        }
+        let fixtureNALs = nal(stream)
+        #expect(units.first.map { nal($0).first?.first.map { $0 & 0x1F } } == 7, "the first unit does not start with an SPS")
+        for received in units {
+            for unitNAL in nal(received) where unitNAL.first.map({ $0 & 0x1F }) == 5 || unitNAL.first.map({ $0 & 0x1F }) == 1 {
+                #expect(fixtureNALs.contains(unitNAL), "a slice that is not the camera's")
+            }
+        }
+        #expect((camd.state()?["h264"] as? [String: Any])?["encoder"] as? String == "camera")
+        rtsp.close()
 
         // MJPEG viewers get the camera's pictures as JPEGs: testsrc's colour bars (magenta, then yellow, near the top).
         let jpeg = try snapshotJPEG(camd)
