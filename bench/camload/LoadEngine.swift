@@ -32,6 +32,8 @@ struct LoadPlan {
     var churnMeanLifeNanos: UInt64 = 1_000_000_000
     /// Every frame client 0 receives, one line each (see `FrameLog`).
     var frameLogPath: String?
+    /// The source's frame rate (--source-fps): RTSP frame indexes come from RTP time in frame intervals.
+    var sourceFPS: Double = 30
 }
 
 /// Churn clients' fate: each is connected, lives a random while and closes itself.
@@ -263,23 +265,35 @@ final class LoadEngine {
             frameLog.connected(local: (try? Socket.localAddress(client.socket)).map { "\($0)" } ?? "?")
         }
         if plan.wire == .multipart {
-            let sent: IOResult<Int>
-            do {
-                sent = try request.withUnsafeBytes { bytes throws(SystemError) in try Socket.write(client.socket, bytes) }
-            } catch {
-                fail(client, .connectFailed("sending the HTTP request: \(error)"))
-                return
-            }
-            guard case .done(let count) = sent, count == request.count else {
-                fail(client, .connectFailed("the HTTP request did not fit in the socket buffer"))
-                return
-            }
+            guard send(client, request, what: "the HTTP request") else { return }
+        }
+        if plan.wire == .rtsp {
+            var viewer = RTSPViewer(url: "rtsp://\(plan.target)\(plan.path)", fps: plan.sourceFPS)
+            let first = viewer.start()
+            client.rtsp = viewer
+            guard send(client, first, what: "the RTSP OPTIONS request") else { return }
         }
         if client.isSlow && Int(client.tokens) < max(plan.slowChunk, 1) {
             pause(client)
         } else {
             setInterest(client, .read)
         }
+    }
+
+    /// Writes a small request whole, or fails the client.
+    private func send(_ client: LoadClient, _ bytes: [UInt8], what: String) -> Bool {
+        let sent: IOResult<Int>
+        do {
+            sent = try bytes.withUnsafeBytes { raw throws(SystemError) in try Socket.write(client.socket, raw) }
+        } catch {
+            fail(client, .connectFailed("sending \(what): \(error)"))
+            return false
+        }
+        guard case .done(let count) = sent, count == bytes.count else {
+            fail(client, .connectFailed("\(what) did not fit in the socket buffer"))
+            return false
+        }
+        return true
     }
 
     // MARK: Events
@@ -348,6 +362,8 @@ final class LoadEngine {
                                                 timestampNanos: header.timestampNanos, realtime: realtime,
                                                 measuring: measuring), slow: client.isSlow)
                 }
+            case .rtsp:
+                consumeRTSP(client, bytes, realtime: realtime, measuring: measuring, log: log)
             case .multipart, .multipartRaw:
                 try client.multipart.consume(bytes) { part in
                     log?.frame(realtime: realtime, sequence: part.sequence ?? 0, timestampNanos: part.timestampNanos ?? 0,
@@ -360,6 +376,24 @@ final class LoadEngine {
         } catch {
             fail(client, .protocolError("\(error)"))
         }
+    }
+
+    private func consumeRTSP(_ client: LoadClient, _ bytes: UnsafeRawBufferPointer, realtime: UInt64, measuring: Bool, log: FrameLog?) {
+        let next: [UInt8]?
+        do {
+            next = try client.rtsp?.consume(bytes, realtime: realtime) { unit in
+                log?.frame(realtime: unit.firstPacketRealtime, sequence: unit.frameIndex, timestampNanos: unit.captureNanos ?? 0,
+                           placeholder: false, length: unit.payloadBytes)
+                // Latency: the capture time (RTCP SR mapping) to the receive time of the unit's first packet.
+                record(client.frameReceived(length: unit.payloadBytes, sequence: unit.frameIndex,
+                                            timestampNanos: unit.captureNanos, realtime: unit.firstPacketRealtime,
+                                            measuring: measuring), slow: client.isSlow)
+            }
+        } catch {
+            fail(client, .protocolError("\(error)"))
+            return
+        }
+        if let next { _ = send(client, next, what: "an RTSP request") }
     }
 
     private func record(_ sample: (latency: Double, transfer: Double)?, slow: Bool) {

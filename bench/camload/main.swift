@@ -17,7 +17,10 @@ struct CamLoad: ParsableCommand {
         discussion: """
         Protocols: native (camd's 32-byte header + JPEG), multipart (HTTP GET PATH, then \
         multipart/x-mixed-replace parts by Content-Length), multipart-raw (parts with no HTTP response \
-        head, as GStreamer's multipartmux ! tcpserversink sends them).
+        head, as GStreamer's multipartmux ! tcpserversink sends them), rtsp (OPTIONS, DESCRIBE, SETUP with RTP/AVP/TCP \
+        interleaved, PLAY; then a frame is an RTP access unit, ended by the marker bit; its size is RTP payload bytes; \
+        latency is the first packet's receive time minus the capture time from the RTCP sender report's NTP<->RTP \
+        mapping; dropped frames are gaps in RTP time, in --source-fps intervals).
 
         Per-client fps is complete frames received in the measured window / its length. Latency is \
         receive time (CLOCK_REALTIME, last byte) minus the capture timestamp: the native header's, or a \
@@ -33,10 +36,10 @@ struct CamLoad: ParsableCommand {
     @Option(help: ArgumentHelp("Server address (loopback only unless --allow-remote).", valueName: "host:port"))
     var target: String = "127.0.0.1:9999"
 
-    @Option(name: .customLong("protocol"), help: "native, multipart or multipart-raw.")
+    @Option(name: .customLong("protocol"), help: "native, multipart, multipart-raw or rtsp.")
     var wire: WireProtocol = .native
 
-    @Option(help: "HTTP path to GET with --protocol multipart.")
+    @Option(help: "HTTP path to GET with --protocol multipart; the RTSP path (rtsp://TARGET/PATH) with --protocol rtsp.")
     var path: String = "/stream"
 
     @Option(help: "Fast clients: read everything as soon as it arrives.")
@@ -136,7 +139,7 @@ struct CamLoad: ParsableCommand {
                             fastClients: clients, slowClients: slow, slowRate: slowRate, slowReceiveBuffer: slowRcvbuf, slowChunk: slowChunk,
                             connectRate: connectRate, warmupNanos: UInt64(warmup * 1e9), durationNanos: UInt64(duration * 1e9), serverPID: pid,
                             reconnectNanos: UInt64(reconnect * 1e9), churnRate: churn, churnMeanLifeNanos: UInt64(churnLife * 1e9),
-                            frameLogPath: frameLog)
+                            frameLogPath: frameLog, sourceFPS: sourceFps)
         if let pid, ProcessSample(pid: pid) == nil {
             printError("camload: warning: cannot read /proc/\(pid)/stat; server CPU and memory will be missing")
         }
