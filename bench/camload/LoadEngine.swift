@@ -34,6 +34,8 @@ struct LoadPlan {
     var frameLogPath: String?
     /// The source's frame rate (--source-fps): RTSP frame indexes come from RTP time in frame intervals.
     var sourceFPS: Double = 30
+    /// RTSP: the longest wait after the ramp for every viewer to be playing before the warm-up starts.
+    var playTimeoutNanos: UInt64 = 60_000_000_000
 }
 
 /// Churn clients' fate: each is connected, lives a random while and closes itself.
@@ -70,6 +72,9 @@ struct LoadMeasurement {
     var closeReasons: [String: Int]
     var churn: ChurnCounts
     var churnReasons: [String: Int]
+    /// RTSP: viewers playing when the warm-up began, and seconds from the end of the ramp until then.
+    var playingAtStart = 0
+    var secondsToAllPlaying = 0.0
 }
 
 final class LoadEngine {
@@ -112,6 +117,9 @@ final class LoadEngine {
     private var churn = ChurnCounts()
     private var churnReasons: [String: Int] = [:]
     private var frameLog: FrameLog?
+    /// RTSP: when every open viewer was playing (or the play timeout passed), and how many were.
+    private var allPlayingAt: UInt64?
+    private var playingAtStart = 0
 
     init(plan: LoadPlan) throws(SystemError) {
         self.plan = plan
@@ -147,7 +155,8 @@ final class LoadEngine {
                                selfCPUNanos: selfCPUAfter &- selfCPUBefore, resyncs: resyncs,
                                unconnectableFast: unconnectableFast, unconnectableSlow: unconnectableSlow,
                                firstSocketError: firstSocketError, reconnects: reconnects, closeReasons: closeReasons,
-                               churn: churn, churnReasons: churnReasons)
+                               churn: churn, churnReasons: churnReasons, playingAtStart: playingAtStart,
+                               secondsToAllPlaying: allPlayingAt.map { Double($0 - rampDoneAt) / 1e9 } ?? 0)
     }
 
     // MARK: Connecting
@@ -456,7 +465,7 @@ final class LoadEngine {
         case .ramp:
             let due = min(Double(now - startedAt) / 1e9 * plan.connectRate + 1, Double(totalClients))
             startConnections(upTo: Int(due), now: now)
-        case .warmup where now >= rampDoneAt + plan.warmupNanos:
+        case .warmup where rtspReady(now):
             for client in clients where client.isOpen {
                 if case .connecting = client.phase, !client.isChurn { fail(client, .connectFailed("not connected by the end of the warm-up")) }
             }
@@ -473,6 +482,23 @@ final class LoadEngine {
         default:
             break
         }
+    }
+
+    /// The warm-up is over: --warmup seconds after the ramp, and with RTSP after every open viewer is playing
+    /// (PLAY answered) or --play-timeout seconds after the ramp, whichever is first.
+    private func rtspReady(_ now: UInt64) -> Bool {
+        guard plan.wire == .rtsp else { return now >= rampDoneAt + plan.warmupNanos }
+        if allPlayingAt == nil {
+            let playing = clients.filter { $0.rtsp?.stage == .streaming }.count
+            let open = clients.filter(\.isOpen).count
+            if playing == open || now >= rampDoneAt + plan.playTimeoutNanos {
+                allPlayingAt = now
+                playingAtStart = playing
+            } else {
+                return false
+            }
+        }
+        return now >= allPlayingAt! + plan.warmupNanos
     }
 
     // MARK: Closing

@@ -82,58 +82,72 @@ struct RTSPViewer {
             return nil
         }
         text.append(contentsOf: bytes)
-        guard text.count <= 65_536 else { throw Failure("RTSP response longer than 64 KiB") }
-        guard let end = headerEnd() else { return nil }
-        let headerText = String(decoding: text[0..<end], as: UTF8.self)
-        var lines = headerText.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
-        let status = lines.removeFirst()
-        var fields: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingSpaces()
-        }
-        let length = Int(fields["content-length"] ?? "0") ?? 0
-        guard text.count >= end + 4 + length else { return nil }
-        let body = String(decoding: text[(end + 4)..<(end + 4 + length)], as: UTF8.self)
-        let rest = Array(text[(end + 4 + length)...])
-        text = []
-        let parts = status.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0] == "RTSP/1.0", parts[1] == "200" else {
-            throw Failure("\(stage.rawValue): \(status.prefix(80))")
-        }
         var next: [UInt8]?
-        switch stage {
-        case .options:
-            stage = .describe
-            next = request("DESCRIBE", url, ["Accept: application/sdp"])
-        case .describe:
-            if let contentBase = fields["content-base"] ?? fields["content-location"], !contentBase.isEmpty { base = contentBase }
-            try readSDP(body)
-            stage = .setup
-            next = request("SETUP", controlURL, ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"])
-        case .setup:
-            guard let value = fields["session"], let id = value.split(separator: ";").first else { throw Failure("SETUP: no Session") }
-            session = id.trimmingSpaces()
-            for part in (fields["transport"] ?? "").split(separator: ";") where part.hasPrefix("interleaved=") {
-                let digits = part.dropFirst("interleaved=".count).prefix { $0.isNumber }
-                if let channel = UInt8(digits) { rtpChannel = channel }
+        while stage != .streaming && !text.isEmpty {
+            // gst-rtsp-server may send RTP before its PLAY response: interleaved frames between responses.
+            if text[0] == 0x24 {
+                guard text.count >= 4 else { return next }
+                let total = 4 + (Int(text[2]) << 8 | Int(text[3]))
+                guard text.count >= total else { return next }
+                try feed(text[0..<total], realtime: realtime, onAccessUnit: onAccessUnit)
+                text.removeFirst(total)
+                continue
             }
-            stage = .play
-            next = request("PLAY", base.hasSuffix("/") ? String(base.dropLast()) : base, ["Range: npt=0.000-"])
-        case .play:
-            stage = .streaming
-            if !rest.isEmpty {
-                let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: rest.count, alignment: 1)
-                defer { copy.deallocate() }
-                copy.copyBytes(from: rest)
-                try interleaved(UnsafeRawBufferPointer(copy), realtime: realtime, onAccessUnit: onAccessUnit)
+            guard text.count <= 65_536 else { throw Failure("RTSP response longer than 64 KiB") }
+            guard let end = headerEnd() else { return next }
+            let headerText = String(decoding: text[0..<end], as: UTF8.self)
+            var lines = headerText.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
+            let status = lines.removeFirst()
+            var fields: [String: String] = [:]
+            for line in lines {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingSpaces()
             }
-            return nil
-        case .streaming:
-            break
+            let length = Int(fields["content-length"] ?? "0") ?? 0
+            guard text.count >= end + 4 + length else { return next }
+            let body = String(decoding: text[(end + 4)..<(end + 4 + length)], as: UTF8.self)
+            text.removeFirst(end + 4 + length)
+            let parts = status.split(separator: " ", maxSplits: 2)
+            guard parts.count >= 2, parts[0] == "RTSP/1.0", parts[1] == "200" else {
+                throw Failure("\(stage.rawValue): \(status.prefix(80))")
+            }
+            guard next == nil else { throw Failure("\(stage.rawValue): a response before the next request was sent") }
+            switch stage {
+            case .options:
+                stage = .describe
+                next = request("DESCRIBE", url, ["Accept: application/sdp"])
+            case .describe:
+                if let contentBase = fields["content-base"] ?? fields["content-location"], !contentBase.isEmpty { base = contentBase }
+                try readSDP(body)
+                stage = .setup
+                next = request("SETUP", controlURL, ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"])
+            case .setup:
+                guard let value = fields["session"], let id = value.split(separator: ";").first else { throw Failure("SETUP: no Session") }
+                session = id.trimmingSpaces()
+                for part in (fields["transport"] ?? "").split(separator: ";") where part.hasPrefix("interleaved=") {
+                    let digits = part.dropFirst("interleaved=".count).prefix { $0.isNumber }
+                    if let channel = UInt8(digits) { rtpChannel = channel }
+                }
+                stage = .play
+                next = request("PLAY", base.hasSuffix("/") ? String(base.dropLast()) : base, ["Range: npt=0.000-"])
+            case .play:
+                stage = .streaming
+                let rest = text
+                text = []
+                if !rest.isEmpty { try feed(rest[...], realtime: realtime, onAccessUnit: onAccessUnit) }
+            case .streaming:
+                break
+            }
         }
-        guard rest.isEmpty else { throw Failure("\(stage.rawValue): bytes after a response before the next request") }
         return next
+    }
+
+    /// Interleaved bytes held in `text` (whole frames, or everything after the PLAY response).
+    private mutating func feed(_ bytes: ArraySlice<UInt8>, realtime: UInt64, onAccessUnit: (AccessUnit) -> Void) throws(Failure) {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        defer { copy.deallocate() }
+        copy.copyBytes(from: bytes)
+        try interleaved(UnsafeRawBufferPointer(copy), realtime: realtime, onAccessUnit: onAccessUnit)
     }
 
     private func headerEnd() -> Int? {
@@ -149,7 +163,7 @@ struct RTSPViewer {
         var inMedia = false
         var chosen = false
         var control: String?
-        for raw in sdp.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for raw in sdp.split(whereSeparator: \.isNewline) {
             let line = String(raw)
             if line.hasPrefix("m=") {
                 if chosen { break }

@@ -20,6 +20,9 @@ struct LoadSummary {
     /// (Mbit/s, 10^6), from complete frames in the window.
     var meanFrameBytes: Double?
     var payloadMbitPerViewer: Double?
+    /// RTSP: viewers playing when the warm-up began, and how long after the ramp that was.
+    var playingAtStart: Int
+    var secondsToAllPlaying: Double
     var slowFPSMedian: Double?
     var slowFPSP5: Double?
     /// Mean bytes per second one slow client actually read (10^3 bytes), to check --slow-rate was reached.
@@ -78,6 +81,8 @@ struct LoadSummary {
         slowFPS.sort()
         fastFPSMedian = percentile(fastFPS, 50)
         fastFPSP5 = percentile(fastFPS, 5)
+        playingAtStart = m.playingAtStart
+        secondsToAllPlaying = m.secondsToAllPlaying
         fastFPSMin = fastFPS.first
         fastFPSP1 = percentile(fastFPS, 1)
         fastFPSMax = fastFPS.last
@@ -161,6 +166,7 @@ struct LoadSummary {
         parts.append("fast fps median \(show(fastFPSMedian, 1)) p5 \(show(fastFPSP5, 1))")
         if wire == .rtsp {
             parts.append("fps min \(show(fastFPSMin, 1)) p1 \(show(fastFPSP1, 1)) max \(show(fastFPSMax, 1)), \(fastBehind) under 90 %")
+            parts.append("\(playingAtStart) playing \(Format.fixed(secondsToAllPlaying, 1)) s after the ramp")
             parts.append("payload \(show(payloadMbitPerViewer, 3)) Mbit/s per viewer, \(show(meanFrameBytes, 0)) B per access unit")
         }
         if slowClients > 0 { parts.append("slow fps median \(show(slowFPSMedian, 2)) p5 \(show(slowFPSP5, 2)) at \(show(slowKBPerSecond, 0)) KB/s each") }
@@ -191,6 +197,7 @@ struct LoadSummary {
             ("fast_fps_min", number(fastFPSMin, 2)), ("fast_fps_p1", number(fastFPSP1, 2)), ("fast_fps_max", number(fastFPSMax, 2)),
             ("fast_behind", "\(fastBehind)"), ("mean_frame_bytes", number(meanFrameBytes, 1)),
             ("payload_mbit_per_viewer", number(payloadMbitPerViewer, 4)),
+            ("playing_at_start", "\(playingAtStart)"), ("seconds_to_all_playing", Format.fixed(secondsToAllPlaying, 2)),
             ("slow_fps_median", number(slowFPSMedian, 3)), ("slow_fps_p5", number(slowFPSP5, 3)),
             ("slow_kb_per_s", number(slowKBPerSecond, 1)),
             ("mb_per_s", Format.fixed(megabytesPerSecond, 2)), ("frames", "\(framesDelivered)"),

@@ -84,6 +84,9 @@ struct CamLoad: ParsableCommand {
     @Option(help: "The source's frame rate, for the slow clients' latency bound (2 frame intervals + transfer time).")
     var sourceFps: Double = 30
 
+    @Option(help: ArgumentHelp("RTSP: the warm-up starts only once every viewer is playing (PLAY answered), or this many seconds after the ramp.", valueName: "seconds"))
+    var playTimeout: Double = 60
+
     @Option(help: "A label for the result (e.g. the scenario name).")
     var label: String = ""
 
@@ -109,6 +112,7 @@ struct CamLoad: ParsableCommand {
         guard reconnect >= 0, reconnect <= 3600 else { throw ValidationError("--reconnect must be from 0 to 3600 seconds") }
         guard churn >= 0, churn <= 10_000 else { throw ValidationError("--churn must be from 0 to 10000 per second") }
         guard churnLife > 0, churnLife <= 3600 else { throw ValidationError("--churn-life must be from 0 to 3600 seconds") }
+        guard playTimeout >= 0, playTimeout <= 600 else { throw ValidationError("--play-timeout must be from 0 to 600 seconds") }
         guard sourceFps > 0 else { throw ValidationError("--source-fps must be positive") }
         guard path.hasPrefix("/") else { throw ValidationError("--path must start with '/'") }
         let address: SocketAddress
@@ -139,7 +143,7 @@ struct CamLoad: ParsableCommand {
                             fastClients: clients, slowClients: slow, slowRate: slowRate, slowReceiveBuffer: slowRcvbuf, slowChunk: slowChunk,
                             connectRate: connectRate, warmupNanos: UInt64(warmup * 1e9), durationNanos: UInt64(duration * 1e9), serverPID: pid,
                             reconnectNanos: UInt64(reconnect * 1e9), churnRate: churn, churnMeanLifeNanos: UInt64(churnLife * 1e9),
-                            frameLogPath: frameLog, sourceFPS: sourceFps)
+                            frameLogPath: frameLog, sourceFPS: sourceFps, playTimeoutNanos: UInt64(playTimeout * 1e9))
         if let pid, ProcessSample(pid: pid) == nil {
             printError("camload: warning: cannot read /proc/\(pid)/stat; server CPU and memory will be missing")
         }
