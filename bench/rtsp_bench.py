@@ -108,7 +108,7 @@ class Bench:
                 f.write(f'''# Written by bench/rtsp_bench.py.
 listen = ["127.0.0.1:{base}"]
 http_listen = ["127.0.0.1:{base + 1}"]
-rtsp_listen = "127.0.0.1:{base + 2}"
+rtsp_listen = ["127.0.0.1:{base + 2}"]
 source = "testpattern"
 width = 1280
 height = 720
@@ -174,10 +174,20 @@ log_level = "warning"
             argv = [os.path.join(a.bin, "camload"), "--target", f"127.0.0.1:{port}", "--protocol", "rtsp", "--path", "/stream",
                     "--clients", str(n), "--connect-rate", str(a.connect_rate), "--warmup", str(warmup),
                     "--duration", str(duration), "--play-timeout", str(a.play_timeout), "--source-fps", str(FPS), "--pid", str(pid), "--json", "--label", label]
-            try:
-                r = subprocess.run(argv, capture_output=True, text=True, timeout=bound)
-            except subprocess.TimeoutExpired:
+            # camd's /state, read once a second while the viewers play (its "h264" object describes the encoder
+            # while it runs); the last reading with RTSP viewers is kept.
+            load = self.procs.start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            state, deadline = None, time.monotonic() + bound
+            while load.poll() is None and time.monotonic() < deadline:
+                if http_port:
+                    s = get_state(http_port)
+                    if isinstance(s, dict) and s.get("viewers_rtsp"):
+                        state = s
+                time.sleep(1)
+            if load.poll() is None:
+                self.procs.stop(load)
                 raise SystemExit(f"{label}: camload did not finish within {bound:.0f} s")
+            r = subprocess.CompletedProcess(argv, load.returncode, *load.communicate())
             with open(os.path.join(a.out, f"{label}.camload.txt"), "w") as f:
                 f.write(" ".join(argv) + "\n" + r.stderr + r.stdout)
             try:
@@ -188,7 +198,6 @@ log_level = "warning"
             result["n"] = n
             result["loadavg_before"] = loadavg
             if http_port:
-                state = get_state(http_port)
                 result["state"] = state
                 with open(os.path.join(a.out, f"{label}.state.json"), "w") as f:
                     json.dump(state, f, indent=1)
@@ -287,7 +296,15 @@ def render_latency(r):
     h264 = (r.get("state") or {}).get("h264") if isinstance(r.get("state"), dict) else None
     enc = ""
     if isinstance(h264, dict):
-        enc = "; /state h264: " + json.dumps(h264)[:400]
+        p99 = h264.get("encode_p99_ms") or 0
+        lat = r.get("latency_p99_ms")
+        enc = (f"; /state h264: encoder {h264.get('encoder')}, encode p50 {h264.get('encode_p50_ms')} ms p99 {p99} ms, "
+               f"bitrate {h264.get('bitrate')}, frames_in {h264.get('frames_in')} dropped {h264.get('frames_dropped')}, "
+               f"keyframes {h264.get('keyframes')} (forced {h264.get('forced_keyframes')})")
+        if p99 > 0 and lat is not None:
+            enc += f"; target p99 ≤ encode p99 + 5 ms = {p99 + 5:.2f} ms: {'met' if lat <= p99 + 5 else 'MISSED'}"
+        else:
+            enc += "; /state reports no encode time (0): compare with bench/h264-encode.sh"
     mbit = r.get("payload_mbit_per_viewer")
     return (f"{r['server']}, {r['n']} viewers, {r['window_s']} s: capture-to-first-packet latency p50 {fmt(r['latency_p50_ms'])} ms "
             f"p99 {fmt(r['latency_p99_ms'])} ms; RTP payload {fmt(mbit, 3)} Mbit/s per viewer "
