@@ -93,8 +93,11 @@ struct RTSPViewer {
                 text.removeFirst(total)
                 continue
             }
-            guard text.count <= 65_536 else { throw Failure("RTSP response longer than 64 KiB") }
-            guard let end = headerEnd() else { return next }
+            // The response may be followed by a read's worth of RTP (hundreds of KB when the client is busy).
+            guard let end = headerEnd() else {
+                guard text.count <= 65_536 else { throw Failure("RTSP response head longer than 64 KiB") }
+                return next
+            }
             let headerText = String(decoding: text[0..<end], as: UTF8.self)
             var lines = headerText.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
             let status = lines.removeFirst()
@@ -152,7 +155,7 @@ struct RTSPViewer {
 
     private func headerEnd() -> Int? {
         guard text.count >= 4 else { return nil }
-        for i in 0...(text.count - 4) where text[i] == 13 && text[i + 1] == 10 && text[i + 2] == 13 && text[i + 3] == 10 {
+        for i in 0...(min(text.count, 65_536) - 4) where text[i] == 13 && text[i + 1] == 10 && text[i + 2] == 13 && text[i + 3] == 10 {
             return i
         }
         return nil
