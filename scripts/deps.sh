@@ -66,6 +66,13 @@ if [ "${1:-}" = "test" ]; then
     fi
 fi
 
+if [ "${1:-}" = "bench" ]; then
+    # bench/rtsp-bench.sh (issue 16's RTSP fan-out): GStreamer's RTSP server from Python (python3-gi in Debian's
+    # /usr/bin/python3, gir1.2-gst-rtsp-server-1.0) encoding with x264enc (plugins-ugly), ffmpeg for the harness's file.
+    camd_apt_install python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+        gstreamer1.0-plugins-ugly ffmpeg
+fi
+
 if ! command -v swift >/dev/null; then
     [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 fi

@@ -7,6 +7,8 @@ enum WireProtocol: String, CaseIterable, Sendable {
     case native
     case multipart
     case multipartRaw = "multipart-raw"
+    /// RTSP 1.0, RTP/AVP over TCP interleaved: a frame is an access unit (RTP marker bit).
+    case rtsp
 }
 
 final class LoadClient {
@@ -36,6 +38,8 @@ final class LoadClient {
 
     var native = NativeStreamParser(keepPayload: false)
     var multipart: MultipartStreamParser
+    /// --protocol rtsp: the session, set when the connection is up.
+    var rtsp: RTSPViewer?
 
     // Slow clients: a token bucket of bytes they may read, refilled by the timer.
     var tokens: Double = 0
@@ -53,7 +57,11 @@ final class LoadClient {
 
     /// True between frames: the next byte read is the first of a frame.
     func atFrameBoundary(_ wire: WireProtocol) -> Bool {
-        wire == .native ? native.isAtFrameBoundary : multipart.isBetweenParts
+        switch wire {
+        case .native: native.isAtFrameBoundary
+        case .multipart, .multipartRaw: multipart.isBetweenParts
+        case .rtsp: false
+        }
     }
 
     /// Times this client connected again after being closed (--reconnect), and when it next may.
@@ -74,6 +82,7 @@ final class LoadClient {
         self.socket = socket
         native = NativeStreamParser(keepPayload: false)
         multipart = MultipartStreamParser(framing: wire == .multipart ? .http : .raw)
+        rtsp = nil
         lastSequence = nil
         tokens = 0
         readPaused = false

@@ -32,6 +32,10 @@ struct LoadPlan {
     var churnMeanLifeNanos: UInt64 = 1_000_000_000
     /// Every frame client 0 receives, one line each (see `FrameLog`).
     var frameLogPath: String?
+    /// The source's frame rate (--source-fps): RTSP frame indexes come from RTP time in frame intervals.
+    var sourceFPS: Double = 30
+    /// RTSP: the longest wait after the ramp for every viewer to be playing before the warm-up starts.
+    var playTimeoutNanos: UInt64 = 60_000_000_000
 }
 
 /// Churn clients' fate: each is connected, lives a random while and closes itself.
@@ -68,6 +72,9 @@ struct LoadMeasurement {
     var closeReasons: [String: Int]
     var churn: ChurnCounts
     var churnReasons: [String: Int]
+    /// RTSP: viewers playing when the warm-up began, and seconds from the end of the ramp until then.
+    var playingAtStart = 0
+    var secondsToAllPlaying = 0.0
 }
 
 final class LoadEngine {
@@ -110,6 +117,9 @@ final class LoadEngine {
     private var churn = ChurnCounts()
     private var churnReasons: [String: Int] = [:]
     private var frameLog: FrameLog?
+    /// RTSP: when every open viewer was playing (or the play timeout passed), and how many were.
+    private var allPlayingAt: UInt64?
+    private var playingAtStart = 0
 
     init(plan: LoadPlan) throws(SystemError) {
         self.plan = plan
@@ -145,7 +155,8 @@ final class LoadEngine {
                                selfCPUNanos: selfCPUAfter &- selfCPUBefore, resyncs: resyncs,
                                unconnectableFast: unconnectableFast, unconnectableSlow: unconnectableSlow,
                                firstSocketError: firstSocketError, reconnects: reconnects, closeReasons: closeReasons,
-                               churn: churn, churnReasons: churnReasons)
+                               churn: churn, churnReasons: churnReasons, playingAtStart: playingAtStart,
+                               secondsToAllPlaying: allPlayingAt.map { Double($0 - rampDoneAt) / 1e9 } ?? 0)
     }
 
     // MARK: Connecting
@@ -263,23 +274,35 @@ final class LoadEngine {
             frameLog.connected(local: (try? Socket.localAddress(client.socket)).map { "\($0)" } ?? "?")
         }
         if plan.wire == .multipart {
-            let sent: IOResult<Int>
-            do {
-                sent = try request.withUnsafeBytes { bytes throws(SystemError) in try Socket.write(client.socket, bytes) }
-            } catch {
-                fail(client, .connectFailed("sending the HTTP request: \(error)"))
-                return
-            }
-            guard case .done(let count) = sent, count == request.count else {
-                fail(client, .connectFailed("the HTTP request did not fit in the socket buffer"))
-                return
-            }
+            guard send(client, request, what: "the HTTP request") else { return }
+        }
+        if plan.wire == .rtsp {
+            var viewer = RTSPViewer(url: "rtsp://\(plan.target)\(plan.path)", fps: plan.sourceFPS)
+            let first = viewer.start()
+            client.rtsp = viewer
+            guard send(client, first, what: "the RTSP OPTIONS request") else { return }
         }
         if client.isSlow && Int(client.tokens) < max(plan.slowChunk, 1) {
             pause(client)
         } else {
             setInterest(client, .read)
         }
+    }
+
+    /// Writes a small request whole, or fails the client.
+    private func send(_ client: LoadClient, _ bytes: [UInt8], what: String) -> Bool {
+        let sent: IOResult<Int>
+        do {
+            sent = try bytes.withUnsafeBytes { raw throws(SystemError) in try Socket.write(client.socket, raw) }
+        } catch {
+            fail(client, .connectFailed("sending \(what): \(error)"))
+            return false
+        }
+        guard case .done(let count) = sent, count == bytes.count else {
+            fail(client, .connectFailed("\(what) did not fit in the socket buffer"))
+            return false
+        }
+        return true
     }
 
     // MARK: Events
@@ -348,6 +371,8 @@ final class LoadEngine {
                                                 timestampNanos: header.timestampNanos, realtime: realtime,
                                                 measuring: measuring), slow: client.isSlow)
                 }
+            case .rtsp:
+                consumeRTSP(client, bytes, realtime: realtime, measuring: measuring, log: log)
             case .multipart, .multipartRaw:
                 try client.multipart.consume(bytes) { part in
                     log?.frame(realtime: realtime, sequence: part.sequence ?? 0, timestampNanos: part.timestampNanos ?? 0,
@@ -360,6 +385,24 @@ final class LoadEngine {
         } catch {
             fail(client, .protocolError("\(error)"))
         }
+    }
+
+    private func consumeRTSP(_ client: LoadClient, _ bytes: UnsafeRawBufferPointer, realtime: UInt64, measuring: Bool, log: FrameLog?) {
+        let next: [UInt8]?
+        do {
+            next = try client.rtsp?.consume(bytes, realtime: realtime) { unit in
+                log?.frame(realtime: unit.firstPacketRealtime, sequence: unit.frameIndex, timestampNanos: unit.captureNanos ?? 0,
+                           placeholder: false, length: unit.payloadBytes)
+                // Latency: the capture time (RTCP SR mapping) to the receive time of the unit's first packet.
+                record(client.frameReceived(length: unit.payloadBytes, sequence: unit.frameIndex,
+                                            timestampNanos: unit.captureNanos, realtime: unit.firstPacketRealtime,
+                                            measuring: measuring), slow: client.isSlow)
+            }
+        } catch {
+            fail(client, .protocolError("\(error)"))
+            return
+        }
+        if let next { _ = send(client, next, what: "an RTSP request") }
     }
 
     private func record(_ sample: (latency: Double, transfer: Double)?, slow: Bool) {
@@ -422,7 +465,7 @@ final class LoadEngine {
         case .ramp:
             let due = min(Double(now - startedAt) / 1e9 * plan.connectRate + 1, Double(totalClients))
             startConnections(upTo: Int(due), now: now)
-        case .warmup where now >= rampDoneAt + plan.warmupNanos:
+        case .warmup where rtspReady(now):
             for client in clients where client.isOpen {
                 if case .connecting = client.phase, !client.isChurn { fail(client, .connectFailed("not connected by the end of the warm-up")) }
             }
@@ -439,6 +482,23 @@ final class LoadEngine {
         default:
             break
         }
+    }
+
+    /// The warm-up is over: --warmup seconds after the ramp, and with RTSP after every open viewer is playing
+    /// (PLAY answered) or --play-timeout seconds after the ramp, whichever is first.
+    private func rtspReady(_ now: UInt64) -> Bool {
+        guard plan.wire == .rtsp else { return now >= rampDoneAt + plan.warmupNanos }
+        if allPlayingAt == nil {
+            let playing = clients.filter { $0.rtsp?.stage == .streaming }.count
+            let open = clients.filter(\.isOpen).count
+            if playing == open || now >= rampDoneAt + plan.playTimeoutNanos {
+                allPlayingAt = now
+                playingAtStart = playing
+            } else {
+                return false
+            }
+        }
+        return now >= allPlayingAt! + plan.warmupNanos
     }
 
     // MARK: Closing

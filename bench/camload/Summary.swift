@@ -11,6 +11,18 @@ struct LoadSummary {
 
     var fastFPSMedian: Double?
     var fastFPSP5: Double?
+    /// The rest of the per-viewer distribution of fast clients' fps, and how many got under 90 % of --source-fps.
+    var fastFPSMin: Double?
+    var fastFPSP1: Double?
+    var fastFPSMax: Double?
+    var fastBehind: Int
+    /// Mean frame size (RTSP: RTP payload bytes of an access unit) and one fast viewer's mean payload rate
+    /// (Mbit/s, 10^6), from complete frames in the window.
+    var meanFrameBytes: Double?
+    var payloadMbitPerViewer: Double?
+    /// RTSP: viewers playing when the warm-up began, and how long after the ramp that was.
+    var playingAtStart: Int
+    var secondsToAllPlaying: Double
     var slowFPSMedian: Double?
     var slowFPSP5: Double?
     /// Mean bytes per second one slow client actually read (10^3 bytes), to check --slow-rate was reached.
@@ -69,6 +81,17 @@ struct LoadSummary {
         slowFPS.sort()
         fastFPSMedian = percentile(fastFPS, 50)
         fastFPSP5 = percentile(fastFPS, 5)
+        playingAtStart = m.playingAtStart
+        secondsToAllPlaying = m.secondsToAllPlaying
+        fastFPSMin = fastFPS.first
+        fastFPSP1 = percentile(fastFPS, 1)
+        fastFPSMax = fastFPS.last
+        fastBehind = fastFPS.filter { $0 < 0.9 * sourceFPS }.count
+        let fastList = m.clients.filter { !$0.isSlow }
+        let fastFrames = fastList.reduce(0) { $0 + $1.windowFrames }
+        let fastFrameBytes = fastList.reduce(0) { $0 + $1.windowFrameBytes }
+        meanFrameBytes = fastFrames > 0 ? Double(fastFrameBytes) / Double(fastFrames) : nil
+        payloadMbitPerViewer = fastFPS.isEmpty ? nil : Double(fastFrameBytes) * 8 / seconds / 1e6 / Double(fastFPS.count)
         slowFPSMedian = percentile(slowFPS, 50)
         slowFPSP5 = percentile(slowFPS, 5)
 
@@ -141,6 +164,11 @@ struct LoadSummary {
     var line: String {
         var parts = ["camload \(label.isEmpty ? "" : label + " ")\(wire.rawValue) \(target) fast=\(fastClients) slow=\(slowClients) window=\(Format.fixed(windowSeconds, 1))s"]
         parts.append("fast fps median \(show(fastFPSMedian, 1)) p5 \(show(fastFPSP5, 1))")
+        if wire == .rtsp {
+            parts.append("fps min \(show(fastFPSMin, 1)) p1 \(show(fastFPSP1, 1)) max \(show(fastFPSMax, 1)), \(fastBehind) under 90 %")
+            parts.append("\(playingAtStart) playing \(Format.fixed(secondsToAllPlaying, 1)) s after the ramp")
+            parts.append("payload \(show(payloadMbitPerViewer, 3)) Mbit/s per viewer, \(show(meanFrameBytes, 0)) B per access unit")
+        }
         if slowClients > 0 { parts.append("slow fps median \(show(slowFPSMedian, 2)) p5 \(show(slowFPSP5, 2)) at \(show(slowKBPerSecond, 0)) KB/s each") }
         parts.append("\(Format.fixed(megabytesPerSecond, 1)) MB/s, \(framesDelivered) frames")
         parts.append("latency p50 \(show(latencyP50, 1)) ms p99 \(show(latencyP99, 1)) ms")
@@ -166,6 +194,10 @@ struct LoadSummary {
             ("label", quote(label)), ("protocol", quote(wire.rawValue)), ("target", quote(target)),
             ("fast_clients", "\(fastClients)"), ("slow_clients", "\(slowClients)"), ("window_s", Format.fixed(windowSeconds, 3)),
             ("fast_fps_median", number(fastFPSMedian, 2)), ("fast_fps_p5", number(fastFPSP5, 2)),
+            ("fast_fps_min", number(fastFPSMin, 2)), ("fast_fps_p1", number(fastFPSP1, 2)), ("fast_fps_max", number(fastFPSMax, 2)),
+            ("fast_behind", "\(fastBehind)"), ("mean_frame_bytes", number(meanFrameBytes, 1)),
+            ("payload_mbit_per_viewer", number(payloadMbitPerViewer, 4)),
+            ("playing_at_start", "\(playingAtStart)"), ("seconds_to_all_playing", Format.fixed(secondsToAllPlaying, 2)),
             ("slow_fps_median", number(slowFPSMedian, 3)), ("slow_fps_p5", number(slowFPSP5, 3)),
             ("slow_kb_per_s", number(slowKBPerSecond, 1)),
             ("mb_per_s", Format.fixed(megabytesPerSecond, 2)), ("frames", "\(framesDelivered)"),

@@ -17,7 +17,10 @@ struct CamLoad: ParsableCommand {
         discussion: """
         Protocols: native (camd's 32-byte header + JPEG), multipart (HTTP GET PATH, then \
         multipart/x-mixed-replace parts by Content-Length), multipart-raw (parts with no HTTP response \
-        head, as GStreamer's multipartmux ! tcpserversink sends them).
+        head, as GStreamer's multipartmux ! tcpserversink sends them), rtsp (OPTIONS, DESCRIBE, SETUP with RTP/AVP/TCP \
+        interleaved, PLAY; then a frame is an RTP access unit, ended by the marker bit; its size is RTP payload bytes; \
+        latency is the first packet's receive time minus the capture time from the RTCP sender report's NTP<->RTP \
+        mapping; dropped frames are gaps in RTP time, in --source-fps intervals).
 
         Per-client fps is complete frames received in the measured window / its length. Latency is \
         receive time (CLOCK_REALTIME, last byte) minus the capture timestamp: the native header's, or a \
@@ -33,10 +36,10 @@ struct CamLoad: ParsableCommand {
     @Option(help: ArgumentHelp("Server address (loopback only unless --allow-remote).", valueName: "host:port"))
     var target: String = "127.0.0.1:9999"
 
-    @Option(name: .customLong("protocol"), help: "native, multipart or multipart-raw.")
+    @Option(name: .customLong("protocol"), help: "native, multipart, multipart-raw or rtsp.")
     var wire: WireProtocol = .native
 
-    @Option(help: "HTTP path to GET with --protocol multipart.")
+    @Option(help: "HTTP path to GET with --protocol multipart; the RTSP path (rtsp://TARGET/PATH) with --protocol rtsp.")
     var path: String = "/stream"
 
     @Option(help: "Fast clients: read everything as soon as it arrives.")
@@ -81,6 +84,9 @@ struct CamLoad: ParsableCommand {
     @Option(help: "The source's frame rate, for the slow clients' latency bound (2 frame intervals + transfer time).")
     var sourceFps: Double = 30
 
+    @Option(help: ArgumentHelp("RTSP: the warm-up starts only once every viewer is playing (PLAY answered), or this many seconds after the ramp.", valueName: "seconds"))
+    var playTimeout: Double = 60
+
     @Option(help: "A label for the result (e.g. the scenario name).")
     var label: String = ""
 
@@ -106,6 +112,7 @@ struct CamLoad: ParsableCommand {
         guard reconnect >= 0, reconnect <= 3600 else { throw ValidationError("--reconnect must be from 0 to 3600 seconds") }
         guard churn >= 0, churn <= 10_000 else { throw ValidationError("--churn must be from 0 to 10000 per second") }
         guard churnLife > 0, churnLife <= 3600 else { throw ValidationError("--churn-life must be from 0 to 3600 seconds") }
+        guard playTimeout >= 0, playTimeout <= 600 else { throw ValidationError("--play-timeout must be from 0 to 600 seconds") }
         guard sourceFps > 0 else { throw ValidationError("--source-fps must be positive") }
         guard path.hasPrefix("/") else { throw ValidationError("--path must start with '/'") }
         let address: SocketAddress
@@ -136,7 +143,7 @@ struct CamLoad: ParsableCommand {
                             fastClients: clients, slowClients: slow, slowRate: slowRate, slowReceiveBuffer: slowRcvbuf, slowChunk: slowChunk,
                             connectRate: connectRate, warmupNanos: UInt64(warmup * 1e9), durationNanos: UInt64(duration * 1e9), serverPID: pid,
                             reconnectNanos: UInt64(reconnect * 1e9), churnRate: churn, churnMeanLifeNanos: UInt64(churnLife * 1e9),
-                            frameLogPath: frameLog)
+                            frameLogPath: frameLog, sourceFPS: sourceFps, playTimeoutNanos: UInt64(playTimeout * 1e9))
         if let pid, ProcessSample(pid: pid) == nil {
             printError("camload: warning: cannot read /proc/\(pid)/stat; server CPU and memory will be missing")
         }
