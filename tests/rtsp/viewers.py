@@ -12,7 +12,8 @@ The helper stamps each decoded frame's arrival (CLOCK_MONOTONIC), waits `warmup`
 viewers, counts frames that arrive in the next `window` seconds, then stops them (SIGINT, then SIGKILL).
 Prints one JSON object: per viewer frames in the window, fps, first/last arrival offsets, encoded bits per
 second over the window, distinct seconds of the window in which frames arrived, error and warning lines
-(ffmpeg's own level tag: "[error]"/"[fatal]" vs "[warning]"), decoded frame size, exit status.
+(ffmpeg's own level tag: "[error]"/"[fatal]" and "corrupt decoded frame" count as errors, other
+"[warning]" lines are only listed), decoded frame size, exit status.
 """
 import json
 import os
@@ -110,8 +111,11 @@ def main():
         except (OSError, ValueError, IndexError):
             pass
         span = (max(pts) - min(pts)) if len(pts) > 1 else 0
-        errors = [l for l in rec['stderr'] if '[error]' in l or '[fatal]' in l]
-        warnings = [l for l in rec['stderr'] if '[warning]' in l]
+        # Errors: ffmpeg's [error]/[fatal] lines, and its "corrupt decoded frame" warning (the decoder concealed a
+        # damaged or unreferenced picture: what a viewer would see as a smeared frame). Other warnings are listed
+        # but not judged (the copy output's "Timestamps are unset" for the packet before the first keyframe).
+        errors = [l for l in rec['stderr'] if '[error]' in l or '[fatal]' in l or 'corrupt' in l.lower()]
+        warnings = [l for l in rec['stderr'] if '[warning]' in l and l not in errors]
         result['viewers'][rec['name']] = {
             'frames': len(inside),
             'fps': round(len(inside) / window, 2),
