@@ -231,6 +231,15 @@ public struct RTSPConnectionMachine {
         session = current
     }
 
+    /// Units of the playing path were lost before this viewer could be offered them (the driver fell behind the
+    /// encoder): decoding cannot go on from the next unit, so the viewer waits for a keyframe.
+    public mutating func unitsMissed() {
+        guard var current = session, current.state == .playing, !current.awaitingKeyframe else { return }
+        current.awaitingKeyframe = true
+        session = current
+        actions.append(.requestKeyframe(path: current.path))
+    }
+
     /// Periodic check (about every 100 ms): timeouts.
     public mutating func tick(now: RTSPTime) {
         guard !isClosed, closing == nil else { return }

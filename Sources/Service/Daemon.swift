@@ -21,6 +21,8 @@ public final class Daemon {
     let capture: CaptureThread
     /// Whether anyone wants frames (idle mode): the server updates it, the capture thread reads it.
     let demand: CaptureDemand
+    /// The H.264 encoder RTSP /stream viewers share (DaemonH264.swift).
+    let h264: DaemonH264
     let notifier = SystemdNotifier()
     private var control: ControlServer?
     /// Re-reads the config file with the same command-line flags on top (reload); nil: no file to re-read.
@@ -50,6 +52,8 @@ public final class Daemon {
         demand = CaptureDemand(idleAfterNanos: config.idleAfterNanos, stopsCamera: config.idleCamera == .stop,
                                wake: { capture.wake() })
         server = StreamServer(reactor: reactor, ring: ring, settings: StreamSettings(config), logger: logger, demand: demand)
+        h264 = DaemonH264(config: config, demand: demand, logger: logger)
+        server.rtspFeed = h264.feed(fps: config.fps)
         listeners = DaemonListeners(server: server, logger: logger)
     }
 
@@ -91,6 +95,7 @@ public final class Daemon {
             if !self.notifier.isReady, self.ring.latest != nil { self.notifier.ready(status: self.statusLine()) }
         }
         self.wakeup = wakeup
+        h264.setWake { wakeup.signal() }
         try reactor.addTimer(intervalNanos: 100_000_000) { [unowned self] in self.tick() }
 
         logger.info("camd \(CamdVersion.string) starting: \(config.summary)",
@@ -101,6 +106,7 @@ public final class Daemon {
 
         // Tear down in reverse: stop producing, then close the operator's socket, viewers and listeners.
         capture.stop()
+        h264.setRunning(false)
         control?.close()
         let stats = server.stats
         server.close()
@@ -112,10 +118,15 @@ public final class Daemon {
     /// Starts the capture thread with `source`, which is sent to it: the daemon keeps no reference.
     func startCapture(_ source: sending any FrameSource) throws(SystemError) {
         let wakeup = self.wakeup
+        let (ring, h264) = (self.ring, self.h264)
         capture.setDropSameFrames(config.dropSameFrames)
         try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, demand: demand,
                           encodeWorkers: EncodeWorkers.count(configured: config.encodeWorkers),
-                          published: { wakeup?.signal() })
+                          published: {
+                              // Publishing is serialised (CaptureThread.publish): the latest is the frame just published.
+                              if let frame = ring.latest { h264.offer(frame) }
+                              wakeup?.signal()
+                          })
     }
 
     // MARK: Control socket

@@ -23,6 +23,7 @@ struct DaemonListeners {
         switch proto {
         case .native: return "listen"
         case .http: return "http_listen"
+        case .rtsp: return "rtsp_listen"
         }
     }
 
@@ -31,6 +32,7 @@ struct DaemonListeners {
         switch proto {
         case .native: return config.listen
         case .http: return config.httpListen
+        case .rtsp: return config.rtspListen
         }
     }
 
@@ -48,14 +50,16 @@ struct DaemonListeners {
                 switch name {
                 case "native": proto = .native
                 case "http": proto = .http
+                case "rtsp": proto = .rtsp
                 default:
                     // Unnamed: match the port against the configured addresses.
                     let address = try? Socket.localAddress(socket)
                     if let address, config.listen.contains(where: { $0.port == address.port }) { proto = .native }
                     else if let address, config.httpListen.contains(where: { $0.port == address.port }) { proto = .http }
+                    else if let address, config.rtspListen.contains(where: { $0.port == address.port }) { proto = .rtsp }
                     else {
                         let text = "ignoring a socket passed by systemd named \"\(LogText.escaped(name))\" (\(address.map { "\($0)" } ?? "?")): "
-                            + "name it native or http with FileDescriptorName="
+                            + "name it native, http or rtsp with FileDescriptorName="
                         logger.warning("\(text)")
                         socket.close()
                         continue
@@ -65,7 +69,7 @@ struct DaemonListeners {
                 activated.insert(proto)
                 lines.append((proto, address, " (from systemd)"))
             }
-            for proto in [StreamProtocol.native, .http] where !activated.contains(proto) {
+            for proto in [StreamProtocol.native, .http, .rtsp] where !activated.contains(proto) {
                 for address in Self.addresses(proto, in: config) {
                     let actual = try Self.naming(proto, address) { () throws(SystemError) in try server.listen(address, proto: proto) }
                     bound[proto, default: []].append((address, actual))
@@ -94,7 +98,7 @@ struct DaemonListeners {
     /// first (a failure keeps the old set), then the ones no longer configured are closed. Connected viewers
     /// are not touched. Returns reload's change lines.
     mutating func rebind(_ key: String, to config: Config) throws(SystemError) -> [String] {
-        let proto: StreamProtocol = key == Self.key(.native) ? .native : .http
+        let proto: StreamProtocol = key == Self.key(.native) ? .native : key == Self.key(.rtsp) ? .rtsp : .http
         let wanted = Self.addresses(proto, in: config)
         var current = bound[proto] ?? []
         var added: [(SocketAddress, SocketAddress)] = []
@@ -119,6 +123,10 @@ struct DaemonListeners {
         switch proto {
         case .native: logger.info("native viewers: tcp://\(address)\(note)")
         case .http: logger.info("http viewers: http://\(address)/ (stream: /stream, snapshot: /snapshot, state: /state)\(note)")
+        case .rtsp:
+            let udp = server.rtspUDPPorts.map { "; RTP over UDP from ports \($0.rtp)-\($0.rtcp) or TCP" } ?? "; RTP over TCP"
+            let h264 = server.rtspFeed.units == nil ? "H.264 not built in" : "H.264: /stream"
+            logger.info("rtsp viewers: rtsp://\(address)/stream (\(h264), JPEG: /mjpeg\(udp))\(note)")
         }
     }
 }

@@ -83,7 +83,7 @@ extension Daemon {
         out.add("camd_viewers", .gauge, help: "Viewers receiving the stream, by protocol.",
                 [([("protocol", "native")], Double(connections.nativeViewers)), ([("protocol", "http")], Double(connections.httpViewers))])
         out.add("camd_connections", .gauge, help: "Open connections (viewers and HTTP requests), by protocol.",
-                [([("protocol", "native")], Double(connections.native)), ([("protocol", "http")], Double(connections.http))])
+                [([("protocol", "native")], Double(connections.native)), ([("protocol", "http")], Double(connections.http)), ([("protocol", "rtsp")], Double(connections.rtsp))])
         out.add("camd_connections_accepted_total", .counter, help: "Connections accepted.", Double(stats.accepted))
         out.add("camd_connections_refused_total", .counter,
                 help: "Connections or viewers turned away, by the limit reached.",

@@ -79,11 +79,16 @@ extension Daemon {
                 return .failure(ApplyError(description: "\(key): \(error)"))
             }
         }
+        let old = config
         config = new
         let settings = StreamSettings(new)
         if settings != server.settings { server.settings = settings }
         demand.configure(idleAfterNanos: new.idleAfterNanos, stopsCamera: new.idleCamera == .stop)
         capture.setDropSameFrames(new.dropSameFrames)
+        if (new.h264Encoder, new.h264Bitrate, new.h264Gop, new.fps) != (old.h264Encoder, old.h264Bitrate, old.h264Gop, old.fps) {
+            h264.apply(new)
+        }
+        server.rtspFeed.fps = new.fps
         outcome.changes += change.liveChanges
         if let newSource {
             capture.stop()

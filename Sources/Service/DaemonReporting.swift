@@ -121,6 +121,9 @@ extension Daemon {
         state.viewers = counts.viewers
         state.clients_native = counts.native
         state.clients_http = counts.http
+        state.clients_rtsp = counts.rtsp
+        state.viewers_rtsp = counts.rtspViewers
+        state.h264 = h264.state
         state.clients_accepted = stats.accepted
         state.clients_refused = stats.refused
         state.clients_timed_out = stats.timedOut

@@ -33,11 +33,26 @@ public enum IdleCamera: String, Sendable, CaseIterable {
     case stop
 }
 
+/// The H.264 encoder for RTSP /stream (`h264_encoder`): "auto" opens the first that works of the hardware ones
+/// (a Raspberry Pi's V4L2 memory-to-memory encoder, VAAPI) and then libx264.
+public enum H264EncoderName: String, Sendable, CaseIterable {
+    case auto, libx264
+    case v4l2m2m = "h264_v4l2m2m"
+    case vaapi = "h264_vaapi"
+}
+
 /// What camd runs with. Each property's initial value is the key's default (config/camd.toml states the same,
 /// and `ConfigKey.defaultText` shows it in --help).
 public struct Config: Sendable, Equatable {
     public var listen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:9999")]
     public var httpListen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:8080")]
+    /// RTSP: H.264 at /stream, JPEG (RFC 2435) at /mjpeg; none = off.
+    public var rtspListen: [SocketAddress] = [try! SocketAddress(parsing: "0.0.0.0:8554")]
+    public var h264Encoder: H264EncoderName = .auto
+    /// Bits per second the H.264 encoder aims at (a VBV cap, not an average it may exceed).
+    public var h264Bitrate = 2_000_000
+    /// Frames from one H.264 keyframe (IDR) to the next.
+    public var h264Gop = 30
     public var requestTimeout: Double = 5
     /// "user:crypt-hash" for HTTP Basic, or "" (off).
     public var httpAuth = ""
@@ -129,6 +144,7 @@ public struct Config: Sendable, Equatable {
     public var summary: String {
         "source=\(source) \(width)x\(height) fps=\(Format.fixed(fps, 1, bareWhole: true)) quality=\(quality) listen=\(listen.map(\.description).joined(separator: ",")) "
             + "http_listen=\(httpListen.isEmpty ? "off" : httpListen.map(\.description).joined(separator: ",")) "
+            + "rtsp_listen=\(rtspListen.isEmpty ? "off" : rtspListen.map(\.description).joined(separator: ",")) "
             + "max_clients=\(maxClients) client_timeout=\(Format.fixed(clientTimeout, 1, bareWhole: true))s"
             + " http_access=\(accessSummary)"
     }

@@ -201,7 +201,8 @@ public struct ConnectionMachine {
             phase = .streaming
             wantsOffer = true
             notes.append(.streamStarted("native"))
-        case .http:
+        case .http, .rtsp:
+            // RTSP connections have their own machine (RTSPConnectionMachine); never built here.
             phase = .awaitingRequest(since: now)
         }
     }

@@ -63,6 +63,8 @@ public struct StreamCounters: Sendable, Equatable {
     public var requests: [HTTPRequestKey: UInt64] = [:]
     /// Connections whose request head did not arrive within request_timeout.
     public var requestTimeouts: UInt64 = 0
+    /// RTSP responses by status (camd_rtsp_requests_total).
+    public var rtspRequests: [Int: UInt64] = [:]
 }
 
 extension StreamServer {

@@ -57,6 +57,8 @@ public struct StreamSettings: Sendable, Equatable {
 public enum StreamProtocol: String, Sendable {
     case native
     case http
+    /// RTSP 1.0: H.264 at /stream, RFC 2435 JPEG at /mjpeg (StreamServer+RTSP).
+    case rtsp
 }
 
 /// One viewer, as the state and control socket report it.
@@ -180,6 +182,8 @@ public final class StreamServer {
         var viewers = 0
         var requests = 0
     }
+    /// RTSP connections, the UDP sockets and the streams they are sent (StreamServer+RTSP).
+    let rtsp = RTSPState()
     /// One scratch buffer for reading what connections send; freed in deinit.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
@@ -229,6 +233,7 @@ public final class StreamServer {
             throw error
         }
         listeners.append(Listener(socket: socket, registration: registration, address: bound, proto: proto))
+        if proto == .rtsp { openRTSPDatagramSockets(near: bound) }
         return bound
     }
 
@@ -291,6 +296,7 @@ public final class StreamServer {
     /// Takes a new connection within its count (viewers for native, request connections for HTTP) and the
     /// peer's share, sets its socket options and starts its machine.
     func admit(_ socket: Descriptor, peer address: SocketAddress?, proto: StreamProtocol) {
+        if proto == .rtsp { return admitRTSP(socket, peer: address) }
         let peer = address.map { "\($0)" } ?? "unknown"
         let host = address?.hostText ?? "unknown"
         // A trusted proxy carries many viewers: its request connections are not limited per address (its viewers
@@ -427,14 +433,19 @@ public final class StreamServer {
                 currentHTTP = WireFrame(frame: frame, header: HTTPMessages.partHeader(frame), trailer: HTTPMessages.crlf)
             }
             return currentHTTP
+        case .rtsp:
+            // RTSP viewers are sent packetised units (StreamServer+RTSP), never wire frames.
+            return nil
         }
     }
 
     /// The capture thread published a frame: every idle viewer is offered it; busy ones will ask for the
     /// newest when they finish the frame they are on.
     public func frameAvailable() {
-        guard let latest = ring.latest else { return }
         let now = Clock.monotonicNanos()
+        // Also the H.264 encoder's wake-up: its new units go out to RTSP viewers.
+        deliverRTSP(now: now)
+        guard let latest = ring.latest else { return }
         if !snapshotWaits.isEmpty, !demand.isStale(sequence: latest.sequence) { answerSnapshotWaits(now: now, expiredOnly: false) }
         for connection in connections.values where connection.machine.isWaitingForFrame {
             guard let wire = currentWire(connection.proto) else { continue }
@@ -457,6 +468,7 @@ public final class StreamServer {
             connection.machine.tick(now: now, unsent: Socket.unsentBytes(connection.socket))
             run(connection, now: now)
         }
+        tickRTSP(now: now)
     }
 
     /// Answers the snapshots waiting for a live frame (all of them: one has come), or those whose wait is over
@@ -475,16 +487,20 @@ public final class StreamServer {
     /// Disconnects one viewer by id; false if there is none.
     @discardableResult
     public func kick(_ id: UInt64, reason: String) -> Bool {
+        if let connection = rtsp.connections[id] {
+            dropRTSP(connection, reason: reason, level: .notice, event: "client_drop")
+            return true
+        }
         guard let connection = connections[id] else { return false }
         drop(connection, reason: reason, level: .notice, event: "client_drop")
         return true
     }
 
-    public var clientCount: Int { connections.count }
+    public var clientCount: Int { connections.count + rtsp.connections.count }
 
     /// Connections by kind, counted in one pass without building `clients` (/state asks on every request).
     /// Viewers (streaming) are counted by protocol too; an HTTP connection between requests is not a viewer.
-    public var connectionCounts: (viewers: Int, native: Int, http: Int, nativeViewers: Int, httpViewers: Int) {
+    public var connectionCounts: (viewers: Int, native: Int, http: Int, nativeViewers: Int, httpViewers: Int, rtsp: Int, rtspViewers: Int) {
         var native = 0, nativeViewers = 0, httpViewers = 0
         for connection in connections.values {
             let streaming = connection.machine.isStreaming
@@ -495,25 +511,33 @@ public final class StreamServer {
                 httpViewers += 1
             }
         }
-        return (nativeViewers + httpViewers, native, connections.count - native, nativeViewers, httpViewers)
+        let rtspViewers = rtsp.connections.values.reduce(0) { $0 + ($1.playing == nil ? 0 : 1) }
+        return (nativeViewers + httpViewers + rtspViewers, native, connections.count - native, nativeViewers, httpViewers,
+                rtsp.connections.count, rtspViewers)
     }
 
     public var clients: [ClientInfo] {
         let now = Clock.monotonicNanos()
-        return connections.values.sorted { $0.id < $1.id }.map {
+        let streaming = connections.values.map {
             ClientInfo(id: $0.id, peer: $0.viewer, via: $0.forwarded == nil ? nil : $0.peer, proto: $0.proto, connectedNanos: now - $0.connectedAt,
                        framesSent: $0.machine.frames.framesSent, framesDropped: $0.machine.frames.framesDropped,
                        bytesSent: $0.machine.frames.bytesSent, isViewer: $0.machine.isStreaming)
         }
+        return (streaming + rtspClients).sorted { $0.id < $1.id }
     }
 
     public var stats: StreamStats {
         var stats = closedTotals
-        stats.clients = connections.count
+        stats.clients = connections.count + rtsp.connections.count
         for connection in connections.values {
             stats.framesSent += connection.machine.frames.framesSent
             stats.framesDropped += connection.machine.frames.framesDropped
             stats.bytesSent += connection.machine.frames.bytesSent
+        }
+        for connection in rtsp.connections.values {
+            stats.framesSent += connection.unitsSent
+            stats.framesDropped += connection.unitsSkipped
+            stats.bytesSent += connection.bytesSent
         }
         return stats
     }
@@ -521,6 +545,7 @@ public final class StreamServer {
     /// Closes every viewer and listener.
     public func close() {
         for connection in connections.values { drop(connection, reason: "server shutting down", level: .debug) }
+        closeRTSP()
         for listener in listeners {
             reactor.deregister(listener.registration)
             listener.socket.close()

@@ -53,8 +53,65 @@ public struct StatusReply: Codable, Equatable, Sendable {
     public var frames_encode_failed: UInt64 = 0
     public var capture_latency_p50_ms: Double?
     public var capture_latency_p99_ms: Double?
+    /// RTSP connections, and those playing a stream (H.264 /stream or /mjpeg); absent from a camd without RTSP.
+    public var clients_rtsp: Int?
+    public var viewers_rtsp: Int?
+    /// The H.264 encoder RTSP /stream viewers share (absent from a camd built without H.264).
+    public var h264: H264Status?
 
     public init() {}
+}
+
+/// /state's "h264": what the encoder (or a camera's own H.264, passed through) is doing.
+public struct H264Status: Codable, Equatable, Sendable {
+    /// Encoding now: at least one RTSP viewer wants H.264.
+    public var running: Bool
+    /// "libx264", "h264_v4l2m2m", "camera" (the camera's own H.264 passed through); absent before the first frame.
+    public var encoder: String?
+    public var hardware: Bool
+    public var passthrough: Bool
+    public var width: Int
+    public var height: Int
+    /// e.g. "Constrained Baseline 3.1".
+    public var profile: String?
+    public var frames_in: UInt64
+    /// Frames replaced before the encoder took them (it was busy: latest wins).
+    public var frames_dropped: UInt64
+    public var units_out: UInt64
+    public var keyframes: UInt64
+    /// Keyframes forced for joining or lagging viewers (at most one a second).
+    public var forced_keyframes: UInt64
+    public var failures: UInt64
+    public var bytes_out: UInt64
+    /// Measured over the last few seconds, bits per second.
+    public var bitrate: Double
+    /// Decode (if any) plus encode per frame, over recent frames.
+    public var encode_p50_ms: Double
+    public var encode_p99_ms: Double
+    public var last_error: String?
+
+    public init(running: Bool, encoder: String?, hardware: Bool, passthrough: Bool, width: Int, height: Int, profile: String?,
+                frames_in: UInt64, frames_dropped: UInt64, units_out: UInt64, keyframes: UInt64, forced_keyframes: UInt64,
+                failures: UInt64, bytes_out: UInt64, bitrate: Double, encode_p50_ms: Double, encode_p99_ms: Double, last_error: String?) {
+        self.running = running
+        self.encoder = encoder
+        self.hardware = hardware
+        self.passthrough = passthrough
+        self.width = width
+        self.height = height
+        self.profile = profile
+        self.frames_in = frames_in
+        self.frames_dropped = frames_dropped
+        self.units_out = units_out
+        self.keyframes = keyframes
+        self.forced_keyframes = forced_keyframes
+        self.failures = failures
+        self.bytes_out = bytes_out
+        self.bitrate = bitrate
+        self.encode_p50_ms = encode_p50_ms
+        self.encode_p99_ms = encode_p99_ms
+        self.last_error = last_error
+    }
 }
 
 /// One viewer in the `clients` reply.

@@ -29,6 +29,10 @@ struct Camd: ParsableCommand {
     // line and how its text is read; `flagTexts` hands the values back by key name.
     @Option(name: KeyFlag.name("listen"), parsing: .unconditionalSingleValue, help: KeyFlag.help("listen")) var listen: [String] = []
     @Option(name: KeyFlag.name("http_listen"), parsing: .unconditionalSingleValue, help: KeyFlag.help("http_listen")) var httpListen: [String] = []
+    @Option(name: KeyFlag.name("rtsp_listen"), parsing: .unconditionalSingleValue, help: KeyFlag.help("rtsp_listen")) var rtspListen: [String] = []
+    @Option(name: KeyFlag.name("h264_encoder"), parsing: .unconditional, help: KeyFlag.help("h264_encoder")) var h264Encoder: String?
+    @Option(name: KeyFlag.name("h264_bitrate"), parsing: .unconditional, help: KeyFlag.help("h264_bitrate")) var h264Bitrate: String?
+    @Option(name: KeyFlag.name("h264_gop"), parsing: .unconditional, help: KeyFlag.help("h264_gop")) var h264Gop: String?
     @Option(name: KeyFlag.name("request_timeout"), parsing: .unconditional, help: KeyFlag.help("request_timeout")) var requestTimeout: String?
     @Option(name: KeyFlag.name("http_allow_origin"), parsing: .unconditionalSingleValue, help: KeyFlag.help("http_allow_origin")) var httpAllowOrigin: [String] = []
     @Option(name: KeyFlag.name("trusted_proxies"), parsing: .unconditionalSingleValue, help: KeyFlag.help("trusted_proxies")) var trustedProxies: [String] = []
@@ -73,7 +77,8 @@ struct Camd: ParsableCommand {
     /// Each key option's texts (one per occurrence), by key name. A test checks that these are exactly the
     /// table's keys that have a flag.
     var flagTexts: [String: [String]] {
-        ["listen": listen, "http_listen": httpListen, "request_timeout": requestTimeout.texts, "source": source.texts,
+        ["listen": listen, "http_listen": httpListen, "rtsp_listen": rtspListen, "h264_encoder": h264Encoder.texts,
+         "h264_bitrate": h264Bitrate.texts, "h264_gop": h264Gop.texts, "request_timeout": requestTimeout.texts, "source": source.texts,
          "width": width.texts, "height": height.texts, "fps": fps.texts, "quality": quality.texts,
          "idle_after": idleAfter.texts, "idle_camera": idleCamera.texts, "max_clients": maxClients.texts, "max_clients_per_ip": maxClientsPerIP.texts,
          "http_allow_origin": httpAllowOrigin, "trusted_proxies": trustedProxies,

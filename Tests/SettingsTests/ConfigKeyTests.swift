@@ -89,13 +89,13 @@ struct ConfigKeyTests {
     @Test func eachKeyAppliesTheWayTheREADMESays() {
         var byApply: [ConfigApply: [String]] = [:]
         for key in ConfigKey.all { byApply[key.applies, default: []].append(key.name) }
-        #expect(byApply[.live] == ["request_timeout", "http_auth", "http_token", "http_allow_origin", "trusted_proxies", "idle_after", "idle_camera",
+        #expect(byApply[.live] == ["h264_encoder", "h264_bitrate", "h264_gop", "request_timeout", "http_auth", "http_token", "http_allow_origin", "trusted_proxies", "idle_after", "idle_camera",
                                    "max_clients", "max_clients_per_ip",
                                    "client_timeout", "send_lowat", "send_buffer", "stats_interval", "drop_same_frames"])
         #expect(byApply[.captureAdjust] == ["fps", "quality"])
         #expect(byApply[.captureRestart] == ["source", "width", "height", "rotate", "flip", "format", "buffers", "encode_workers",
                                              "device_timeout", "device_retry_max", "controls"])
-        #expect(byApply[.listeners] == ["listen", "http_listen"])
+        #expect(byApply[.listeners] == ["listen", "http_listen", "rtsp_listen"])
         #expect(byApply[.nextStart] == ["ring_size", "log_level", "control_socket", "control_group"])
     }
 }
