@@ -2,7 +2,7 @@
 """Several real ffmpeg RTSP viewers at once, measured over one common wall-clock window (scripts/rtsp-test.sh,
 the shaped-viewer check).
 
-    viewers.py --warmup S --window W [--ns-exec 'ip netns exec NS'] NAME=URL [NAME=[NS]URL ...]
+    viewers.py --warmup S --window W [--state URL] NAME=URL [NAME=@NS@URL ...]
 
 A viewer written NAME=@NS@URL runs inside network namespace NS (ip netns exec). Each viewer is
     ffmpeg -loglevel level+warning -rtsp_transport tcp -i URL
@@ -17,6 +17,7 @@ second over the window, distinct seconds of the window in which frames arrived, 
 """
 import json
 import os
+import urllib.request
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import time
 
 def main():
     args = sys.argv[1:]
-    warmup, window = 3.0, 10.0
+    warmup, window, state_url = 3.0, 10.0, None
     viewers = []
     while args:
         a = args.pop(0)
@@ -35,6 +36,8 @@ def main():
             warmup = float(args.pop(0))
         elif a == '--window':
             window = float(args.pop(0))
+        elif a == '--state':
+            state_url = args.pop(0)
         else:
             name, _, rest = a.partition('=')
             ns = None
@@ -74,8 +77,19 @@ def main():
         procs.append(rec)
     t0 = start + warmup
     t1 = t0 + window
+    # With --state: camd's /state polled through the run (the most RTSP viewers it counted) and its encoder's
+    # h264.units_out read at both ends of the window (the frame rate every viewer could have had).
+    samples = []
     while time.monotonic() < t1:
-        time.sleep(0.1)
+        if state_url:
+            try:
+                with urllib.request.urlopen(state_url, timeout=1) as r:
+                    st = json.load(r)
+                samples.append((time.monotonic(), st.get('viewers_rtsp', 0), (st.get('h264') or {}).get('units_out'),
+                                st.get('fps')))
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.25)
     # The copy files are read while the viewers still run; then they are stopped.
     for rec in procs:
         rec['proc'].send_signal(signal.SIGINT)
@@ -88,6 +102,15 @@ def main():
         for t in rec['threads']:
             t.join(timeout=2)
     result = {'warmup': warmup, 'window': window, 'viewers': {}}
+    if state_url:
+        result['state_viewers_rtsp_max'] = max((v for _, v, _, _ in samples), default=0)
+        inwin = [(t, u) for t, _, u, _ in samples if u is not None and t >= t0]
+        if len(inwin) >= 2 and inwin[-1][0] > inwin[0][0]:
+            result['encoder_fps'] = round((inwin[-1][1] - inwin[0][1]) / (inwin[-1][0] - inwin[0][0]), 2)
+        # /state's fps: the rate frames are published at (what the encoder is fed), the window's mean.
+        fps = [f for t, _, _, f in samples if f is not None and t >= t0]
+        if fps:
+            result['published_fps'] = round(sum(fps) / len(fps), 2)
     for rec in procs:
         inside = [a for a in rec['arrivals'] if t0 <= a < t1]
         seconds = sorted({int(a - t0) for a in inside})
