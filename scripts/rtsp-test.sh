@@ -14,7 +14,7 @@
 #      jpegdec decodes 30 buffers
 #   7  access control (a second camd with http_auth and http_token): no credentials → 401; a wrong password → 401;
 #      rtsp://user:pass@… and ?token=… → codec h264
-#   8  a shaped viewer: a third camd (h264_bitrate 2 Mbit/s) in a network namespace; one viewer in another namespace
+#   8  a shaped viewer: a third camd (960x540, h264_bitrate 2 Mbit/s, GOP 10) in a network namespace; one viewer in another namespace
 #      behind a 1 Mbit/s tbf on the veth between them, two unshaped viewers on the camd namespace's loopback, all
 #      RTSP over TCP at once (tests/rtsp/viewers.py, one common window) — see the check for the criterion
 # Only loopback addresses are network targets: the namespaces' 10.78.0.x addresses exist only inside two network
@@ -32,8 +32,12 @@ for tool in ffprobe ffmpeg gst-launch-1.0 python3 ip tc curl openssl; do
 done
 gst-inspect-1.0 avdec_h264 >/dev/null 2>&1 || { echo "rtsp-test: GStreamer's avdec_h264 is missing (gstreamer1.0-libav)" >&2; exit 1; }
 
-# The shaped check's picture: large enough that the test pattern needs the whole 2 Mbit/s (640x480 needs ~1).
-RTSP_SHAPED_SIZE=${RTSP_SHAPED_SIZE:-1280x720}
+# The shaped check's picture: 960x540 with three keyframes a second. h264_bitrate is a VBV cap, and the test pattern
+# needs less than it: at 640x480 GOP 30 ~1 Mbit/s (no more than the link), at 960x540 GOP 10 ~1.6 Mbit/s even
+# when a loaded machine makes only 24 fps (measured under scripts/cpu-hog.sh); 1280x720 needs more CPU than a
+# loaded 2-core machine has (14 fps, 0.7 Mbit/s there).
+RTSP_SHAPED_SIZE=${RTSP_SHAPED_SIZE:-960x540}
+RTSP_SHAPED_GOP=${RTSP_SHAPED_GOP:-10}
 started=$SECONDS
 work=$(mktemp -d /tmp/camd-rtsp-test.XXXXXX)
 chmod 755 "$work"
@@ -274,7 +278,8 @@ kill "$auth_pid" 2>/dev/null
 
 # --- 8. A shaped viewer -----------------------------------------------------------------------------------------
 # $prefix-cam (camd, 10.78.0.1) ──veth── $prefix-vs (the shaped viewer, 10.78.0.2); the tbf is on the camd side of
-# the veth, so everything camd sends to the viewer leaves at 1 Mbit/s. The two unshaped viewers run inside
+# the veth, so everything camd sends to the viewer leaves at 1 Mbit/s (less only on a machine too loaded to make
+# a stream above that; the PASS/FAIL line says the rate). The two unshaped viewers run inside
 # $prefix-cam on its own loopback.
 ns_cam=$prefix-cam ns_vs=$prefix-vs
 shaped_ok=1
@@ -283,8 +288,7 @@ shaped_ok=1
     && ip link add up0 netns "$ns_vs" type veth peer name vs0 netns "$ns_cam" \
     && ip -n "$ns_cam" link set lo up && ip -n "$ns_vs" link set lo up \
     && ip -n "$ns_cam" addr add 10.78.0.1/24 dev vs0 && ip -n "$ns_vs" addr add 10.78.0.2/24 dev up0 \
-    && ip -n "$ns_cam" link set vs0 up && ip -n "$ns_vs" link set up0 up \
-    && tc -n "$ns_cam" qdisc add dev vs0 root tbf rate 1mbit burst 16kb latency 100ms
+    && ip -n "$ns_cam" link set vs0 up && ip -n "$ns_vs" link set up0 up
 } > "$work/netns.log" 2>&1 || shaped_ok=0
 if [ "$shaped_ok" = 0 ]; then
     fail "shaped viewer" "could not build the namespaces: $(head -3 "$work/netns.log" | tr '\n' ' ')"
@@ -293,11 +297,19 @@ else
 http_listen = [\"127.0.0.1:8080\"]
 rtsp_listen = [\"127.0.0.1:8554\", \"10.78.0.1:8554\"]
 h264_bitrate = 2000000
-h264_gop = 30" "${RTSP_SHAPED_SIZE%x*}" "${RTSP_SHAPED_SIZE#*x}"
+h264_gop = $RTSP_SHAPED_GOP" "${RTSP_SHAPED_SIZE%x*}" "${RTSP_SHAPED_SIZE#*x}"
     shaped_pid=$camd_pid
     if ! wait_rtsp "$shaped_pid" 10.78.0.1 8554 "$ns_vs"; then
         fail "shaped viewer" "camd in $ns_cam did not answer RTSP from $ns_vs: $(tail -3 "$work/shaped.log" | cut -c1-200 | tr '\n' ' ')"
     else
+        # The link: 1 Mbit/s, as the issue says — unless this machine is so loaded that camd makes too few frames
+        # for the stream to exceed it (the pattern at 960x540 is ~1.6 Mbit/s at 24-30 fps): then 70 % of the
+        # stream's rate measured just before (one unshaped viewer, 3 s), so that the link still cannot carry it.
+        timeout 30 ip netns exec "$ns_cam" python3 tests/rtsp/viewers.py --warmup 1 --window 3 \
+            pre=rtsp://127.0.0.1:8554/stream > "$work/pre.json" 2>&1
+        link=$(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["viewers"]["pre"]["encoded_bps"]; print(min(1000, max(200, int(0.7 * b / 1000))))' \
+            "$work/pre.json" 2>/dev/null || echo 1000)
+        tc -n "$ns_cam" qdisc add dev vs0 root tbf rate "${link}kbit" burst 16kb latency 100ms
         timeout 60 ip netns exec "$ns_cam" python3 tests/rtsp/viewers.py --warmup 4 --window 10 \
             --state http://127.0.0.1:8080/state "shaped=@$ns_vs@rtsp://10.78.0.1:8554/stream" \
             a=rtsp://127.0.0.1:8554/stream b=rtsp://127.0.0.1:8554/stream > "$work/viewers.json" 2> "$work/viewers.err"
@@ -305,8 +317,10 @@ h264_gop = 30" "${RTSP_SHAPED_SIZE%x*}" "${RTSP_SHAPED_SIZE#*x}"
             "$work/viewers.json" 2>/dev/null || echo 0)
         tc -s -n "$ns_cam" qdisc show dev vs0 > "$work/tbf.txt" 2>&1
         # The criterion (tests/rtsp/viewers.py measures; this judges):
-        #  - the stream really is above the link: the unshaped viewers' encoded rate ≥ 1.2 Mbit/s (h264_bitrate is a
-        #    VBV cap: the 720p test pattern needs about 1.4 of its 2 Mbit/s, 640x480 about 1);
+        #  - the stream is above the link: the unshaped viewers' encoded rate in the window ≥ 1.2 × the link (h264_bitrate
+        #    is a VBV cap: the 960x540 test pattern needs ~1.6 of its 2 Mbit/s at GOP 10). That the link
+        #    throttled the viewer is judged directly too:
+        #    the shaped viewer's frames (below) and camd's own count of frames it skipped for it (the journal check);
         #  - each unshaped viewer decodes every frame the encoder made in the window ± 10 % (camd's /state
         #    h264.units_out at both ends of it, or /state's fps while units_out is not counted; the full rate is
         #    30 fps unless the machine cannot make frames that fast, which is not the fan-out's doing), no error line;
@@ -316,7 +330,7 @@ h264_gop = 30" "${RTSP_SHAPED_SIZE%x*}" "${RTSP_SHAPED_SIZE#*x}"
         #    in transit, so a decoder error can only mean camd cut an access unit or resumed a viewer on a frame
         #    that is not an IDR — exactly the corrupted picture the keyframe-aware fan-out promises never to
         #    send. "Very few" would let that bug through once per skip, so the allowance is zero.
-        verdict=$(python3 - "$work/viewers.json" <<'EOF'
+        verdict=$(python3 - "$work/viewers.json" "$link" <<'EOF'
 import json, sys
 try:
     r = json.load(open(sys.argv[1]))['viewers']
@@ -330,7 +344,8 @@ if not enc: enc, src = top.get('published_fps'), 'published'
 why = []
 if not enc: why.append('no frame rate from /state'); enc = 30
 bps = min(a['encoded_bps'], b['encoded_bps'])
-if bps < 1_200_000: why.append(f'stream only {bps/1e6:.2f} Mbit/s (below what the 1 Mbit/s link must throttle)')
+link = int(sys.argv[2]) * 1000
+if bps < 1.2 * link: why.append(f'stream only {bps/1e6:.2f} Mbit/s, not above the {link/1e6:.2f} Mbit/s link')
 for n, v in (('a', a), ('b', b)):
     if not 0.9 * enc <= v['fps'] <= 1.1 * enc: why.append(f'unshaped {n} {v["fps"]} fps of {enc} {src}')
     if v['error_count']: why.append(f'unshaped {n} errors: {v["errors"][:2]}')
@@ -339,31 +354,32 @@ if s['first_half'] == 0 or s['second_half'] == 0 or s['seconds_with_frames'] < 4
     why.append(f'shaped viewer stalled (halves {s["first_half"]}/{s["second_half"]}, {s["seconds_with_frames"]} s with frames)')
 if s['frames'] > 0.9 * min(a['frames'], b['frames']): why.append(f'shaped viewer not throttled ({s["frames"]} frames)')
 if s['error_count']: why.append(f'shaped viewer {s["error_count"]} error lines: {s["errors"][:2]}')
-summary = (f'shaped {s["frames"]} frames ({s["fps"]} fps, {s["seconds_with_frames"]}/10 s with frames, '
+summary = (f'link {link/1e6:.2f} Mbit/s: shaped {s["frames"]} frames ({s["fps"]} fps, {s["seconds_with_frames"]}/10 s with frames, '
            f'{s["error_count"]} errors), unshaped {a["fps"]} and {b["fps"]} fps of {enc} {src}, stream {bps/1e6:.2f} Mbit/s')
 print(('FAIL ' + '; '.join(why) + ' — ' + summary) if why else ('PASS ' + summary))
 EOF
 )
+        grep -q 'qdisc tbf' "$work/tbf.txt" || verdict="FAIL no tbf on the shaped link: $(head -2 "$work/tbf.txt")"
         case $verdict in
-            PASS*) pass "shaped viewer (1 Mbit/s) + 2 unshaped" "${verdict#PASS }" ;;
-            *) fail "shaped viewer (1 Mbit/s) + 2 unshaped" "${verdict#FAIL }" ;;
+            PASS*) pass "shaped viewer + 2 unshaped" "${verdict#PASS }" ;;
+            *) fail "shaped viewer + 2 unshaped" "${verdict#FAIL }" ;;
         esac
         if [ "$most" -eq 3 ]; then pass "/state viewers_rtsp" "3 while the three played"
         else fail "/state viewers_rtsp" "at most $most while the three played (want 3)"; fi
         # camd's journal: the shaped viewer's disconnect line counts skipped frames, the unshaped ones' none.
         for _ in $(seq 50); do
-            [ "$(grep -c 'disconnected: .*(rtsp /stream over TCP)' "$work/shaped.log")" -ge 3 ] && break
+            [ "$(grep -c 'disconnected: .*(rtsp /stream over TCP)' "$work/shaped.log")" -ge 4 ] && break
             sleep 0.2
         done
         sd=$(sed -n 's/.*disconnected: 10\.78\.0\.2:[0-9]* (rtsp \/stream over TCP).* \([0-9]*\) dropped$/\1/p' "$work/shaped.log" | tail -1)
-        ud=$(sed -n 's/.*disconnected: 127\.0\.0\.1:[0-9]* (rtsp \/stream over TCP).* \([0-9]*\) dropped$/\1/p' "$work/shaped.log" | tr '\n' ' ')
-        # A join may skip the frames before its first keyframe, so an unshaped viewer may show a few; the shaped one
-        # must show at least a second's worth (it got about 60 % of the frames in the window).
+        ud=$(sed -n 's/.*disconnected: 127\.0\.0\.1:[0-9]* (rtsp \/stream over TCP).* \([0-9]*\) dropped$/\1/p' "$work/shaped.log" | tail -2 | tr '\n' ' ')
+        # (The last two unshaped lines: the first is the rate probe's.) A join may skip the frames before its first keyframe, so an unshaped viewer may show a few; the shaped one
+        # must show many more (one skip to the next keyframe is up to GOP−1 frames; it got 50-90 % of the frames).
         read -r ud1 ud2 <<< "$ud"
-        if [ "${sd:-0}" -ge 30 ] && [ -n "${ud2:-}" ] && [ "$ud1" -le 3 ] && [ "$ud2" -le 3 ]; then
+        if [ "${sd:-0}" -ge 10 ] && [ -n "${ud2:-}" ] && [ "$ud1" -le 3 ] && [ "$ud2" -le 3 ]; then
             pass "journal: shaped viewer skipped" "$sd frames dropped for it, $ud1 and $ud2 for the unshaped"
         else
-            fail "journal: shaped viewer skipped" "dropped: shaped '${sd:-}', unshaped '$ud' (want ≥ 30 and ≤ 3 each)"
+            fail "journal: shaped viewer skipped" "dropped: shaped '${sd:-}', unshaped '$ud' (want ≥ 10 and ≤ 3 each)"
         fi
     fi
 fi
