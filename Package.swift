@@ -55,7 +55,8 @@ let package = Package(
         .target(name: "H264", dependencies: ["Locking"], swiftSettings: strict),
         // The H.264 encoder through libavcodec (hardware when it opens, else libx264) and PlanarImage → 4:2:0.
         // A separate target so a build without libavcodec (and so without GPL libx264) leaves out only this.
-        .target(name: "H264Encoding", dependencies: ["H264", "CAVCodec", "JPEG", "CamdSystem", "Locking", "Frames",
+        // Also the decoder for cameras that send H.264 (Capture's H264PictureDecoder).
+        .target(name: "H264Encoding", dependencies: ["H264", "CAVCodec", "JPEG", "CamdSystem", "Locking", "Frames", "Capture",
                                                      .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Frame sources, pacing and the capture thread.
@@ -132,7 +133,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "H264Tests", dependencies: ["H264"], swiftSettings: strict),
-        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG",
+        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG", "Frames", "CamdSystem",
                                                              .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),

@@ -72,7 +72,7 @@ echo "| source | camview mode | CPU (one core) | max RSS |"
 echo "|---|---|---|---|"
 for source in testpattern "file:$DATA"; do
     if [ "$source" = testpattern ]; then label="test pattern 640x480"; args=(--width 640 --height 480); else label="file 1280x720 (~100 KB)"; args=(); fi
-    "$BIN/camd" --source "$source" "${args[@]}" --fps 30 --listen "127.0.0.1:$PORT" --http-listen "127.0.0.1:$((PORT + 1))" \
+    "$BIN/camd" --source "$source" "${args[@]}" --fps 30 --listen "127.0.0.1:$PORT" --http-listen "127.0.0.1:$((PORT + 1))" --rtsp-listen off \
         --control-socket "$WORK/control" --stats-interval 0 2>"$WORK/camd.log" &
     camd_pid=$!
     pids+=("$camd_pid")

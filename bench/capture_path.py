@@ -45,7 +45,7 @@ class Camd:
         self.log_path = log
         self.log = open(log, 'w')
         self.proc = subprocess.Popen([binary, '--listen', f'127.0.0.1:{self.native}',
-                                      '--http-listen', f'127.0.0.1:{self.http}', '--control-socket', '',
+                                      '--http-listen', f'127.0.0.1:{self.http}', '--rtsp-listen', 'off', '--control-socket', '',
                                       '--stats-interval', '0', '--idle-after', '0', '--log-level', 'notice'] + args,
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT)
 

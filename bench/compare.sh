@@ -41,7 +41,7 @@ one() {
     local label=$1 camd=$2 proto=$3 n=$4 port=$PORT
     [ "$proto" = multipart ] && port=$HTTP_PORT
     "$camd" --source "file:$ROOT/bench/data" --fps 30 --max-clients 2000 --listen "127.0.0.1:$PORT" \
-        --http-listen "127.0.0.1:$HTTP_PORT" --stats-interval 0 --log-level warning 2>"$OUT/$label.server.log" &
+        --http-listen "127.0.0.1:$HTTP_PORT" --rtsp-listen off --stats-interval 0 --log-level warning 2>"$OUT/$label.server.log" &
     SERVER=$!
     wait_listen "$port" || { cat "$OUT/$label.server.log" >&2; exit 1; }
     local limit=$(( n / CONNECT_RATE + 1 + WARMUP + DURATION + 30 ))

@@ -35,7 +35,7 @@ class Camd:
         self.native, self.http = free_port(), free_port()
         self.log = open(log, 'w')
         self.proc = subprocess.Popen([binary, '--listen', f'127.0.0.1:{self.native}',
-                                      '--http-listen', f'127.0.0.1:{self.http}', '--control-socket', '',
+                                      '--http-listen', f'127.0.0.1:{self.http}', '--rtsp-listen', 'off', '--control-socket', '',
                                       '--stats-interval', '0'] + args,
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait(lambda: self.state() is not None, 20, 'camd did not answer /state')

@@ -14,7 +14,7 @@ camd=.build/release/camd
 camload="${CAMLOAD:-.build/release/camload}"
 [ -x "$camd" ] && [ -x "$camload" ] || { echo "error: build first: swift build -c release --product camd --product camload" >&2; exit 1; }
 
-"$camd" --fps 30 --width 640 --height 480 --max-clients 2000 --listen 127.0.0.1:$native --http-listen 127.0.0.1:$http \
+"$camd" --fps 30 --width 640 --height 480 --max-clients 2000 --listen 127.0.0.1:$native --http-listen 127.0.0.1:$http --rtsp-listen off \
     --control-socket "" --stats-interval 0 --log-level warning &
 camd_pid=$!
 load_pid=""

@@ -238,6 +238,7 @@ class Rig:
             f.write(f'''# Written by bench/relay.py.
 listen = ["{addr(host)}:{NATIVE}"]
 http_listen = ["{addr(host)}:{HTTP}"]
+rtsp_listen = []
 source = "{source}"
 control_socket = "{self.control_path(host)}"
 stats_interval = 0

@@ -16,7 +16,7 @@ base=""
 for turn in "0 none" "90 none" "180 none" "270 none" "0 horizontal" "0 vertical"; do
     set -- $turn
     "$camd" --width 1280 --height 720 --fps 30 --idle-after 0 --rotate "$1" --flip "$2" --listen 127.0.0.1:19961 \
-        --http-listen 127.0.0.1:19962 --control-socket "" --stats-interval 0 --log-level warning &
+        --http-listen 127.0.0.1:19962 --rtsp-listen off --control-socket "" --stats-interval 0 --log-level warning &
     pid=$!
     for _ in $(seq 100); do curl -sf http://127.0.0.1:19962/state >/dev/null && break; sleep 0.1; done
     sleep 2

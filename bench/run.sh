@@ -246,7 +246,7 @@ run_load() {
 }
 
 CAMD_CMD=("$BIN/camd" --source "file:$DATA" --fps "$FPS" --max-clients 2000 --listen "127.0.0.1:$CAMD_PORT"
-          --http-listen "127.0.0.1:$CAMD_HTTP_PORT" --stats-interval 0 --log-level warning)
+          --http-listen "127.0.0.1:$CAMD_HTTP_PORT" --rtsp-listen off --stats-interval 0 --log-level warning)
 
 # run_camd NAME FAST SLOW [more camd flags]; PROTO=multipart loads the HTTP /stream instead.
 run_camd() {

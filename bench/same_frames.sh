@@ -20,7 +20,7 @@ echo "|---|---|---|---|---|---|"
 for n in 0 "$limit"; do
     port=19987
     "$camd" --source "file:$work/static.jpg" --fps 30 --drop-same-frames "$n" --listen 127.0.0.1:19988 \
-        --http-listen 127.0.0.1:$port --control-socket "" --stats-interval 0 --idle-after 0 --log-level warning &
+        --http-listen 127.0.0.1:$port --rtsp-listen off --control-socket "" --stats-interval 0 --idle-after 0 --log-level warning &
     pid=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/state" >/dev/null && break; sleep 0.1; done
     bytes=$(curl -s --max-time "$seconds" -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/stream" || true)

@@ -101,6 +101,7 @@ cat >"$OUT/camd.toml.in" <<EOF
 # Written by bench/soak.sh; bench/soak.py rewrites camd.toml from this before each reload.
 listen = ["127.0.0.1:$NATIVE_PORT"]
 http_listen = ["127.0.0.1:$HTTP_PORT"]
+rtsp_listen = []
 source = "v4l2:/dev/video-fake"
 width = 640
 height = 480

@@ -174,7 +174,7 @@ s=[socket.socket() for _ in range(2)]
 uid="$(in_root id -u camd)" gid="$(in_root id -g camd)" video="$(in_root getent group video | cut -d: -f3)"
 install -d -o "$uid" -g "$gid" -m 0750 "$root/run/camd"   # what RuntimeDirectory= makes under systemd
 chroot --userspec="$uid:$gid" --groups="$gid,$video" "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
-    /usr/bin/camd --config /etc/camd/camd.toml --listen "127.0.0.1:$native" --http-listen "127.0.0.1:$http" \
+    /usr/bin/camd --config /etc/camd/camd.toml --listen "127.0.0.1:$native" --http-listen "127.0.0.1:$http" --rtsp-listen off \
     > "$work/camd.log" 2>&1 &
 camd_pid=$!
 snapshot() {

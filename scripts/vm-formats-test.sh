@@ -39,7 +39,7 @@ for spec in specs:
     log = open("/tmp/camd-" + name + ".log", "w")
     camd = subprocess.Popen([bin + "/camd", "--source", "v4l2:/dev/video0", "--format", fmt, "--rotate", rotate, "--flip", flip,
                              "--width", "320", "--height", "180",
-                             "--fps", "10", "--control", "osd_text_mode=2", "--listen", "127.0.0.1:9999", "--http-listen", "0.0.0.0:8080",
+                             "--fps", "10", "--control", "osd_text_mode=2", "--listen", "127.0.0.1:9999", "--http-listen", "0.0.0.0:8080", "--rtsp-listen", "off",
                              "--control-socket", "", "--stats-interval", "0"], stdout=log, stderr=log)
     served, deadline = False, time.monotonic() + 60
     while not served and time.monotonic() < deadline and camd.poll() is None:

@@ -225,8 +225,8 @@ UNIT
     # camd.service: the test pattern on the default ports; each instance a device and ports of its own.
     sed -i 's|^source = .*|source = "testpattern"|; s/^fps = .*/fps = 5/' /etc/camd/camd.toml
     for i in a:0 b:1; do
-        printf 'source = "v4l2:/dev/video%s"\nwidth = 320\nheight = 180\nfps = 15\nlisten = ["127.0.0.1:900%s"]\nhttp_listen = ["127.0.0.1:800%s"]\ncontrol_group = "camd"\n' \
-            "${i#*:}" "${i#*:}" "${i#*:}" > "/etc/camd/${i%:*}.toml"
+        printf 'source = "v4l2:/dev/video%s"\nwidth = 320\nheight = 180\nfps = 15\nlisten = ["127.0.0.1:900%s"]\nhttp_listen = ["127.0.0.1:800%s"]\nrtsp_listen = ["127.0.0.1:855%s"]\ncontrol_group = "camd"\n' \
+            "${i#*:}" "${i#*:}" "${i#*:}" "${i#*:}" > "/etc/camd/${i%:*}.toml"
     done
     chgrp camd /etc/camd/a.toml /etc/camd/b.toml && chmod 0640 /etc/camd/a.toml /etc/camd/b.toml
     printf 'source = "v4l2:/dev/video7"\n' > /etc/camd/c.toml   # configured, never started

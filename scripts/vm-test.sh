@@ -18,7 +18,7 @@ common=(--width 320 --height 180 --fps 30 --idle-after 2)
 tests/vm/camvm.sh run -t 400 -o "n_devs=2 node_types=0x1,0x1 input_types=0x0,0x0" \
     -p "$port:9999" -p "$http:8080" -p "$port2:9998" -p "$http2:8081" -- bash -c \
     "$(printf '%q ' "$bin/camd" --source v4l2:/dev/video1 "${common[@]}" --idle-camera stop --listen 0.0.0.0:9998 \
-        --http-listen 0.0.0.0:8081 --control-socket '' --stats-interval 0) & exec $(printf '%q ' "$bin/camd" \
+        --http-listen 0.0.0.0:8081 --rtsp-listen off --control-socket '' --stats-interval 0) & exec $(printf '%q ' "$bin/camd" \
         --source v4l2:/dev/video0 "${common[@]}" --stats-interval 5)" > "$out/vm.log" 2>&1 &
 vm=$!
 trap 'kill -TERM $vm 2>/dev/null; wait $vm 2>/dev/null; rm -rf "$out"' EXIT

@@ -24,6 +24,8 @@ extension FourCC {
     public static let sgbrg8 = FourCC("GBRG")
     public static let sgrbg8 = FourCC("GRBG")
     public static let srggb8 = FourCC("RGGB")
+    /// V4L2_PIX_FMT_H264: Annex-B access units, one per buffer (UVC cameras with an H.264 encoder).
+    public static let h264 = FourCC("H264")
 
     /// camd converts frames of this format to planar YUV itself (MJPEG is not converted: it is passed through).
     public var isConvertible: Bool { PlanarImage.layout(converting: rawValue) != nil }
@@ -34,6 +36,7 @@ extension FourCC {
     /// How camd treats the format, for --list-formats and the log ("converted, 4:2:0").
     public var treatment: String {
         if isJPEG { return "passed through" }
+        if self == .h264 { return "passed through to RTSP and decoded for JPEG viewers, only with format = \"h264\"" }
         switch PlanarImage.layout(converting: rawValue) {
         case .gray: return "encoded by camd (greyscale)"
         case .s420: return "encoded by camd (4:2:0)"
@@ -66,6 +69,7 @@ extension PixelFormatPreference {
         case .gbrg: [.sgbrg8]
         case .grbg: [.sgrbg8]
         case .rggb: [.srggb8]
+        case .h264: [.h264]
         }
     }
 
@@ -75,6 +79,9 @@ extension PixelFormatPreference {
     /// and Bayer (a colour conversion per pixel). GREY comes last although it is the cheapest: a camera that offers
     /// colour at all should not be streamed grey behind the operator's back, so GREY is chosen only when nothing
     /// else is offered (a monochrome camera) or when `format = grey` asks for it.
+    /// H.264 is never here: a camera's own H.264 has its own GOP and bitrate, which camd cannot control (a viewer
+    /// joining mid-GOP waits for the camera's next IDR), and every picture costs a decode for MJPEG viewers; only
+    /// `format = "h264"` takes it.
     public static let autoOrder: [FourCC] = [.mjpeg, .jpeg, .yu12, .yv12, .nv12, .nv21, .nv16, .yuyv, .uyvy, .yvyu,
                                              .rgb24, .bgr24, .rgb565, .sbggr8, .sgbrg8, .sgrbg8, .srggb8, .grey]
 
@@ -125,7 +132,7 @@ extension CameraListing {
         guard let chosen = preference.choose(from: formats) else {
             return "  camd would use: nothing — \(asked) matches no usable format here\n"
         }
-        let unusable = formats.filter { !$0.fourcc.isUsable }.map { "'\($0.fourcc)'" }
+        let unusable = formats.filter { !$0.fourcc.isUsable && $0.fourcc != .h264 }.map { "'\($0.fourcc)'" }
         return "  camd would use: '\(chosen)' under \(asked)"
             + (formats.isEmpty ? " (the device lists no formats: asked for anyway)" : "") + "\n"
             + (unusable.isEmpty ? "" : "  camd cannot use: \(unusable.joined(separator: ", "))\n")

@@ -43,9 +43,10 @@ public struct V4L2Error: Error, CustomStringConvertible, Sendable {
 }
 
 /// What the operator asks for with `format = …`: `auto`, or a format by its lower-case fourcc-style name
-/// (PixelFormats.swift maps each to its fourcc and orders them for `auto`).
+/// (PixelFormats.swift maps each to its fourcc and orders them for `auto`). `h264` is the camera's own H.264, taken
+/// only when named (never by `auto`).
 public enum PixelFormatPreference: String, Sendable, CaseIterable {
-    case auto, mjpeg, yuyv, uyvy, yvyu, nv12, nv21, nv16, yu12, yv12, grey, rgb24, bgr24, rgb565, ba81, gbrg, grbg, rggb
+    case auto, mjpeg, yuyv, uyvy, yvyu, nv12, nv21, nv16, yu12, yv12, grey, rgb24, bgr24, rgb565, ba81, gbrg, grbg, rggb, h264
 }
 
 /// A fourcc such as MJPG or YUYV.
@@ -243,7 +244,8 @@ public final class V4L2Device {
         fmt.fmt.pix.field = CV4L2_FIELD_ANY
         try xioctl(CV4L2_VIDIOC_S_FMT, "VIDIOC_S_FMT", &fmt)
         let got = FourCC(fmt.fmt.pix.pixelformat)
-        guard got.isUsable else {
+        // The camera's H.264 only when it was asked for: a driver falling back to it for another request is refused.
+        guard got.isUsable || (got == .h264 && chosen == .h264) else {
             throw V4L2Error(path, "the driver chose \(got) instead of \(chosen), and camd has no converter for \(got)")
         }
         var parm = v4l2_streamparm()
@@ -260,7 +262,7 @@ public final class V4L2Device {
         let negotiated = NegotiatedFormat(pixelFormat: got, width: Int(fmt.fmt.pix.width), height: Int(fmt.fmt.pix.height),
                                           bytesPerLine: Int(fmt.fmt.pix.bytesperline), fps: actualFPS,
                                           sizeImage: Int(fmt.fmt.pix.sizeimage))
-        if !got.isJPEG { try checkRawFrames(negotiated) }
+        if !got.isJPEG && got != .h264 { try checkRawFrames(negotiated) }
         format = negotiated
         return negotiated
     }

@@ -1,5 +1,6 @@
-// V4L2Source: a real camera as a frame source — MJPEG passed through (repaired if needed), YUYV
-// encoded; unplug, timeouts and absence handled by placeholders and reopening with backoff.
+// V4L2Source: a real camera as a frame source — MJPEG passed through (repaired if needed), raw formats encoded,
+// H.264 passed through and decoded for JPEG viewers (V4L2Source+H264.swift); unplug, timeouts and absence handled
+// by placeholders and reopening with backoff.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,6 +23,9 @@ public struct V4L2Settings: Sendable, Equatable {
     public var controls: [String: Int] = [:]
     /// `rotate` and `flip`: raw formats are turned while they are converted, MJPEG by a lossless transform.
     public var orientation = Orientation.identity
+    /// How `format = "h264"` pictures become JPEGs (H264Encoding's decoder, injected by Service); `.unavailable`: camd
+    /// was built without H.264, and a camera's H.264 is refused.
+    public var makeH264Decoder = H264DecoderFactory.unavailable
 
     public init(path: String) { self.path = path }
 }
@@ -33,7 +37,7 @@ public final class V4L2Source: FrameSource {
     public private(set) var invalidFrames: UInt64 = 0
     public private(set) var status = SourceStatus(state: .opening)
 
-    private let logger: Logger
+    let logger: Logger
     private var device: V4L2Device?
     private let placeholder: Placeholder
     /// rotate/flip of MJPEG frames (raw formats are turned while converted).
@@ -52,6 +56,10 @@ public final class V4L2Source: FrameSource {
     private var resumingFromStop = false
     /// Idle with the camera kept streaming: its buffers are not being taken (see `idle`).
     private var parked = false
+    /// The open stream's decoder while the camera sends H.264 (one per opened stream; V4L2Source+H264.swift).
+    var h264Decoder: (any H264PictureDecoder)?
+    /// The decode failure last logged: the same one again is not logged once per frame.
+    var loggedH264Failure: String?
 
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
@@ -69,6 +77,7 @@ public final class V4L2Source: FrameSource {
     public func close() {
         device?.close()
         device = nil
+        h264Decoder = nil
     }
 
     /// YUYV frames are encoded at the new quality from the next frame on; MJPEG is passed through anyway.
@@ -156,9 +165,16 @@ public final class V4L2Source: FrameSource {
         } catch {
             lose(error, now: now)
         }
-        guard let picture = converted.map(handOff) else {
+        let picture: SourceFrame?
+        switch converted.map(handOff) {
+        case nil, .refused?:
             invalidFrames += 1
             return nil
+        case .waiting?:
+            // The camera delivers, but its H.264 has no picture yet (before its first IDR): no frame, not an error.
+            picture = nil
+        case .picture(let frame)?:
+            picture = frame
         }
         lastFrameAt = now
         if status.state != .streaming { markStreaming() }
@@ -180,6 +196,7 @@ public final class V4L2Source: FrameSource {
         }
         // The parked time is not silence: the device timeout counts from now.
         lastFrameAt = now
+        restartH264Decoder()
     }
 
     /// Only a real frame proves the camera is back (a stalled one opens fine and sends nothing).
@@ -202,6 +219,8 @@ public final class V4L2Source: FrameSource {
         case jpeg(SourceFrame)
         /// A raw picture in planar form, still to be encoded.
         case planes(PlanarImage, timestampNanos: UInt64)
+        /// One H.264 access unit (Annex-B), copied out, still to be decoded.
+        case h264(unit: [UInt8], timestampNanos: UInt64)
     }
 
     /// MJPEG: validate and repair (one copy out of the driver's buffer). Raw formats: converted to planes in one
@@ -209,6 +228,11 @@ public final class V4L2Source: FrameSource {
     private func convert(_ buffer: DequeuedBuffer, from device: V4L2Device) -> Converted? {
         guard let format = device.format, !buffer.flaggedError else { return nil }
         let timestamp = buffer.timestampNanos ?? Clock.realtimeNanos()
+        if format.pixelFormat == .h264 {
+            // Within bytesused and the driver's sizeimage, as for raw frames.
+            let unit = device.withBytes(of: buffer) { raw in Array(format.sizeImage > 0 ? raw.prefix(format.sizeImage) : raw[...]) }
+            return unit.isEmpty ? nil : .h264(unit: unit, timestampNanos: timestamp)
+        }
         if format.pixelFormat.isJPEG {
             let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
             guard case .image(let bytes, _) = outcome else { return nil }
@@ -222,12 +246,15 @@ public final class V4L2Source: FrameSource {
 
     /// What the capture thread gets for a converted picture: a JPEG as is; a raw picture unencoded, with the quality
     /// to encode it at (the capture thread's encoder workers encode it — EncoderPool — after its buffer went back).
-    private func handOff(_ converted: Converted) -> SourceFrame {
+    /// H.264: decoded here, after the buffer went back (V4L2Source+H264.swift).
+    private func handOff(_ converted: Converted) -> PictureOutcome {
         switch converted {
         case .jpeg(let frame):
-            return frame
+            return .picture(frame)
         case .planes(let image, let timestamp):
-            return SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestamp)
+            return .picture(SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestamp))
+        case .h264(let unit, let timestamp):
+            return decodeH264(unit, timestampNanos: timestamp)
         }
     }
 
@@ -238,12 +265,13 @@ public final class V4L2Source: FrameSource {
                 // An HDMI input: the source's timings set the size and rate (width, height and fps do not apply).
                 let dv = try device.prepareDVInput()
                 let format = try negotiate(device, dv: dv)
+                try prepareH264Decoder(for: format)
                 let applied = try device.apply(controls: settings.controls)
                 try device.startStreaming(bufferCount: settings.bufferCount)
                 self.device = device
                 placeholderSize = (format.width, format.height)
-                let mode = format.pixelFormat.isJPEG ? "passthrough" : "encoded at quality \(settings.quality)"
-                status.format = "\(format) (\(mode))"
+                status.format = "\(format) (\(statusMode(format)))"
+                let mode = logMode(format)
                 var adjusted = dv.map { " (HDMI source \($0); width, height and fps do not apply)" } ?? ""
                 if dv == nil, format.width != settings.width || format.height != settings.height || abs(format.fps - settings.fps) > 0.01 {
                     adjusted = " (asked for \(settings.width)x\(settings.height) at \(Format.fixed(settings.fps, 1, bareWhole: true)) fps)"
@@ -281,6 +309,7 @@ public final class V4L2Source: FrameSource {
     private func lose(_ error: V4L2Error, now: UInt64) {
         device?.close()
         device = nil
+        h264Decoder = nil
         status.dvTimings = nil
         // Retries count attempts since the camera last streamed: a reopened but silent camera adds one.
         status.retries = status.state == .streaming ? 0 : status.retries + 1
@@ -370,10 +399,10 @@ extension V4L2Source {
                 throw V4L2Error(settings.path, "the source changed and the input has no DV timings now", errno: EIO)
             }
             let format = try negotiate(device, dv: dv)
+            try prepareH264Decoder(for: format)
             try device.startStreaming(bufferCount: settings.bufferCount)
             placeholderSize = (format.width, format.height)
-            let mode = format.pixelFormat.isJPEG ? "passthrough" : "encoded at quality \(settings.quality)"
-            status.format = "\(format) (\(mode))"
+            status.format = "\(format) (\(statusMode(format)))"
             lastFrameAt = now
             if before == dv.description {
                 logger.debug("HDMI source \(settings.path) signalled a change; timings unchanged (\(dv)), stream restarted")

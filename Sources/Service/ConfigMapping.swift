@@ -1,5 +1,8 @@
 // ConfigMapping: the one place where Settings' plain values become what Capture and Streaming take.
 import Capture
+#if canImport(H264Encoding)
+import H264Encoding
+#endif
 import Settings
 import Streaming
 
@@ -37,5 +40,9 @@ extension V4L2Settings {
         retryMax = config.deviceRetryMax
         controls = config.controls
         orientation = config.orientation
+        // format = "h264": the camera's H.264 is decoded for JPEG viewers by libavcodec (H264Encoding).
+        #if canImport(H264Encoding)
+        makeH264Decoder = H264DecoderFactory { try H264Decoder() }
+        #endif
     }
 }

@@ -1,12 +1,13 @@
 // CameraFormat: what the operator asks of a camera with `format = …` (Service maps it to Capture's preference).
 
 /// `auto`, `mjpeg`, or a raw format by its lower-case fourcc-style name. Also accepted, and shown by their
-/// canonical name: `i420` for `yu12`, `gray` for `grey`, `bggr` for `ba81` (8-bit Bayer BGGR).
+/// canonical name: `i420` for `yu12`, `gray` for `grey`, `bggr` for `ba81` (8-bit Bayer BGGR), `H264` for `h264`.
+/// `h264` takes the camera's own H.264 (passed through to RTSP viewers, decoded for JPEG ones); `auto` never does.
 public enum CameraFormat: String, Sendable, CaseIterable {
-    case auto, mjpeg, yuyv, uyvy, yvyu, nv12, nv21, nv16, yu12, yv12, grey, rgb24, bgr24, rgb565, ba81, gbrg, grbg, rggb
+    case auto, mjpeg, yuyv, uyvy, yvyu, nv12, nv21, nv16, yu12, yv12, grey, rgb24, bgr24, rgb565, ba81, gbrg, grbg, rggb, h264
 
     /// Other names people use for the same formats.
-    public static let aliases: [String: CameraFormat] = ["i420": .yu12, "gray": .grey, "bggr": .ba81]
+    public static let aliases: [String: CameraFormat] = ["i420": .yu12, "gray": .grey, "bggr": .ba81, "H264": .h264]
 
     public init?(rawValue: String) {
         switch rawValue {
@@ -28,6 +29,7 @@ public enum CameraFormat: String, Sendable, CaseIterable {
         case "gbrg": self = .gbrg
         case "grbg": self = .grbg
         case "rggb": self = .rggb
+        case "h264": self = .h264
         default:
             guard let alias = Self.aliases[rawValue] else { return nil }
             self = alias

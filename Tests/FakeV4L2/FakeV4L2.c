@@ -12,8 +12,13 @@
 //                        truncate  frames lose their second half (MJPEG: no EOI; raw: a short buffer)
 //   FAKE_V4L2_JPEG     a JPEG file served as every MJPEG frame (typically without DHT, like UVC cameras)
 //   FAKE_V4L2_FORMATS  the formats listed, in this order: "MJPG,YUYV" (default), or any of MJPG YUYV UYVY YVYU NV12
-//                      NV21 NV16 YU12 YV12 GREY RGB3 BGR3 RGBP BA81 GBRG GRBG RGGB H264 (H264: listed, never filled),
-//                      comma-separated; a leading '*' lists it as emulated by libv4l2 (V4L2_FMT_FLAG_EMULATED)
+//                      NV21 NV16 YU12 YV12 GREY RGB3 BGR3 RGBP BA81 GBRG GRBG RGGB H264 (H264 without FAKE_V4L2_H264:
+//                      listed, filled with junk), comma-separated; a leading '*' lists it as emulated by libv4l2
+//                      (V4L2_FMT_FLAG_EMULATED). With FAKE_V4L2_H264 set the default is "MJPG,YUYV,H264".
+//   FAKE_V4L2_H264     an Annex-B H.264 file (a camera's own encoder, like a C920's): H264 is offered at the size its
+//                      first SPS gives, and each DQBUF delivers exactly one access unit of it, looping the file. A unit
+//                      larger than the buffer (sizeimage = width × height) is cut to the buffer and flagged
+//                      V4L2_BUF_FLAG_ERROR, as uvcvideo does with an overflowing payload; "truncate" halves each unit.
 //   FAKE_V4L2_PAD      extra bytes at the end of each raw row (bytesperline > width × bytes per pixel; default 0)
 //   FAKE_V4L2_CAPS     "capture" (default), "output" (not a capture device), "nostream" (no streaming I/O)
 //   FAKE_V4L2_OPEN_ERRNO  make open fail with this errno (e.g. 13 = EACCES)
@@ -81,6 +86,11 @@ static uint8_t *jpeg_data;
 static size_t jpeg_size;
 static uint32_t jpeg_width = 640, jpeg_height = 480;
 static int32_t ctrl_values[3] = {128, 32, 4600};
+#define MAX_H264_UNITS 4096
+static uint8_t *h264_data;
+static size_t h264_unit_start[MAX_H264_UNITS], h264_unit_length[MAX_H264_UNITS];
+static int h264_units, h264_next;
+static uint32_t h264_width = 640, h264_height = 480;
 
 static const char *env(const char *name, const char *fallback) {
     const char *value = getenv(name);
@@ -145,6 +155,126 @@ static void load_jpeg(void) {
     }
 }
 
+
+// ---- H.264 mode (FAKE_V4L2_H264): a pre-encoded stream cut into access units ----
+
+/// Exp-Golomb reading of an SPS's RBSP (emulation-prevention bytes already removed); reads past the end give 0s.
+struct bits { const uint8_t *p; size_t size, pos; };
+static unsigned bit(struct bits *b) {
+    if (b->pos >= b->size * 8) { b->pos++; return 0; }
+    unsigned v = (b->p[b->pos / 8] >> (7 - b->pos % 8)) & 1;
+    b->pos++;
+    return v;
+}
+static unsigned bits_n(struct bits *b, int n) { unsigned v = 0; while (n-- > 0) v = v << 1 | bit(b); return v; }
+static unsigned ue(struct bits *b) {
+    int zeros = 0;
+    while (!bit(b) && zeros < 31) zeros++;
+    return (1u << zeros) - 1 + bits_n(b, zeros);
+}
+static int se(struct bits *b) { unsigned v = ue(b); return v & 1 ? (int)((v + 1) / 2) : -(int)(v / 2); }
+
+/// The picture size an SPS (NAL header first) gives; the stream's first SPS sets what the fake offers. Scaling
+/// matrices are skipped over; a size that makes no sense leaves the default.
+static void h264_size_from_sps(const uint8_t *nal, size_t size) {
+    uint8_t rbsp[256];
+    size_t n = 0;
+    for (size_t i = 1; i < size && n < sizeof rbsp; i++) {
+        if (i >= 3 && nal[i] == 3 && nal[i - 1] == 0 && nal[i - 2] == 0) continue;
+        rbsp[n++] = nal[i];
+    }
+    struct bits b = {rbsp, n, 0};
+    unsigned profile = bits_n(&b, 8);
+    bits_n(&b, 16);  // constraint flags, level
+    ue(&b);          // seq_parameter_set_id
+    unsigned chroma = 1;
+    if (profile == 100 || profile == 110 || profile == 122 || profile == 244 || profile == 44 || profile == 83
+        || profile == 86 || profile == 118 || profile == 128 || profile == 138 || profile == 139 || profile == 134) {
+        chroma = ue(&b);
+        if (chroma == 3) bit(&b);
+        ue(&b); ue(&b); bit(&b);  // bit depths, qpprime_y_zero_transform_bypass
+        if (bit(&b)) {            // seq_scaling_matrix_present: skip each list's deltas
+            for (int i = 0; i < (chroma == 3 ? 12 : 8); i++) {
+                if (!bit(&b)) continue;
+                int last = 8, next = 8;
+                for (int j = 0; j < (i < 6 ? 16 : 64) && next != 0; j++) { next = (last + se(&b) + 256) % 256; if (next) last = next; }
+            }
+        }
+    }
+    ue(&b);  // log2_max_frame_num_minus4
+    unsigned poc = ue(&b);
+    if (poc == 0) ue(&b);
+    else if (poc == 1) {
+        bit(&b); se(&b); se(&b);
+        unsigned cycle = ue(&b);
+        for (unsigned i = 0; i < cycle && i < 256; i++) se(&b);
+    }
+    ue(&b); bit(&b);  // max_num_ref_frames, gaps_in_frame_num_allowed
+    unsigned mbs_w = ue(&b) + 1, map_h = ue(&b) + 1;
+    unsigned frame_mbs_only = bit(&b);
+    if (!frame_mbs_only) bit(&b);
+    bit(&b);  // direct_8x8_inference
+    unsigned crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0;
+    if (bit(&b)) { crop_l = ue(&b); crop_r = ue(&b); crop_t = ue(&b); crop_b = ue(&b); }
+    unsigned unit_x = chroma == 0 || chroma == 3 ? 1 : 2, unit_y = (chroma == 1 ? 2 : 1) * (2 - frame_mbs_only);
+    long w = (long)mbs_w * 16 - (long)unit_x * (crop_l + crop_r);
+    long h = (long)map_h * 16 * (2 - frame_mbs_only) - (long)unit_y * (crop_t + crop_b);
+    if (w >= 16 && h >= 16 && w <= 4096 && h <= 4096) { h264_width = (uint32_t)w; h264_height = (uint32_t)h; }
+}
+
+/// Loads FAKE_V4L2_H264 and cuts it into access units: a unit starts at an AUD, SPS, PPS or SEI, or at a slice whose
+/// first_mb_in_slice is 0 (the first bit after its header set), once the unit before it holds a slice.
+static void load_h264(void) {
+    if (h264_data) return;
+    const char *path = getenv("FAKE_V4L2_H264");
+    if (!path) return;
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (size <= 0) { fclose(f); return; }
+    uint8_t *data = malloc((size_t)size);
+    size_t got = fread(data, 1, (size_t)size, f);
+    fclose(f);
+    int seen_slice = 0, have_sps = 0;
+    h264_units = 0;
+    for (size_t i = 0; i + 3 < got; i++) {
+        if (data[i] != 0 || data[i + 1] != 0 || data[i + 2] != 1) continue;
+        size_t start = i > 0 && data[i - 1] == 0 ? i - 1 : i;  // the 4-byte start code's leading zero
+        uint8_t type = data[i + 3] & 0x1F;
+        int slice = type == 1 || type == 5;
+        int first_slice = slice && i + 4 < got && (data[i + 4] & 0x80);
+        int boundary = seen_slice && (type == 9 || type == 7 || type == 8 || type == 6 || first_slice);
+        if (h264_units == 0 || boundary) {
+            if (h264_units > 0) h264_unit_length[h264_units - 1] = start - h264_unit_start[h264_units - 1];
+            if (h264_units == MAX_H264_UNITS) break;
+            h264_unit_start[h264_units] = h264_units == 0 ? 0 : start;
+            h264_units++;
+            seen_slice = 0;
+        }
+        if (slice) seen_slice = 1;
+        if (type == 7 && !have_sps) {
+            have_sps = 1;
+            size_t end = i + 3;
+            while (end + 2 < got && !(data[end] == 0 && data[end + 1] == 0 && data[end + 2] <= 1)) end++;
+            h264_size_from_sps(data + i + 3, end - (i + 3));
+        }
+        i += 2;
+    }
+    if (h264_units > 0 && h264_unit_length[h264_units - 1] == 0) h264_unit_length[h264_units - 1] = got - h264_unit_start[h264_units - 1];
+    h264_data = data;
+}
+
+/// The next access unit into `dst` (at most `capacity` bytes): its bytesused, and *overflow when it was cut.
+static uint32_t next_h264_unit(uint8_t *dst, size_t capacity, int *overflow) {
+    size_t length = h264_unit_length[h264_next];
+    *overflow = length > capacity;
+    if (*overflow) length = capacity;
+    memcpy(dst, h264_data + h264_unit_start[h264_next], length);
+    h264_next = (h264_next + 1) % h264_units;
+    return (uint32_t)length;
+}
 
 // ---- HDMI mode (FAKE_V4L2_DV=1): DV timings, source-change events, frames paced by the fake's thread ----
 
@@ -483,12 +613,13 @@ int v4l2_open(const char *file, int oflag, ...) {
     }
     if (slot < 0) { errno = EMFILE; return -1; }
     load_jpeg();
+    load_h264();
     load_mode();
     if (open_count == 0) {
         // First open of an idle device: the driver's defaults.
         cur_format = format_at(0);
-        cur_width = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_width : 640;
-        cur_height = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_height : 480;
+        cur_width = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_width : cur_format == V4L2_PIX_FMT_H264 ? h264_width : 640;
+        cur_height = cur_format == V4L2_PIX_FMT_MJPEG ? jpeg_height : cur_format == V4L2_PIX_FMT_H264 ? h264_height : 480;
     }
     handles[slot] = dv_enabled() ? dv_open_handle(slot, open_count == 0) : timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     snprintf(device_path, sizeof device_path, "%s", file);
@@ -627,6 +758,11 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
             if (s->index > 0) return fail(EINVAL);
             s->discrete.width = jpeg_width;
             s->discrete.height = jpeg_height;
+        } else if (s->pixel_format == V4L2_PIX_FMT_H264 && h264_data) {
+            // The camera's encoder makes the one size the stream has.
+            if (s->index > 0) return fail(EINVAL);
+            s->discrete.width = h264_width;
+            s->discrete.height = h264_height;
         } else {
             if ((int)s->index >= size_count) return fail(EINVAL);
             s->discrete.width = yuyv_sizes[s->index][0];
@@ -655,6 +791,8 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
             cur_format = has_format(want) ? want : format_at(0);
             if (cur_format == V4L2_PIX_FMT_MJPEG) {
                 cur_width = jpeg_width; cur_height = jpeg_height;
+            } else if (cur_format == V4L2_PIX_FMT_H264 && h264_data) {
+                cur_width = h264_width; cur_height = h264_height;
             } else {
                 // The nearest offered size, as drivers do.
                 int best = 0;
@@ -671,7 +809,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         f->fmt.pix.width = cur_width;
         f->fmt.pix.height = cur_height;
         f->fmt.pix.field = V4L2_FIELD_NONE;
-        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_MJPEG ? 0 : (uint32_t)raw_bytes_per_line();
+        f->fmt.pix.bytesperline = cur_format == V4L2_PIX_FMT_MJPEG || cur_format == V4L2_PIX_FMT_H264 ? 0 : (uint32_t)raw_bytes_per_line();
         f->fmt.pix.sizeimage = (uint32_t)image_size();
         return 0;
     }
@@ -778,7 +916,11 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         queued[index] = 0;
         uint8_t *dst = buffers[index];
         uint32_t used;
-        if (cur_format != V4L2_PIX_FMT_MJPEG) {
+        int overflow = 0;
+        if (cur_format == V4L2_PIX_FMT_H264 && h264_units > 0) {
+            used = next_h264_unit(dst, buffer_length, &overflow);
+            if (strcmp(m, "truncate") == 0) used /= 2;
+        } else if (cur_format != V4L2_PIX_FMT_MJPEG) {
             // The picture never changes: each buffer is painted once, so the fake's own work stays out of camd's
             // capture path (a real driver's DMA costs camd's thread nothing), which matters at 1080p60.
             if (!painted[index]) { painted_used[index] = fill_raw(dst); painted[index] = 1; }
@@ -796,7 +938,7 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         b->memory = V4L2_MEMORY_MMAP;
         b->index = (uint32_t)index;
         b->bytesused = used;
-        b->flags = V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC | V4L2_BUF_FLAG_DONE;
+        b->flags = V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC | V4L2_BUF_FLAG_DONE | (overflow ? V4L2_BUF_FLAG_ERROR : 0);
         b->timestamp.tv_sec = now.tv_sec;
         b->timestamp.tv_usec = now.tv_nsec / 1000;
         b->sequence = sequence++;
@@ -835,7 +977,7 @@ static uint32_t fourcc_of(const char *token, size_t length) {
 
 /// The index-th known format of FAKE_V4L2_FORMATS (in its order), and whether it carries the '*' (emulated) mark.
 static uint32_t listed_format(unsigned index, int *emulated) {
-    const char *p = env("FAKE_V4L2_FORMATS", "MJPG,YUYV");
+    const char *p = env("FAKE_V4L2_FORMATS", getenv("FAKE_V4L2_H264") ? "MJPG,YUYV,H264" : "MJPG,YUYV");
     unsigned seen = 0;
     while (*p) {
         const char *end = strchr(p, ',');

@@ -38,6 +38,8 @@ public final class CamdProcess: @unchecked Sendable {
     public let logPath: String
     public private(set) var port: UInt16 = 0
     public private(set) var httpPort: UInt16 = 0
+    /// The RTSP port, when the test asked for an RTSP listener (`--rtsp-listen 127.0.0.1:0`).
+    public private(set) var rtspPort: UInt16 = 0
     /// The control socket (a fresh path per process unless the arguments name one).
     public let controlSocket: String
 
@@ -53,6 +55,8 @@ public final class CamdProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: wrapper.first ?? Binaries.path("camd"))
         if listen { args += ["--listen", "127.0.0.1:0"] }
         if listen && !args.contains("--http-listen") { args += ["--http-listen", "127.0.0.1:0"] }
+        // RTSP's default port (8554) would be shared by every camd a test starts at once: off unless a test asks.
+        if !args.contains("--rtsp-listen") { args += ["--rtsp-listen", "off"] }
         if !args.contains("--stats-interval") { args += ["--stats-interval", "0"] }
         if let index = args.firstIndex(of: "--control-socket"), index + 1 < args.endIndex {
             controlSocket = args[index + 1]
@@ -77,6 +81,12 @@ public final class CamdProcess: @unchecked Sendable {
                let rest = http.components(separatedBy: "http://").dropFirst().first,
                let portText = rest.split(separator: "/").first?.split(separator: ":").last {
                 httpPort = UInt16(portText) ?? 0
+            }
+            if args.contains("--rtsp-listen"), !args.contains("off"),
+               let rtsp = try waitForLog(containing: "rtsp viewers: rtsp://", timeout: 5),
+               let rest = rtsp.components(separatedBy: "rtsp://").dropFirst().first,
+               let portText = rest.split(separator: "/").first?.split(separator: ":").last {
+                rtspPort = UInt16(portText) ?? 0
             }
         }
     }

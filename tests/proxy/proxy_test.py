@@ -80,7 +80,7 @@ class Camd:
             f.write(config)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([os.path.join(BIN, "camd"), "--config", self.config, "--listen", "127.0.0.1:0",
-                                      "--http-listen", "127.0.0.1:0", "--control-socket", self.control,
+                                      "--http-listen", "127.0.0.1:0", "--rtsp-listen", "off", "--control-socket", self.control,
                                       "--stats-interval", "0", "--width", str(WIDTH), "--height", str(HEIGHT),
                                       "--fps", "15", "--http-allow-origin", "*"],
                                      stdout=self.log, stderr=subprocess.STDOUT)

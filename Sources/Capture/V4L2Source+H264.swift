@@ -1,0 +1,75 @@
+// V4L2Source+H264: a camera that sends H.264 itself (V4L2_PIX_FMT_H264, `format = "h264"`). Each access unit goes to
+// RTSP viewers as the camera made it (SourceFrame.h264); MJPEG viewers need JPEGs, so each unit is also decoded
+// (the injected H264PictureDecoder) and the picture encoded by the capture thread's JPEG workers like a raw frame.
+import JPEG
+
+/// What one converted buffer gives the capture thread (only H.264 can wait or be refused after conversion).
+enum PictureOutcome {
+    case picture(SourceFrame)
+    /// A unit the decoder took without a picture to show yet (before the stream's first IDR).
+    case waiting
+    /// A unit the decoder refused: counted in invalidFrames.
+    case refused
+}
+
+extension V4L2Source {
+    /// At each (re)open: a new decoder for an H.264 stream (a new stream starts at an IDR; nothing carries over),
+    /// none for other formats. Without a decoder factory camd was built without H.264: the camera is refused.
+    func prepareH264Decoder(for format: NegotiatedFormat) throws(V4L2Error) {
+        h264Decoder = nil
+        loggedH264Failure = nil
+        guard format.pixelFormat == .h264 else { return }
+        guard let make = settings.makeH264Decoder.make else {
+            throw V4L2Error(settings.path, "format = \"h264\" needs camd's H.264 decoder (libavcodec), and this camd has none: "
+                            + "use format = \"mjpeg\" or a raw format")
+        }
+        do {
+            h264Decoder = try make()
+        } catch {
+            throw V4L2Error(settings.path, "the H.264 decoder did not open: \(error)")
+        }
+    }
+
+    /// After a parked idle the camera's units continue mid-GOP, referring to pictures camd never took: a fresh decoder
+    /// waits for the next IDR (no picture, not an error) instead of failing on each of them.
+    func restartH264Decoder() {
+        guard h264Decoder != nil, let make = settings.makeH264Decoder.make else { return }
+        if let fresh = try? make() { h264Decoder = fresh }
+    }
+
+    /// The status line's word for the negotiated format, as MJPEG's: "640x480 H264 30 fps (passthrough)".
+    func statusMode(_ format: NegotiatedFormat) -> String {
+        format.pixelFormat.isJPEG || format.pixelFormat == .h264 ? "passthrough" : "encoded at quality \(settings.quality)"
+    }
+
+    /// The open log line's words: what happens to each frame.
+    func logMode(_ format: NegotiatedFormat) -> String {
+        if format.pixelFormat == .h264 {
+            // A camera's H.264 cannot be turned without re-encoding it, and the JPEGs must show what RTSP shows.
+            let unturned = settings.orientation == .identity ? "" : " (rotate and flip do not apply to a camera's own H.264)"
+            return "passthrough to RTSP, decoded for JPEG viewers at quality \(settings.quality)\(unturned)"
+        }
+        return statusMode(format)
+    }
+
+    /// One access unit: decoded to a picture for the JPEG workers, the unit itself kept on the frame for RTSP.
+    func decodeH264(_ unit: [UInt8], timestampNanos: UInt64) -> PictureOutcome {
+        guard let decoder = h264Decoder else { return .refused }
+        let image: PlanarImage?
+        do {
+            image = try decoder.decode(unit)
+        } catch {
+            // Corrupt units come in runs (a damaged GOP): each kind is logged once, all are counted.
+            let text = "\(error)"
+            if text != loggedH264Failure {
+                loggedH264Failure = text
+                logger.warning("camera \(settings.path): an H.264 unit did not decode (\(text)); such units are counted as invalid frames")
+            }
+            return .refused
+        }
+        guard let image else { return .waiting }
+        var frame = SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestampNanos)
+        frame.h264 = unit
+        return .picture(frame)
+    }
+}
