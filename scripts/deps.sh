@@ -59,6 +59,9 @@ if [ "${1:-}" = "test" ]; then
     camd_apt_install openssl
     # iproute2: ip (network namespaces, veths, a bridge) and tc (a shaped uplink) for scripts/relay-test.sh.
     camd_apt_install iproute2
+    # gstreamer1.0-libav: avdec_h264, GStreamer's H.264 decoder, for scripts/rtsp-test.sh (rtspsrc ! rtph264depay !
+    # avdec_h264). VLC is not installed: Debian 12's VLC has no RTSP client (no live555), so rtsp-test.sh would skip it.
+    camd_apt_install gstreamer1.0-libav
     if ! python3 -c "import cv2, numpy" 2>/dev/null; then
         echo "==> installing opencv-python-headless from PyPI"
         python3 -m pip install -q opencv-python-headless 2>/dev/null \

@@ -33,6 +33,7 @@ step scripts/vm-hdmi-test.sh  # vivid's HDMI input: a timings change followed wi
 step scripts/vm-formats-test.sh  # every raw pixel format on vivid (one VM boot), bars compared on the host
 step scripts/vm-systemd-test.sh
 step scripts/relay-test.sh  # camera box → 2 relays → viewers in network namespaces, the box's uplink shaped with tc (about 40 s; docs/SCALING.md)
+step scripts/rtsp-test.sh  # real RTSP clients against camd: ffprobe, ffmpeg, GStreamer, OpenCV over TCP and UDP, /mjpeg, auth, a 1 Mbit/s shaped viewer (netns + tc)
 step env IDLE_BUILD=debug IDLE_TRIES=2 bench/idle.sh 2  # idle mode: CPU with no viewer and a live first frame for every source (docs/BENCHMARKS.md)
 step env CAPTURE_BUILD=debug CAPTURE_SIZE=640x480 CAPTURE_FPS=30 CAPTURE_WARMUP=1 bench/capture-path.sh 2 yuyv  # encoder workers 1 and 2: frames delivered in order, latency reported (docs/BENCHMARKS.md)
 step env SOAK_BUILD=debug SOAK_SCALE=0.25 bench/soak.sh 60  # a minute of the soak at a quarter of its viewers, loose targets (the hour-long run: docs/RELIABILITY.md)
