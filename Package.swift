@@ -2,8 +2,21 @@
 // camd — a camera-streaming daemon: one capture thread, a ring of shared frames,
 // and an epoll reactor that fans the latest frame out to many viewers.
 import PackageDescription
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+// CAMD_H264=0 builds camd without H.264 encoding: no libavcodec, and so not Debian's GPL-2.0-or-later libx264
+// (README, "Licence"). It leaves out CAVCodec, H264Encoding, h264bench and H264EncodingTests; Service and camd get
+// the define CAMD_NO_H264 (code that uses the encoder is guarded by `#if canImport(H264Encoding)`, which is false
+// then because the module does not exist). RTSP, the pure H264 target and camera H.264 pass-through stay.
+let h264 = getenv("CAMD_H264").map { String(cString: $0) } != "0"
+let encoding: [Target.Dependency] = h264 ? ["H264Encoding"] : []
+let noH264: [SwiftSetting] = h264 ? [] : [.define("CAMD_NO_H264")]
 
 let package = Package(
     name: "camd",
@@ -86,14 +99,14 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Logging, systemd and the wiring of the daemon: applies Settings to capture, streaming and control.
-        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd", "H264", "H264Encoding", "RTSP",
-                                                "Settings", "Upstream", .product(name: "Logging", package: "swift-log")],
-                swiftSettings: strict),
+        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd", "H264", "RTSP",
+                                                "Settings", "Upstream", .product(name: "Logging", package: "swift-log")] + encoding,
+                swiftSettings: strict + noH264),
 
         .executableTarget(name: "camd", dependencies: ["Service", "Settings", "Capture", "CamdSystem",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                        .product(name: "Logging", package: "swift-log")],
-                          swiftSettings: strict),
+                          swiftSettings: strict + noH264),
         .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
@@ -150,3 +163,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Without H.264 encoding (CAMD_H264=0): the targets that need libavcodec go.
+if !h264 {
+    let encoderOnly: Set<String> = ["CAVCodec", "H264Encoding", "h264bench", "H264EncodingTests"]
+    package.targets.removeAll { encoderOnly.contains($0.name) }
+}
