@@ -12,8 +12,9 @@ let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 // CAMD_H264=0 builds camd without H.264 encoding: no libavcodec, and so not Debian's GPL-2.0-or-later libx264
 // (README, "Licence"). It leaves out CAVCodec, H264Encoding, h264bench and H264EncodingTests; Service and camd get
-// the define CAMD_NO_H264 (code that uses the encoder is guarded by `#if canImport(H264Encoding)`, which is false
-// then because the module does not exist). RTSP, the pure H264 target and camera H.264 pass-through stay.
+// the define CAMD_NO_H264: guard code that uses the encoder with `#if !CAMD_NO_H264`, not `#if canImport(H264Encoding)`,
+// which stays true in a build folder that once built H264Encoding (its module file is still there; the link then
+// fails). RTSP, the pure H264 target and camera H.264 pass-through stay.
 let h264 = getenv("CAMD_H264").map { String(cString: $0) } != "0"
 let encoding: [Target.Dependency] = h264 ? ["H264Encoding"] : []
 let noH264: [SwiftSetting] = h264 ? [] : [.define("CAMD_NO_H264")]
