@@ -14,7 +14,7 @@ let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 // (README, "Licence"). It leaves out CAVCodec, H264Encoding, h264bench and H264EncodingTests; Service and camd get
 // the define CAMD_NO_H264: guard code that uses the encoder with `#if !CAMD_NO_H264`, not `#if canImport(H264Encoding)`,
 // which stays true in a build folder that once built H264Encoding (its module file is still there; the link then
-// fails). RTSP, the pure H264 target and camera H.264 pass-through stay.
+// fails). RTSP and the pure H264 target (no C imports) stay.
 let h264 = getenv("CAMD_H264").map { String(cString: $0) } != "0"
 let encoding: [Target.Dependency] = h264 ? ["H264Encoding"] : []
 let noH264: [SwiftSetting] = h264 ? [] : [.define("CAMD_NO_H264")]
