@@ -2,8 +2,22 @@
 // camd — a camera-streaming daemon: one capture thread, a ring of shared frames,
 // and an epoll reactor that fans the latest frame out to many viewers.
 import PackageDescription
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+// CAMD_H264=0 builds camd without H.264 encoding: no libavcodec, and so not Debian's GPL-2.0-or-later libx264
+// (README, "Licence"). It leaves out CAVCodec, H264Encoding, h264bench and H264EncodingTests; Service and camd get
+// the define CAMD_NO_H264: guard code that uses the encoder with `#if !CAMD_NO_H264`, not `#if canImport(H264Encoding)`,
+// which stays true in a build folder that once built H264Encoding (its module file is still there; the link then
+// fails). RTSP and the pure H264 target (no C imports) stay.
+let h264 = getenv("CAMD_H264").map { String(cString: $0) } != "0"
+let encoding: [Target.Dependency] = h264 ? ["H264Encoding"] : []
+let noH264: [SwiftSetting] = h264 ? [] : [.define("CAMD_NO_H264")]
 
 let package = Package(
     name: "camd",
@@ -87,14 +101,14 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // Logging, systemd and the wiring of the daemon: applies Settings to capture, streaming and control.
-        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd", "H264", "H264Encoding", "RTSP",
-                                                "Settings", "Upstream", .product(name: "Logging", package: "swift-log")],
-                swiftSettings: strict),
+        .target(name: "Service", dependencies: ["Frames", "Capture", "Streaming", "Control", "Reactor", "CamdSystem", "CSystemd", "H264", "RTSP",
+                                                "Settings", "Upstream", .product(name: "Logging", package: "swift-log")] + encoding,
+                swiftSettings: strict + noH264),
 
         .executableTarget(name: "camd", dependencies: ["Service", "Settings", "Capture", "CamdSystem",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                        .product(name: "Logging", package: "swift-log")],
-                          swiftSettings: strict),
+                          swiftSettings: strict + noH264),
         .executableTarget(name: "camview", dependencies: ["Viewer", "CamdSystem", "JPEG", "CSDL2",
                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
@@ -151,3 +165,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Without H.264 encoding (CAMD_H264=0): the targets that need libavcodec go.
+if !h264 {
+    let encoderOnly: Set<String> = ["CAVCodec", "H264Encoding", "h264bench", "H264EncodingTests"]
+    package.targets.removeAll { encoderOnly.contains($0.name) }
+}

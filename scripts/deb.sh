@@ -11,11 +11,13 @@
 # Sources/Service/Daemon.swift), REVISION the package's own (DEB_REVISION, default 1). When that is not the
 # newest entry of packaging/debian/changelog, the package gets an entry saying which git commit it was built from.
 # Environment: DEB_REVISION; DEB_NO_BUILD=1 packages the binaries already built (no swift build);
-# CAMD_DEB_COMPRESS=zstd (or gzip) instead of xz, for test packages.
+# CAMD_DEB_COMPRESS=zstd (or gzip) instead of xz, CAMD_DEB_LEVEL=N its level (dpkg-deb -zN), for test packages;
+# CAMD_H264=0 a camd without the H.264 encoder (no libavcodec; README "Licence").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 camd_apt_install debhelper dpkg-dev fakeroot
+t0=$SECONDS
 
 # lld, as fuzz.sh and sanitize.sh use: GNU ld prints glibc's link-time warning about mktemp, which the static
 # FoundationEssentials references (Data's temporary files; camd does not call it), into every build.
@@ -27,6 +29,7 @@ if [ "${DEB_NO_BUILD:-0}" != 1 ]; then
     done
 fi
 bin="$(swift build "${flags[@]}" --show-bin-path)"
+echo "==> binaries ready ($((SECONDS - t0)) s)"
 
 # dpkg-shlibdeps can map only Debian's libraries to packages: the toolchain in /opt/swift is none.
 for p in camd camctl camview; do
@@ -68,6 +71,7 @@ done
 sed 's/^control_group = ""$/control_group = "camd"/' config/camd.toml > "$stage/etc/camd/camd.toml"
 grep -q '^control_group = "camd"$' "$stage/etc/camd/camd.toml" || { echo "deb.sh: config/camd.toml has no control_group = \"\" line" >&2; exit 1; }
 scripts/man.sh "$stage/man" "$bin"
+echo "==> manuals written ($((SECONDS - t0)) s)"
 cp README.md "$stage/"
 cp docs/PROTOCOL.md "$stage/docs/"
 cp -r packaging/debian "$stage/debian"
@@ -80,9 +84,12 @@ if [ "$top" != "$version" ]; then
 fi
 
 echo "==> packaging camd $version ($arch)"
-(cd "$stage" && DH_VERBOSE=1 CAMD_DEB_COMPRESS="${CAMD_DEB_COMPRESS:-xz}" dpkg-buildpackage -b -us -uc --no-pre-clean >"../dpkg-buildpackage.log" 2>&1) || {
+# CAMD_H264=0 (a camd without the H.264 encoder, README "Licence"): the build profile drops libavcodec-dev and
+# libavutil-dev from Build-Depends; dpkg-shlibdeps then finds no libavcodec in the binaries either.
+profiles=(); [ "${CAMD_H264:-1}" != 0 ] || profiles=(--build-profiles=pkg.camd.noh264)
+(cd "$stage" && DH_VERBOSE=1 CAMD_DEB_COMPRESS="${CAMD_DEB_COMPRESS:-xz}" CAMD_DEB_LEVEL="${CAMD_DEB_LEVEL:-}" dpkg-buildpackage -b -us -uc --no-pre-clean "${profiles[@]}" >"../dpkg-buildpackage.log" 2>&1) || {
     cat "$build/dpkg-buildpackage.log" >&2; echo "deb.sh: dpkg-buildpackage failed (above)" >&2; exit 1; }
 mkdir -p dist
 deb="dist/camd_${version}_${arch}.deb"
 mv "$build/camd_${version}_${arch}.deb" "$deb"
-echo "deb.sh: $deb ($(du -k "$deb" | cut -f1) KiB); Depends: $(dpkg-deb -f "$deb" Depends)"
+echo "deb.sh: $deb ($(du -k "$deb" | cut -f1) KiB, $((SECONDS - t0)) s); Depends: $(dpkg-deb -f "$deb" Depends)"

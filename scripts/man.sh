@@ -21,18 +21,15 @@ version="$("$bin/camd" --version)"
 # The same build as scripts/deb.sh's (its flags), so configmanual shares its modules.
 flags=(-c release --static-swift-stdlib -Xswiftc -use-ld=lld)
 
-# generate-manual is a tool of the swift-argument-parser package camd already resolved (a checkout, offline); it
-# runs a binary with --experimental-dump-help and renders that as mdoc. Its own scratch folder keeps it out of
-# camd's build.
-argument_parser=.build/checkouts/swift-argument-parser
-[ -d "$argument_parser" ] || swift package resolve >/dev/null
+# generate-manual is a tool of the swift-argument-parser package camd already depends on; it runs a binary with
+# --experimental-dump-help and renders that as mdoc. It is built as a product of camd's own release build (the same
+# flags as deb.sh's), so it reuses the ArgumentParser module camd's build just compiled: its own package's build
+# (a scratch folder of its own, as before) compiled ArgumentParser a second time, about a minute in CI.
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# Its warnings are the library's own (deprecations it keeps for compatibility), not camd's.
-swift build -c release --package-path "$argument_parser" --scratch-path .build/manual-tools \
-    -Xswiftc -suppress-warnings --product generate-manual > "$work/build.log" 2>&1 \
+swift build "${flags[@]}" --product generate-manual > "$work/build.log" 2>&1 \
     || { cat "$work/build.log" >&2; echo "man.sh: building generate-manual failed" >&2; exit 1; }
-generate=.build/manual-tools/release/generate-manual
+generate="$(swift build "${flags[@]}" --show-bin-path)/generate-manual"
 # What the generator cannot know: the files and the other pages.
 see_also() {
     local others=() p
