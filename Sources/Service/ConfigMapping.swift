@@ -1,6 +1,6 @@
 // ConfigMapping: the one place where Settings' plain values become what Capture and Streaming take.
 import Capture
-#if canImport(H264Encoding)
+#if !CAMD_NO_H264
 import H264Encoding
 #endif
 import Settings
@@ -41,7 +41,7 @@ extension V4L2Settings {
         controls = config.controls
         orientation = config.orientation
         // format = "h264": the camera's H.264 is decoded for JPEG viewers by libavcodec (H264Encoding).
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         makeH264Decoder = H264DecoderFactory { try H264Decoder() }
         #endif
     }

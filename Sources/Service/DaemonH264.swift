@@ -1,6 +1,6 @@
 // DaemonH264: the H.264 encoder between the frame ring and RTSP /stream — built when camd has H.264 (libavcodec),
 // started by the RTSP server while an H.264 viewer exists, fed every published frame, reporting in /state.
-#if canImport(H264Encoding)
+#if !CAMD_NO_H264
 import H264Encoding
 #endif
 import Frames
@@ -15,14 +15,14 @@ import Wire
 final class DaemonH264: Sendable {
     /// Nil without H.264: RTSP then serves /mjpeg only.
     let units: AccessUnitRing?
-    #if canImport(H264Encoding)
+    #if !CAMD_NO_H264
     let pipeline: H264Pipeline
     #endif
     /// Set once the reactor's wake-up exists: the encoder's units are announced through it like frames.
     private let wake = LockedValue<(@Sendable () -> Void)?>(nil)
 
     init(config: Config, demand: CaptureDemand, logger: Logger) {
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         let units = AccessUnitRing()
         self.units = units
         let wake = self.wake
@@ -37,26 +37,26 @@ final class DaemonH264: Sendable {
 
     /// Every published frame (capture thread or an encoder worker): a no-op unless an H.264 viewer exists.
     func offer(_ frame: Frame) {
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         pipeline.offer(frame)
         #endif
     }
 
     func setRunning(_ running: Bool) {
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         pipeline.setRunning(running)
         #endif
     }
 
     func requestKeyframe() {
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         pipeline.requestKeyframe()
         #endif
     }
 
     /// h264_encoder, h264_bitrate, h264_gop or fps changed (reload): the encoder is reopened before its next frame.
     func apply(_ config: Config) {
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         pipeline.update(H264PipelineSettings(config))
         #endif
     }
@@ -68,7 +68,7 @@ final class DaemonH264: Sendable {
 
     /// /state's "h264" object (nil without H.264).
     var state: H264Status? {
-        #if canImport(H264Encoding)
+        #if !CAMD_NO_H264
         let s = pipeline.snapshot
         return H264Status(running: s.running, encoder: s.codec, hardware: s.hardware, passthrough: s.passthrough,
                          width: s.width, height: s.height, profile: s.profile, frames_in: s.framesIn, frames_dropped: s.framesDropped,
@@ -82,7 +82,7 @@ final class DaemonH264: Sendable {
     }
 }
 
-#if canImport(H264Encoding)
+#if !CAMD_NO_H264
 extension H264PipelineSettings {
     init(_ config: Config) {
         let choice: H264EncoderSettings.Choice = switch config.h264Encoder {
