@@ -125,8 +125,11 @@ struct DaemonListeners {
         case .http: logger.info("http viewers: http://\(address)/ (stream: /stream, snapshot: /snapshot, state: /state)\(note)")
         case .rtsp:
             let udp = server.rtspUDPPorts.map { "; RTP over UDP from ports \($0.rtp)-\($0.rtcp) or TCP" } ?? "; RTP over TCP"
-            let h264 = server.rtspFeed.units == nil ? "H.264 not built in" : "H.264: /stream"
-            logger.info("rtsp viewers: rtsp://\(address)/stream (\(h264), JPEG: /mjpeg\(udp))\(note)")
+            if server.rtspFeed.units == nil {
+                logger.info("rtsp viewers: rtsp://\(address)/mjpeg (JPEG; no H.264 in this build\(udp))\(note)")
+            } else {
+                logger.info("rtsp viewers: rtsp://\(address)/stream (H.264; JPEG: /mjpeg\(udp))\(note)")
+            }
         }
     }
 }
