@@ -65,8 +65,8 @@ let package = Package(
         // JPEG encode/decode (libturbojpeg), raw-frame conversion (CPixels) and JPEG marker scanning.
         .target(name: "JPEG", dependencies: ["CTurboJPEG", "CPixels"], swiftSettings: strict),
         // H.264 bytes without a codec: Annex-B splitting, NAL types, SPS/PPS for SDP, the shared access unit and the
-        // keyframe policy. No C imports, so RTSP and camera pass-through need no libavcodec.
-        .target(name: "H264", dependencies: ["Locking"], swiftSettings: strict),
+        // keyframe policy. No codec, so RTSP and camera pass-through need no libavcodec.
+        .target(name: "H264", dependencies: ["Locking", "CamdSystem"], swiftSettings: strict),
         // The H.264 encoder through libavcodec (hardware when it opens, else libx264) and PlanarImage → 4:2:0.
         // A separate target so a build without libavcodec (and so without GPL libx264) leaves out only this.
         // Also the decoder for cameras that send H.264 (Capture's H264PictureDecoder).
@@ -86,7 +86,7 @@ let package = Package(
                 swiftSettings: strict),
         // RTSP 1.0 (RFC 2326) and RTP/RTCP, sans-IO: the request parser, one RTSPConnectionMachine per connection,
         // the SDP, and the H.264 (RFC 6184) and JPEG (RFC 2435) packetisers. Bytes and clock values in, actions out.
-        .target(name: "RTSP", dependencies: ["CamdSystem", "JPEG"], swiftSettings: strict),
+        .target(name: "RTSP", dependencies: ["CamdSystem", "JPEG", "H264"], swiftSettings: strict),
         // The operator's control socket: commands, peer checks, one JSON line per reply.
         .target(name: "Control", dependencies: ["Wire", "Reactor", "CamdSystem", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
@@ -152,9 +152,9 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "Wire", "Frames", "CamdSystem"], swiftSettings: strict),
-        .testTarget(name: "RTSPTests", dependencies: ["RTSP", "JPEG"], swiftSettings: strict),
+        .testTarget(name: "RTSPTests", dependencies: ["RTSP", "JPEG", "H264"], swiftSettings: strict),
         // Tests only: serves an H.264 file over RTSPConnectionMachine on loopback for real clients (tests/rtsp/).
-        .executableTarget(name: "rtsp-harness", dependencies: ["RTSP", "CamdSystem", "JPEG"], path: "Tests/RTSPHarness", swiftSettings: strict),
+        .executableTarget(name: "rtsp-harness", dependencies: ["RTSP", "CamdSystem", "JPEG", "H264"], path: "Tests/RTSPHarness", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Wire", "CamdSystem"], swiftSettings: strict),
         .testTarget(name: "ViewerTests", dependencies: ["Viewer", "CamdSystem", "Locking"], swiftSettings: strict),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "CamdSystem"], swiftSettings: strict),

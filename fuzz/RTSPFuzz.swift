@@ -3,6 +3,7 @@
 // media arriving late or never, writes taken whole, in part or not at all, access units published, a clock that
 // moves), with its properties checked on every action. Inputs that start like a JPEG also go through
 // JPEGPacketizer (RFC 2435), which reads camera frames for rtsp://…/mjpeg.
+import H264
 import RTSP
 
 enum RTSPFuzz {
@@ -82,7 +83,7 @@ struct RTSPDriver {
     var blocked = false
     var written: [UInt8] = []
     var packetizer = H264Packetizer(maxPayload: 64)
-    static let media = RTSPMedia(codec: .h264(sps: [0x67, 0x42, 0xC0, 0x1E], pps: [0x68, 0xCE]), width: 64, height: 48, fps: 30,
+    static let media = RTSPMedia(codec: .h264(H264ParameterSets(sps: [0x67, 0x42, 0xC0, 0x1E], pps: [0x68, 0xCE])!), width: 64, height: 48, fps: 30,
                                  ssrc: 1, clock: RTPClock(offset: 0))
 
     init(seed: UInt64) {

@@ -1,6 +1,8 @@
 // ParameterSets: the SPS and PPS a decoder needs before the first picture, and the two SDP attributes made from
 // them (RFC 6184 section 8.1: sprop-parameter-sets and profile-level-id).
 
+import CamdSystem
+
 public struct H264ParameterSets: Sendable, Equatable {
     /// The sequence parameter set NAL unit (header byte first, no start code).
     public let sps: [UInt8]
@@ -65,28 +67,5 @@ public struct H264ParameterSets: Sendable, Equatable {
     private static func hex(_ byte: UInt8) -> String {
         let digits = String(byte, radix: 16)
         return digits.count == 1 ? "0" + digits : digits
-    }
-}
-
-/// RFC 4648 base64 with padding, for SDP (the libraries here do not import Foundation).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = UInt32(bytes[index])
-            let b1 = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
-            let b2 = index + 2 < bytes.count ? UInt32(bytes[index + 2]) : 0
-            let word = b0 << 16 | b1 << 8 | b2
-            out.append(alphabet[Int(word >> 18 & 63)])
-            out.append(alphabet[Int(word >> 12 & 63)])
-            out.append(index + 1 < bytes.count ? alphabet[Int(word >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(word & 63)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

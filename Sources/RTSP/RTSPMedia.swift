@@ -1,10 +1,11 @@
 // RTSPMedia: what one RTSP path serves (H.264 or RFC 2435 JPEG, its size and rate, its SSRC and RTP clock), the
 // SDP a DESCRIBE answers with (RFC 4566, RFC 6184 §8.2.1), and the Transport header a SETUP asks for and gets.
+import H264
 
 public struct RTSPMedia: Sendable, Equatable {
     public enum Codec: Sendable, Equatable {
-        /// H.264 with the SPS and PPS NAL units (no start codes) that go into sprop-parameter-sets.
-        case h264(sps: [UInt8], pps: [UInt8])
+        /// H.264 with the SPS and PPS that give the SDP its profile-level-id and sprop-parameter-sets.
+        case h264(H264ParameterSets)
         /// RFC 2435 JPEG, static payload type 26.
         case jpeg
     }
@@ -47,13 +48,12 @@ public struct RTSPMedia: Sendable, Equatable {
         ]
         let rate = fps == fps.rounded() ? String(Int(fps)) : String(fps)
         switch codec {
-        case .h264(let sps, let pps):
-            let profile = sps.count >= 4 ? sps[1...3].map(hex).joined() : "42C01F"
+        case .h264(let sets):
             lines += [
                 "m=video 0 RTP/AVP 96",
                 "c=IN IP4 0.0.0.0",
                 "a=rtpmap:96 H264/90000",
-                "a=fmtp:96 packetization-mode=1;profile-level-id=\(profile);sprop-parameter-sets=\(Base64.encode(sps)),\(Base64.encode(pps))",
+                "a=fmtp:96 packetization-mode=1;profile-level-id=\(sets.profileLevelID.uppercased());sprop-parameter-sets=\(sets.spropParameterSets)",
             ]
         case .jpeg:
             lines += ["m=video 0 RTP/AVP 26", "c=IN IP4 0.0.0.0", "a=rtpmap:26 JPEG/90000"]
@@ -151,24 +151,6 @@ public enum RTSPTransport: Sendable, Equatable {
     }
 }
 
-/// RFC 4648 base64 (sprop-parameter-sets).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let chunk = Array(bytes[i..<min(i + 3, bytes.count)])
-            let value = UInt32(chunk[0]) << 16 | UInt32(chunk.count > 1 ? chunk[1] : 0) << 8 | UInt32(chunk.count > 2 ? chunk[2] : 0)
-            for k in 0..<4 {
-                out.append(k <= chunk.count ? alphabet[Int(value >> UInt32(18 - 6 * k) & 63)] : UInt8(ascii: "="))
-            }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
 
 extension StringProtocol {
     func trimmingCharacters(in character: Character) -> String {

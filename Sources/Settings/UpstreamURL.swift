@@ -188,26 +188,6 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// RFC 4648 base64, for the Basic credentials of an upstream URL (Settings has no Foundation).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value = UInt32(0)
-            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << (16 - 8 * offset) }
-            for position in 0..<4 {
-                out.append(position <= chunk.count ? alphabet[Int(value >> (18 - 6 * position) & 0x3F)] : 0x3D)
-            }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
 
 extension Config {
     /// An http+snapshot:// source: its fetch rate is `fps`, fixed when the source starts (a change restarts it).

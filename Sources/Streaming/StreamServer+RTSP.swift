@@ -419,7 +419,7 @@ extension StreamServer {
         if let units = rtsp.feed.units {
             if let info = units.info, info != rtsp.h264Info {
                 rtsp.h264Info = info
-                let media = RTSPMedia(codec: .h264(sps: info.parameterSets.sps, pps: info.parameterSets.pps), width: info.width,
+                let media = RTSPMedia(codec: .h264(info.parameterSets), width: info.width,
                                       height: info.height, fps: info.fps, ssrc: rtsp.h264SSRC, clock: rtsp.clock)
                 rtsp.h264Media = media
                 for connection in rtsp.connections.values {

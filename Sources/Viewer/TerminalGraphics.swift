@@ -1,12 +1,13 @@
 // TerminalGraphics: real pixels for terminals that take them. Kitty's graphics protocol (raw RGB, base64, in
 // chunks of at most 4096 bytes) and DEC sixel (a 6×6×6 colour cube, six pixel rows per band, run-length
 // encoded). Pure: pixels in, escape sequences out; the display decides where and how often.
+import CamdSystem
 
 public enum KittyGraphics {
     /// Draws `image` at the cursor, scaled by the terminal into `columns`×`rows` cells, replacing the previous
     /// picture (same image and placement id, so there is no flicker and no pile-up of images).
     public static func render(_ image: RGBImage, columns: Int, rows: Int) -> [UInt8] {
-        let payload = base64(image.pixels)
+        let payload = Base64.encodedBytes(image.pixels)
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + payload.count / 4096 * 16 + 64)
         var offset = 0
@@ -30,25 +31,6 @@ public enum KittyGraphics {
 
     /// Removes the picture (leaving camview, or before redrawing after a resize).
     public static let delete = Array("\u{1B}_Ga=d,d=A,q=2\u{1B}\\".utf8)
-
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func base64(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
-            out += [alphabet[n >> 18 & 63], alphabet[n >> 12 & 63], alphabet[n >> 6 & 63], alphabet[n & 63]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest > 0 {
-            let n = Int(bytes[i]) << 16 | (rest == 2 ? Int(bytes[i + 1]) << 8 : 0)
-            out += [alphabet[n >> 18 & 63], alphabet[n >> 12 & 63], rest == 2 ? alphabet[n >> 6 & 63] : UInt8(ascii: "="), UInt8(ascii: "=")]
-        }
-        return out
-    }
 }
 
 public enum SixelPicture {

@@ -10,6 +10,7 @@
 // Authorization header or ?token= (a stand-in for HTTPAccessControl, which the daemon's driver will use).
 // Prints "listening PORT" once bound. REQUEST-LOG, if given, receives every byte clients send (fuzz seeds).
 import CamdSystem
+import H264
 import JPEG
 import RTSP
 #if canImport(Glibc)
@@ -82,7 +83,11 @@ guard let first = units.first, let sps = first.first(where: { H264Packetizer.nal
 let requiredAuthorization = getenv("RTSP_HARNESS_AUTH").map { String(cString: $0) }
 let requiredToken = getenv("RTSP_HARNESS_TOKEN").map { String(cString: $0) }
 let clock = RTPClock(offset: 0x1234_5678)
-let media = RTSPMedia(codec: .h264(sps: Array(sps), pps: Array(pps)), width: 0, height: 0, fps: fps, ssrc: 0xC0FF_EE01, clock: clock)
+guard let sets = H264ParameterSets(sps: Array(sps), pps: Array(pps)) else {
+    print("the file's first SPS or PPS is too short")
+    exit(1)
+}
+let media = RTSPMedia(codec: .h264(sets), width: 0, height: 0, fps: fps, ssrc: 0xC0FF_EE01, clock: clock)
 let jpegFile = arguments.count > 5 ? readFile(arguments[5]) : []
 let jpegFrames: [[UInt8]] = jpegFile.withUnsafeBytes { raw in JPEGScanner.split(raw).frames.map { Array(jpegFile[$0]) } }
 let jpegMedia = jpegFrames.first.flatMap { try? JPEGPacketizer.readHeader($0) }.map {

@@ -1,5 +1,6 @@
 // RTSPTestPeer: drives an RTSPConnectionMachine as the reactor will — every action carried out, writes taken whole
 // unless the test blocks the socket — and reads what it wrote back as a client would: responses and `$` frames.
+import H264
 @testable import RTSP
 
 struct RTSPTestPeer {
@@ -26,7 +27,7 @@ struct RTSPTestPeer {
 
     static let sps: [UInt8] = [0x67, 0x42, 0xC0, 0x1E, 0xD9, 0x00, 0xA0, 0x47, 0xFE, 0xC8]
     static let pps: [UInt8] = [0x68, 0xCE, 0x3C, 0x80]
-    static let h264 = RTSPMedia(codec: .h264(sps: sps, pps: pps), width: 320, height: 240, fps: 30, ssrc: 0xC0FFEE01,
+    static let h264 = RTSPMedia(codec: .h264(H264ParameterSets(sps: sps, pps: pps)!), width: 320, height: 240, fps: 30, ssrc: 0xC0FFEE01,
                                 clock: RTPClock(offset: 0))
 
     init(settings: RTSPSettings = RTSPSettings(), media: [String: RTSPMedia] = ["/stream": RTSPTestPeer.h264]) {

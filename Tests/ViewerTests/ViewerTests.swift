@@ -135,10 +135,10 @@ struct HalfBlockPictureTests {
 
 struct TerminalGraphicsTests {
     @Test func kittyBase64MatchesTheStandardEncodingForEveryPaddingCase() {
-        #expect(String(decoding: KittyGraphics.base64(Array("M".utf8)), as: UTF8.self) == "TQ==")
-        #expect(String(decoding: KittyGraphics.base64(Array("Ma".utf8)), as: UTF8.self) == "TWE=")
-        #expect(String(decoding: KittyGraphics.base64(Array("Man".utf8)), as: UTF8.self) == "TWFu")
-        #expect(String(decoding: KittyGraphics.base64([0xFF, 0xEF, 0x00, 0x3E]), as: UTF8.self) == "/+8APg==")
+        #expect(String(decoding: Base64.encodedBytes(Array("M".utf8)), as: UTF8.self) == "TQ==")
+        #expect(String(decoding: Base64.encodedBytes(Array("Ma".utf8)), as: UTF8.self) == "TWE=")
+        #expect(String(decoding: Base64.encodedBytes(Array("Man".utf8)), as: UTF8.self) == "TWFu")
+        #expect(String(decoding: Base64.encodedBytes([0xFF, 0xEF, 0x00, 0x3E]), as: UTF8.self) == "/+8APg==")
     }
 
     @Test func kittyImagesAreSplitIntoChunksOfAtMost4096Bytes() {
