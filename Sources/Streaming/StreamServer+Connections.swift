@@ -29,15 +29,34 @@ extension StreamServer {
     /// Reads what the peer sent (bounded per wake-up, and by what its machine has room for: pipelined requests
     /// beyond that wait in the socket) and hands each chunk to its machine.
     func readInput(_ connection: Connection) {
+        readBounded(connection.socket, room: { connection.machine.inputRoom }, failed: { error in
+            drop(connection, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)",
+                 level: connection.machine.isStreaming ? .info : .debug)
+        }) { bytes, now in
+            guard let bytes else {
+                connection.machine.receivedEnd()
+                run(connection, now: now)
+                return false
+            }
+            connection.machine.received(bytes, now: now)
+            run(connection, now: now)
+            return connections[connection.id] != nil
+        }
+    }
+
+    /// Reads from a peer into the scratch buffer: at most 16 reads per wake-up, each at most `room()` bytes (what its
+    /// machine can take; 0 stops). `received` gets each chunk, or nil at the end of input, with the time it was read,
+    /// and says whether to read on; `failed` gets a read error (the caller closes the connection).
+    func readBounded(_ socket: Descriptor, room: () -> Int, failed: (SystemError) -> Void,
+                     received: (UnsafeRawBufferPointer?, UInt64) -> Bool) {
         for _ in 0..<16 {
-            let room = min(readScratch.count, connection.machine.inputRoom)
+            let room = min(readScratch.count, room())
             guard room > 0 else { return }
             let result: IOResult<Int>
             do {
-                result = try Socket.read(connection.socket, into: UnsafeMutableRawBufferPointer(rebasing: readScratch[0..<room]))
+                result = try Socket.read(socket, into: UnsafeMutableRawBufferPointer(rebasing: readScratch[0..<room]))
             } catch {
-                drop(connection, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)",
-                     level: connection.machine.isStreaming ? .info : .debug)
+                failed(error)
                 return
             }
             let now = Clock.monotonicNanos()
@@ -45,13 +64,10 @@ extension StreamServer {
             case .wouldBlock:
                 return
             case .done(0):
-                connection.machine.receivedEnd()
-                run(connection, now: now)
+                _ = received(nil, now)
                 return
             case .done(let count):
-                connection.machine.received(UnsafeRawBufferPointer(rebasing: readScratch[0..<count]), now: now)
-                run(connection, now: now)
-                guard connections[connection.id] != nil else { return }
+                guard received(UnsafeRawBufferPointer(rebasing: readScratch[0..<count]), now) else { return }
             }
         }
     }

@@ -147,9 +147,7 @@ extension StreamServer {
             noteRefusal("rtsp connection", peer: peer, why: full)
             return
         }
-        try? Socket.setNoDelay(socket)
-        if settings.sendLowWatermark > 0 { try? Socket.setNotSentLowWatermark(socket, bytes: settings.sendLowWatermark) }
-        if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
+        setViewerSocketOptions(socket)
         let now = Clock.monotonicNanos()
         let sessionID = String(UInt64.random(in: 1...UInt64.max), radix: 16, uppercase: true)
         var machine = RTSPConnectionMachine(settings: rtspSettings, sessionID: sessionID,
@@ -211,29 +209,17 @@ extension StreamServer {
 
     /// Reads requests (and interleaved RTCP), bounded per wake-up and by the room the machine has.
     func readRTSP(_ connection: RTSPConnection) {
-        for _ in 0..<16 {
-            let room = min(readScratch.count, connection.machine.inputRoom)
-            guard room > 0 else { return }
-            let result: IOResult<Int>
-            do {
-                result = try Socket.read(connection.socket, into: UnsafeMutableRawBufferPointer(rebasing: readScratch[0..<room]))
-            } catch {
-                dropRTSP(connection, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)")
-                return
-            }
-            let now = Clock.monotonicNanos()
-            switch result {
-            case .wouldBlock:
-                return
-            case .done(0):
+        readBounded(connection.socket, room: { connection.machine.inputRoom }, failed: { error in
+            dropRTSP(connection, reason: error.errno == ECONNRESET ? "connection reset" : "\(error)")
+        }) { bytes, now in
+            guard let bytes else {
                 connection.machine.receivedEnd()
                 runRTSP(connection, now: now)
-                return
-            case .done(let count):
-                connection.machine.received(UnsafeRawBufferPointer(rebasing: readScratch[0..<count]), now: rtspTime(now))
-                runRTSP(connection, now: now)
-                guard rtsp.connections[connection.id] != nil else { return }
+                return false
             }
+            connection.machine.received(bytes, now: rtspTime(now))
+            runRTSP(connection, now: now)
+            return rtsp.connections[connection.id] != nil
         }
     }
 
@@ -414,18 +400,16 @@ extension StreamServer {
     // MARK: Fan-out
 
     /// New units from the encoder and a new frame for /mjpeg: packetised once, offered to every playing viewer.
+    /// Nothing at all without an RTSP connection (the encoder runs only for one; MJPEG-only users pay nothing here).
     func deliverRTSP(now: UInt64) {
-        let time = rtspTime(now)
+        guard !rtsp.connections.isEmpty else { return }
         if let units = rtsp.feed.units {
             if let info = units.info, info != rtsp.h264Info {
                 rtsp.h264Info = info
                 let media = RTSPMedia(codec: .h264(info.parameterSets), width: info.width,
                                       height: info.height, fps: info.fps, ssrc: rtsp.h264SSRC, clock: rtsp.clock)
                 rtsp.h264Media = media
-                for connection in rtsp.connections.values {
-                    connection.machine.mediaAvailable(path: "/stream", media, now: time)
-                    runRTSP(connection, now: now)
-                }
+                announce(media, path: "/stream", now: now)
             }
             let batch = units.units(after: rtsp.unitsSeen)
             if let last = batch.entries.last { rtsp.unitsSeen = last.number }
@@ -437,11 +421,7 @@ extension StreamServer {
                     let packets = rtsp.h264Packetizer.packetize(unit.nalUnits.map { unit.bytes[$0] },
                                                                 timestamp: rtsp.clock.timestamp(captureNanos: unit.timestampNanos),
                                                                 captureNanos: unit.timestampNanos)
-                    for viewer in viewers where rtsp.connections[viewer.id] != nil {
-                        viewer.machine.accessUnit(packets, now: time)
-                        countSession(viewer)
-                        runRTSP(viewer, now: now)
-                    }
+                    offer(packets, to: viewers, now: now)
                 }
             }
         }
@@ -452,7 +432,6 @@ extension StreamServer {
     func deliverJPEG(now: UInt64) {
         guard !rtsp.connections.isEmpty, let frame = ring.latest, frame !== rtsp.lastJPEG, !demand.isStale(sequence: frame.sequence) else { return }
         rtsp.lastJPEG = frame
-        let time = rtspTime(now)
         let header: JPEGPacketizer.Header
         do {
             header = try JPEGPacketizer.readHeader(frame.payload)
@@ -467,15 +446,27 @@ extension StreamServer {
             let media = RTSPMedia(codec: .jpeg, width: header.width, height: header.height, fps: rtsp.feed.fps,
                                   ssrc: rtsp.jpegSSRC, clock: rtsp.clock)
             rtsp.jpegMedia = media
-            for connection in rtsp.connections.values {
-                connection.machine.mediaAvailable(path: "/mjpeg", media, now: time)
-                runRTSP(connection, now: now)
-            }
+            announce(media, path: "/mjpeg", now: now)
         }
         let viewers = rtsp.connections.values.filter { $0.playing == "/mjpeg" }
         guard !viewers.isEmpty,
               let packets = try? rtsp.jpegPacketizer.packetize(frame.payload, timestamp: rtsp.clock.timestamp(captureNanos: frame.timestampNanos),
                                                                captureNanos: frame.timestampNanos) else { return }
+        offer(packets, to: viewers, now: now)
+    }
+
+    /// A path's description is new or changed: every connection learns it (a DESCRIBE or SETUP waiting for it goes on).
+    func announce(_ media: RTSPMedia, path: String, now: UInt64) {
+        let time = rtspTime(now)
+        for connection in rtsp.connections.values {
+            connection.machine.mediaAvailable(path: path, media, now: time)
+            runRTSP(connection, now: now)
+        }
+    }
+
+    /// One packetised unit to every viewer playing its path (still connected: sending to one may have closed another).
+    func offer(_ packets: RTPAccessUnit, to viewers: [RTSPConnection], now: UInt64) {
+        let time = rtspTime(now)
         for viewer in viewers where rtsp.connections[viewer.id] != nil {
             viewer.machine.accessUnit(packets, now: time)
             countSession(viewer)

@@ -306,10 +306,7 @@ public final class StreamServer {
             refuse(socket, peer: peer, proto: proto, why: full)
             return
         }
-        // Options are best effort: a viewer whose socket refuses them is still served.
-        try? Socket.setNoDelay(socket)
-        if settings.sendLowWatermark > 0 { try? Socket.setNotSentLowWatermark(socket, bytes: settings.sendLowWatermark) }
-        if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
+        setViewerSocketOptions(socket)
 
         let now = Clock.monotonicNanos()
         let connection = Connection(id: nextID, socket: socket, peer: peer, host: host, peerAddress: address.map(IPAddress.init),
@@ -339,6 +336,14 @@ public final class StreamServer {
         }
         // The native protocol's server speaks first: its machine asks for the newest frame at once.
         run(connection, now: now)
+    }
+
+    /// TCP_NODELAY, send_lowat and send_buffer on a new connection's socket. Best effort: a viewer whose socket
+    /// refuses them is still served.
+    func setViewerSocketOptions(_ socket: Descriptor) {
+        try? Socket.setNoDelay(socket)
+        if settings.sendLowWatermark > 0 { try? Socket.setNotSentLowWatermark(socket, bytes: settings.sendLowWatermark) }
+        if settings.sendBuffer > 0 { try? Socket.setSendBuffer(socket, bytes: settings.sendBuffer) }
     }
 
     /// Why a new viewer from `host` may not have a slot, or nil when it may.
