@@ -14,21 +14,6 @@ private var fixtureStream: String {
     return url.appendingPathComponent("Fixtures/testsrc-320x240.h264").path
 }
 
-/// GET /snapshot with curl until it answers 200 (bounded), as bytes.
-private func snapshotJPEG(_ camd: CamdProcess) throws -> [UInt8] {
-    let path = NSTemporaryDirectory() + "camd-h264-snapshot-\(UUID().uuidString).jpg"
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    var status = ""
-    _ = try waitUntil(timeout: 20, interval: 0.1) {
-        let result = try runCommand("/usr/bin/curl", ["-s", "--max-time", "3", "-o", path, "-w", "%{http_code}",
-                                                      "http://127.0.0.1:\(camd.httpPort)/snapshot"], timeout: 5)
-        status = result.stdout
-        return status == "200"
-    }
-    guard status == "200" else { throw TestFailure("GET /snapshot answered \(status)") }
-    return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-}
-
 extension CamdIntegrationTests {
     @Test func aCamerasOwnH264IsDecodedForJPEGViewersAndCorruptUnitsAreCountedNotFatal() throws {
         let camera = try FakeCamera()
@@ -89,7 +74,7 @@ extension CamdIntegrationTests {
         rtsp.close()
 
         // MJPEG viewers get the camera's pictures as JPEGs: testsrc's colour bars (magenta, then yellow, near the top).
-        let jpeg = try snapshotJPEG(camd)
+        let jpeg = try camd.curlSnapshot(timeout: 20)
         let decoded = try JPEGDecoder().decodeRGB(jpeg)
         #expect(decoded.info == JPEGInfo(width: 320, height: 240))
         let pixel = { (x: Int, y: Int) -> [Int] in (0..<3).map { Int(decoded.rgb[(y * 320 + x) * 3 + $0]) } }

@@ -14,21 +14,6 @@ private let rawFormats: [(name: String, fourcc: String)] = [
     ("ba81", "BA81"), ("gbrg", "GBRG"), ("grbg", "GRBG"), ("rggb", "RGGB"),
 ]
 
-/// GET /snapshot with curl until it answers 200 (bounded), as bytes.
-private func snapshot(_ camd: CamdProcess) throws -> [UInt8] {
-    let path = NSTemporaryDirectory() + "camd-snapshot-\(UUID().uuidString).jpg"
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    var status = ""
-    _ = try waitUntil(timeout: 10, interval: 0.1) {
-        let result = try runCommand("/usr/bin/curl", ["-s", "--max-time", "3", "-o", path, "-w", "%{http_code}",
-                                                      "http://127.0.0.1:\(camd.httpPort)/snapshot"], timeout: 5)
-        status = result.stdout
-        return status == "200"
-    }
-    guard status == "200" else { throw TestFailure("GET /snapshot answered \(status)") }
-    return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-}
-
 /// The four bars (white, red, green, blue), each sampled at its centre, a third and two thirds down.
 private func barsMismatch(_ jpeg: [UInt8], grey: Bool) throws -> String? {
     let decoded = try JPEGDecoder().decodeRGB(jpeg)
@@ -60,7 +45,7 @@ extension CamdIntegrationTests {
             for _ in 0..<50 where frame.header.isPlaceholder { frame = try client.readFrame() }
             #expect(!frame.header.isPlaceholder, "\(format.name): \(camd.log)")
             #expect(camd.log.contains("640x480 \(format.fourcc) 30 fps, encoded at quality 80"), "\(format.name): \(camd.log)")
-            let jpeg = try snapshot(camd)
+            let jpeg = try camd.curlSnapshot(timeout: 10)
             #expect(try JPEGDecoder().info(jpeg) == JPEGInfo(width: 640, height: 480))
             let mismatch = try barsMismatch(jpeg, grey: format.name == "grey")
             #expect(mismatch == nil, "\(format.name): \(mismatch ?? "")")

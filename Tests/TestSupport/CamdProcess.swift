@@ -226,3 +226,20 @@ public func runCamview(_ arguments: [String], timeout: Double = 30, environment 
     environment.merge(extra) { $1 }
     return try runCommand(Binaries.path("camview"), arguments, timeout: timeout, environment: environment)
 }
+
+extension CamdProcess {
+    /// GET /snapshot with curl until it answers 200 (within `timeout` seconds), as bytes.
+    public func curlSnapshot(timeout: Double) throws -> [UInt8] {
+        let path = NSTemporaryDirectory() + "camd-snapshot-\(UUID().uuidString).jpg"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var status = ""
+        _ = try waitUntil(timeout: timeout, interval: 0.1) {
+            let result = try runCommand("/usr/bin/curl", ["-s", "--max-time", "3", "-o", path, "-w", "%{http_code}",
+                                                          "http://127.0.0.1:\(httpPort)/snapshot"], timeout: 5)
+            status = result.stdout
+            return status == "200"
+        }
+        guard status == "200" else { throw TestFailure("GET /snapshot answered \(status)") }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
