@@ -129,18 +129,27 @@ static int has_format(uint32_t fourcc) {
     return 0;
 }
 
+/// The whole file an environment variable names (malloc'd; *size its length), or NULL when it is unset, cannot be
+/// read or is empty.
+static uint8_t *read_env_file(const char *variable, size_t *size) {
+    const char *path = getenv(variable);
+    if (!path) return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long length = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (length <= 0) { fclose(f); return NULL; }
+    uint8_t *data = malloc((size_t)length);
+    *size = fread(data, 1, (size_t)length, f);
+    fclose(f);
+    return data;
+}
+
 static void load_jpeg(void) {
     if (jpeg_data) return;
-    const char *path = getenv("FAKE_V4L2_JPEG");
-    if (!path) return;
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    jpeg_data = malloc((size_t)size);
-    jpeg_size = fread(jpeg_data, 1, (size_t)size, f);
-    fclose(f);
+    jpeg_data = read_env_file("FAKE_V4L2_JPEG", &jpeg_size);
+    if (!jpeg_data) return;
     // The picture size from the SOF marker.
     for (size_t i = 2; i + 9 < jpeg_size;) {
         if (jpeg_data[i] != 0xFF) break;
@@ -226,17 +235,9 @@ static void h264_size_from_sps(const uint8_t *nal, size_t size) {
 /// first_mb_in_slice is 0 (the first bit after its header set), once the unit before it holds a slice.
 static void load_h264(void) {
     if (h264_data) return;
-    const char *path = getenv("FAKE_V4L2_H264");
-    if (!path) return;
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (size <= 0) { fclose(f); return; }
-    uint8_t *data = malloc((size_t)size);
-    size_t got = fread(data, 1, (size_t)size, f);
-    fclose(f);
+    size_t got = 0;
+    uint8_t *data = read_env_file("FAKE_V4L2_H264", &got);
+    if (!data) return;
     int seen_slice = 0, have_sps = 0;
     h264_units = 0;
     for (size_t i = 0; i + 3 < got; i++) {
