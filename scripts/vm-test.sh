@@ -9,14 +9,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "${CAMD_SKIP_VM:-}" = 1 ]; then echo "vm: skipped (CAMD_SKIP_VM=1)"; exit 0; fi
 bin="$(swift build --show-bin-path)"
-# A free loopback port for qemu's forward (a fixed one can be taken by another test or a running camd).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port) http=$(free_port) port2=$(free_port) http2=$(free_port)
+# Free loopback ports for qemu's forwards (a fixed one can be taken by another test or a running camd), all held
+# open while they are picked so that no two are the same.
+read -r port http port2 http2 rtsp < <(python3 -c 'import socket
+held = [socket.socket() for _ in range(5)]
+for s in held: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in held])')
 out="$(mktemp -d)"
 echo "==> vm: booting a VM with vivid and running camd in it (about 30 s under TCG)"
 common=(--width 320 --height 180 --fps 30 --idle-after 2)
 tests/vm/camvm.sh run -t 400 -o "n_devs=2 node_types=0x1,0x1 input_types=0x0,0x0" \
-    -p "$port:9999" -p "$http:8080" -p "$port2:9998" -p "$http2:8081" -- bash -c \
+    -p "$port:9999" -p "$http:8080" -p "$port2:9998" -p "$http2:8081" -p "$rtsp:8554" -- bash -c \
     "$(printf '%q ' "$bin/camd" --source v4l2:/dev/video1 "${common[@]}" --idle-camera stop --listen 0.0.0.0:9998 \
         --http-listen 0.0.0.0:8081 --rtsp-listen off --control-socket '' --stats-interval 0) & exec $(printf '%q ' "$bin/camd" \
         --source v4l2:/dev/video0 "${common[@]}" --stats-interval 5)" > "$out/vm.log" 2>&1 &
@@ -49,6 +52,21 @@ if decodes_320x180 "$out/vivid.jpg"; then
     passed=$((passed + 1))
 else
     echo "vm: FAILED: the snapshot did not decode to 320x180"; cat "$out/djpeg.log" "$out/vm.log"
+    failed=$((failed + 1))
+fi
+
+# RTSP H.264 from vivid's raw frames (the encoder reads the converted picture, no JPEG decode): ffmpeg decodes 30
+# frames of 320x180 over RTP/TCP without an error line, and /state says the encoder took raw pictures.
+ffmpeg -nostdin -v error -rtsp_transport tcp -i "rtsp://127.0.0.1:$rtsp/stream" -frames:v 30 -f framecrc - \
+    > "$out/rtsp.crc" 2> "$out/rtsp.err"
+frames=$(grep -c "^0," "$out/rtsp.crc"); sizes=$(grep "^0," "$out/rtsp.crc" | awk -F', *' '{print $5}' | sort -u)
+raw=$(curl -s --max-time 3 "http://127.0.0.1:$http/state" | python3 -c "import json, sys; h = json.load(sys.stdin).get('h264') or {}; print(h.get('encoder'), h.get('units_out', 0), h.get('frames_from_raw', 0), h.get('frames_decoded', 0))" 2>/dev/null)
+read -r _ _ from_raw decoded <<< "$raw"
+if [ "$frames" = 30 ] && [ "$sizes" = 86400 ] && [ ! -s "$out/rtsp.err" ] && [ "${from_raw:-0}" -gt 0 ] && [ "${decoded:-1}" = 0 ]; then
+    echo "vm: RTSP /stream from vivid: 30 H.264 frames of 320x180 decoded, no error line (encoder, units, from raw, JPEG-decoded: $raw)"
+    passed=$((passed + 1))
+else
+    echo "vm: FAILED: RTSP /stream from vivid: $frames frames, sizes '$sizes', encoder $raw"; head -5 "$out/rtsp.err"
     failed=$((failed + 1))
 fi
 

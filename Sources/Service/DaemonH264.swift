@@ -70,12 +70,15 @@ final class DaemonH264: Sendable {
     var state: H264Status? {
         #if !CAMD_NO_H264
         let s = pipeline.snapshot
-        return H264Status(running: s.running, encoder: s.codec, hardware: s.hardware, passthrough: s.passthrough,
+        var status = H264Status(running: s.running, encoder: s.codec, hardware: s.hardware, passthrough: s.passthrough,
                          width: s.width, height: s.height, profile: s.profile, frames_in: s.framesIn, frames_dropped: s.framesDropped,
                          units_out: s.unitsOut, keyframes: s.keyframes, forced_keyframes: s.forcedKeyframes, failures: s.failures,
                          bytes_out: s.bytesOut, bitrate: (s.bitrate / 1000).rounded() * 1000,
                          encode_p50_ms: Double(s.encodeP50Nanos / 10_000) / 100, encode_p99_ms: Double(s.encodeP99Nanos / 10_000) / 100,
                          last_error: s.lastError)
+        status.frames_from_raw = s.framesFromRaw
+        status.frames_decoded = s.framesDecoded
+        return status
         #else
         return nil
         #endif

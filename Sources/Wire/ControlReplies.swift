@@ -75,6 +75,9 @@ public struct H264Status: Codable, Equatable, Sendable {
     /// e.g. "Constrained Baseline 3.1".
     public var profile: String?
     public var frames_in: UInt64
+    /// Frames encoded from the capture's raw picture (a raw camera: no JPEG decode), and after a JPEG decode.
+    public var frames_from_raw: UInt64?
+    public var frames_decoded: UInt64?
     /// Frames replaced before the encoder took them (it was busy: latest wins).
     public var frames_dropped: UInt64
     public var units_out: UInt64
