@@ -25,7 +25,7 @@ guard arguments.count >= 3, let port = UInt16(arguments[1]) else {
 let fps = arguments.count > 3 ? Double(arguments[3]) ?? 30 : 30
 let requestLog: UnsafeMutablePointer<FILE>? = arguments.count > 4 ? fopen(arguments[4], "w") : nil
 
-// MARK: The file as access units (test-only Annex-B split; the h264enc branch brings the real NAL utilities)
+// MARK: The file as access units (H264.AnnexB splits the NAL units)
 
 func readFile(_ path: String) -> [UInt8] {
     guard let file = fopen(path, "rb") else { print("cannot open \(path)"); exit(1) }
@@ -38,26 +38,6 @@ func readFile(_ path: String) -> [UInt8] {
     }
     fclose(file)
     return bytes
-}
-
-func nalUnits(_ stream: [UInt8]) -> [ArraySlice<UInt8>] {
-    var starts: [(start: Int, codeLength: Int)] = []
-    var i = 0
-    while i + 3 <= stream.count {
-        if stream[i] == 0, stream[i + 1] == 0, stream[i + 2] == 1 {
-            let long = i > 0 && stream[i - 1] == 0
-            starts.append((i + 3, long ? 4 : 3))
-            i += 3
-        } else {
-            i += 1
-        }
-    }
-    var units: [ArraySlice<UInt8>] = []
-    for (k, entry) in starts.enumerated() {
-        let end = k + 1 < starts.count ? starts[k + 1].start - starts[k + 1].codeLength : stream.count
-        if end > entry.start { units.append(stream[entry.start..<end]) }
-    }
-    return units
 }
 
 /// One picture per access unit: a VCL NAL (types 1–5) closes the unit it belongs to (single-slice pictures).
@@ -74,7 +54,8 @@ func accessUnits(_ nals: [ArraySlice<UInt8>]) -> [[ArraySlice<UInt8>]] {
     return units
 }
 
-let units = accessUnits(nalUnits(readFile(arguments[2])))
+let stream = readFile(arguments[2])
+let units = accessUnits(AnnexB.nalUnits(in: stream).map { stream[$0] })
 guard let first = units.first, let sps = first.first(where: { H264Packetizer.nalType($0) == 7 }),
       let pps = first.first(where: { H264Packetizer.nalType($0) == 8 }) else {
     print("the file does not start with SPS and PPS")
