@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "JPEG", "CamdSystem", "Locking", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: strict),
         .testTarget(name: "H264Tests", dependencies: ["H264"], swiftSettings: strict),
-        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG", "Frames", "CamdSystem",
+        .testTarget(name: "H264EncodingTests", dependencies: ["H264Encoding", "H264", "JPEG", "Frames", "Capture", "CamdSystem",
                                                              .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Frames"], swiftSettings: strict),

@@ -93,8 +93,11 @@ public final class CaptureThread: Sendable {
     /// the reactor's eventfd; it must not block).
     /// `demand` says whether anyone wants frames; without one the capture never idles. Raw pictures are encoded by
     /// `encodeWorkers` threads (EncoderPool); every frame is published in capture order.
+    /// `cameraH264` gets every access unit of a camera's own H.264, in order, on the capture thread, before anything
+    /// that may drop a frame (it must not block: the RTSP side publishes it into its ring).
     public func start(fps: Double, ring: FrameRing, logger: Logger,
                       source: sending any FrameSource, demand: CaptureDemand = CaptureDemand(), encodeWorkers: Int = 1,
+                      cameraH264: (@Sendable (CameraH264Unit) -> Void)? = nil,
                       published: @escaping @Sendable () -> Void) throws(SystemError) {
         // A capture thread can be restarted (source change on reload) after stop().
         stopping.store(false, ordering: .releasing)
@@ -105,7 +108,7 @@ public final class CaptureThread: Sendable {
         let handle: OSThread
         do {
             handle = try OSThread.spawn(name: "camd-capture") { [self] in
-                run(fps: fps, ring: ring, logger: logger, source: source, demand: demand, pool: pool)
+                run(fps: fps, ring: ring, logger: logger, source: source, demand: demand, pool: pool, cameraH264: cameraH264)
             }
         } catch {
             pool.stop()
@@ -125,7 +128,8 @@ public final class CaptureThread: Sendable {
     private var shouldStop: Bool { stopping.load(ordering: .acquiring) }
 
     private func run(fps: Double, ring: FrameRing, logger: Logger,
-                     source: any FrameSource, demand: CaptureDemand, pool: EncoderPool<PendingFrame>) {
+                     source: any FrameSource, demand: CaptureDemand, pool: EncoderPool<PendingFrame>,
+                     cameraH264: (@Sendable (CameraH264Unit) -> Void)?) {
         defer { source.close() }
         // Before the source closes: nothing is published once the capture has stopped.
         defer { pool.stop() }
@@ -195,6 +199,12 @@ public final class CaptureThread: Sendable {
                 // The source's account is kept by this thread, at capture (a frame may be published later, on a
                 // worker): so the status and the invalid count never step back to an older frame's.
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
+                // The camera's own H.264 goes to RTSP viewers here, every unit, before the pool (latest wins) and
+                // drop_same_frames can drop the frame it came with.
+                if let unit = picture.h264, let cameraH264 {
+                    cameraH264(CameraH264Unit(annexB: unit, sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
+                                              width: picture.width, height: picture.height, afterGap: picture.h264AfterGap))
+                }
                 submit(picture, sequence: sequence, fallbackTimestamp: timestamp, pool: pool, keepRaw: demand.wantsRawPictures)
             } catch {
                 let message = "\(error)"

@@ -17,8 +17,14 @@ public struct SourceFrame: Sendable {
     /// thread's own count while it keeps the published sequence increasing (CaptureThread.sequence(for:after:)).
     public var upstreamSequence: UInt64?
     /// The camera's own H.264 access unit (Annex-B) for this picture (a camera sending V4L2_PIX_FMT_H264): published
-    /// on the frame for RTSP viewers as it is. The picture itself still arrives as `payload` or `unencoded`.
+    /// on the frame (it marks the frame as the camera's: the H.264 encoder leaves it alone) and handed to RTSP
+    /// viewers, every unit in order, by the capture thread (CameraH264Unit). The picture itself still arrives as
+    /// `payload` or `unencoded`.
     public var h264: [UInt8]?
+    /// Units of the camera's H.264 were lost just before this one (a damaged buffer, a unit the decoder refused,
+    /// buffers handed back unseen after idling): the units that follow refer to pictures nobody has, so RTSP viewers
+    /// are sent nothing until the camera's next IDR.
+    public var h264AfterGap = false
 
     public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil,
                 encodeNanos: UInt64? = nil) {
@@ -28,6 +34,28 @@ public struct SourceFrame: Sendable {
         self.isPlaceholder = isPlaceholder
         self.timestampNanos = timestampNanos
         self.encodeNanos = encodeNanos
+    }
+}
+
+/// One access unit of a camera's own H.264, as the capture thread hands it to the RTSP side: every unit the camera
+/// delivered, in order, before anything that may drop frames (the JPEG encoder workers' latest-wins input,
+/// drop_same_frames, the H.264 thread's latest-wins input) — losing one would corrupt every picture up to the next IDR.
+public struct CameraH264Unit: Sendable {
+    public var annexB: [UInt8]
+    public var sequence: UInt64
+    public var timestampNanos: UInt64
+    public var width: Int
+    public var height: Int
+    /// Units were lost before this one (SourceFrame.h264AfterGap): nothing goes out until an IDR.
+    public var afterGap: Bool
+
+    public init(annexB: [UInt8], sequence: UInt64, timestampNanos: UInt64, width: Int, height: Int, afterGap: Bool) {
+        self.annexB = annexB
+        self.sequence = sequence
+        self.timestampNanos = timestampNanos
+        self.width = width
+        self.height = height
+        self.afterGap = afterGap
     }
 }
 

@@ -90,6 +90,8 @@ public struct DequeuedBuffer {
     /// CLOCK_REALTIME nanoseconds of capture (the driver's timestamp, converted), or nil if the driver gave none.
     public let timestampNanos: UInt64?
     public let flaggedError: Bool
+    /// The driver's frame count: a jump of more than one means it lost frames (no buffer queued, a busy bus).
+    public let sequence: UInt32
 }
 
 public final class V4L2Device {
@@ -387,7 +389,8 @@ public final class V4L2Device {
             }
         }
         return DequeuedBuffer(index: index, bytesUsed: min(Int(buffer.bytesused), buffers[index].length),
-                              timestampNanos: timestamp, flaggedError: buffer.flags & CV4L2_BUF_FLAG_ERROR != 0)
+                              timestampNanos: timestamp, flaggedError: buffer.flags & CV4L2_BUF_FLAG_ERROR != 0,
+                              sequence: buffer.sequence)
     }
 
     /// Lends a dequeued buffer's bytes (only `bytesUsed` of them).

@@ -1,6 +1,8 @@
 // V4L2Source+H264: a camera that sends H.264 itself (V4L2_PIX_FMT_H264, `format = "h264"`). Each access unit goes to
-// RTSP viewers as the camera made it (SourceFrame.h264); MJPEG viewers need JPEGs, so each unit is also decoded
-// (the injected H264PictureDecoder) and the picture encoded by the capture thread's JPEG workers like a raw frame.
+// RTSP viewers as the camera made it (SourceFrame.h264, handed on by the capture thread as a CameraH264Unit); MJPEG
+// viewers need JPEGs, so each unit is also decoded (the injected H264PictureDecoder) and the picture encoded by the
+// capture thread's JPEG workers like a raw frame. A unit lost on the way (damaged, refused by the decoder, handed
+// back unseen) marks the next one h264AfterGap, so RTSP viewers skip to the camera's next IDR.
 import JPEG
 
 /// What one converted buffer gives the capture thread (only H.264 can wait or be refused after conversion).
@@ -18,6 +20,9 @@ extension V4L2Source {
     func prepareH264Decoder(for format: NegotiatedFormat) throws(V4L2Error) {
         h264Decoder = nil
         loggedH264Failure = nil
+        // A (re)opened stream: what came before is not continued.
+        h264Gap = true
+        lastH264Sequence = nil
         guard format.pixelFormat == .h264 else { return }
         guard let make = settings.makeH264Decoder.make else {
             throw V4L2Error(settings.path, "format = \"h264\" needs camd's H.264 decoder (libavcodec), and this camd has none: "
@@ -35,6 +40,13 @@ extension V4L2Source {
     func restartH264Decoder() {
         guard h264Decoder != nil, let make = settings.makeH264Decoder.make else { return }
         if let fresh = try? make() { h264Decoder = fresh }
+    }
+
+    /// The driver numbers the frames it captures: a jump means it lost some (no buffer was queued, a busy USB bus),
+    /// and with them access units the next ones refer to.
+    func noteH264Sequence(_ sequence: UInt32) {
+        if let last = lastH264Sequence, sequence != last &+ 1 { h264Gap = true }
+        lastH264Sequence = sequence
     }
 
     /// The status line's word for the negotiated format, as MJPEG's: "640x480 H264 30 fps (passthrough)".

@@ -60,6 +60,11 @@ public final class V4L2Source: FrameSource {
     var h264Decoder: (any H264PictureDecoder)?
     /// The decode failure last logged: the same one again is not logged once per frame.
     var loggedH264Failure: String?
+    /// H.264 units were lost since the last one handed on (SourceFrame.h264AfterGap). True at the start: a stream
+    /// is only passed on from an IDR.
+    var h264Gap = true
+    /// The driver's sequence number of the last H.264 buffer taken (nil: none since the stream (re)opened).
+    var lastH264Sequence: UInt32?
 
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
@@ -157,6 +162,7 @@ public final class V4L2Source: FrameSource {
             if status.state != .streaming { markStreaming() }
             return nil
         }
+        if device.format?.pixelFormat == .h264 { noteH264Sequence(buffer.sequence) }
         // The buffer goes back to the driver as soon as its bytes are copied out (MJPEG) or converted (raw),
         // before the encode: the driver never waits on camd's JPEG encoder for a buffer to fill.
         let converted = convert(buffer, from: device)
@@ -165,16 +171,24 @@ public final class V4L2Source: FrameSource {
         } catch {
             lose(error, now: now)
         }
-        let picture: SourceFrame?
+        var picture: SourceFrame?
         switch converted.map(handOff) {
         case nil, .refused?:
             invalidFrames += 1
+            // An H.264 unit lost (damaged buffer, refused by the decoder): RTSP viewers wait for the next IDR.
+            h264Gap = true
             return nil
         case .waiting?:
             // The camera delivers, but its H.264 has no picture yet (before its first IDR): no frame, not an error.
+            // The unit is not passed on either (nobody can start before an IDR).
+            h264Gap = true
             picture = nil
         case .picture(let frame)?:
             picture = frame
+            if picture?.h264 != nil {
+                picture?.h264AfterGap = h264Gap
+                h264Gap = false
+            }
         }
         lastFrameAt = now
         if status.state != .streaming { markStreaming() }
@@ -196,6 +210,8 @@ public final class V4L2Source: FrameSource {
         }
         // The parked time is not silence: the device timeout counts from now.
         lastFrameAt = now
+        // The units in those buffers are lost to RTSP viewers too.
+        h264Gap = true
         restartH264Decoder()
     }
 

@@ -2,6 +2,7 @@
 // whatever the number of viewers, and every access unit is published into one AccessUnitRing they all read.
 // Latest wins at the input (one pending frame), so the capture thread never waits for the encoder.
 import CamdSystem
+import Capture
 import Frames
 import H264
 import JPEG
@@ -30,7 +31,18 @@ public final class H264Pipeline: Sendable {
         case frame(Frame, newSettings: H264PipelineSettings?, keyframeWanted: Bool)
     }
 
+    /// A camera's own H.264 on its way through (H264Pipeline.passThrough, capture thread).
+    private struct CameraPassthrough: Sendable {
+        /// The camera's SPS and PPS, from its last unit that carried them.
+        var sets: H264ParameterSets?
+        /// Nothing is published until an IDR: the run just started, or units were lost.
+        var waitingForKeyframe = true
+        /// The wait is for a loss (its skipped units are counted), not a run's start.
+        var afterLoss = false
+    }
+
     private let input: LockedValue<Input>
+    private let camera = LockedValue(CameraPassthrough())
     let statistics = LockedValue(H264PipelineStatistics())
     /// The running thread. Its lock also serialises setRunning, so a start never overlaps the join of a stop.
     private let thread = LockedValue<OSThread?>(nil)
@@ -117,6 +129,52 @@ public final class H264Pipeline: Sendable {
             return true
         }
         if taken { wake?.signal() }
+    }
+
+    /// One unit of a camera's own H.264 (capture thread: every unit, in order). While running it is published as the
+    /// camera made it (SPS and PPS put in front of a keyframe that lacks them); after a loss (`afterGap`) nothing is
+    /// published until the camera's next IDR, so no viewer decodes a picture against a reference it never got.
+    /// Not through the thread's latest-wins input: a dropped unit would corrupt every picture up to the next IDR.
+    public func passThrough(_ camera: CameraH264Unit) {
+        let (running, fps) = input.withLock { ($0.running, $0.settings.fps) }
+        guard running else {
+            self.camera.withLock { $0.waitingForKeyframe = true; $0.afterLoss = false }
+            return
+        }
+        let (publishable, skippedAfterLoss) = self.camera.withLock { c -> (EncodedAccessUnit?, Bool) in
+            let unit = EncodedAccessUnit(annexB: camera.annexB, sequence: camera.sequence, timestampNanos: camera.timestampNanos,
+                                         previous: c.sets)
+            c.sets = unit.parameterSets
+            if camera.afterGap {
+                c.waitingForKeyframe = true
+                c.afterLoss = true
+            }
+            if c.waitingForKeyframe {
+                guard unit.isKeyframe else { return (nil, c.afterLoss) }
+                c.waitingForKeyframe = false
+                c.afterLoss = false
+            }
+            return (unit.carryingParameterSets(), false)
+        }
+        guard let unit = publishable else {
+            if skippedAfterLoss { statistics.withLock { $0.snapshot.cameraUnitsSkipped += 1 } }
+            return
+        }
+        let info = unit.parameterSets.map {
+            AccessUnitRing.StreamInfo(parameterSets: $0, width: camera.width, height: camera.height, fps: fps)
+        }
+        ring.publish(unit, info: info)
+        let now = Clock.monotonicNanos()
+        statistics.withLock { s in
+            s.snapshot.codec = "camera"
+            s.snapshot.hardware = false
+            s.snapshot.passthrough = true
+            s.snapshot.width = camera.width
+            s.snapshot.height = camera.height
+            s.recordPublished(unit, at: now)
+            if unit.isKeyframe, let sets = unit.parameterSets { s.snapshot.profile = "\(sets.profileName) \(sets.levelName)" }
+        }
+        published()
     }
 
     /// A viewer joined or fell behind and waits for an IDR: the next frame is forced to be one unless the GOP brings

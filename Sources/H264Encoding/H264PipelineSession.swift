@@ -28,10 +28,9 @@ final class H264EncodingSession {
     private var retryAfter: UInt64 = 0
     private var openFailureLogged = false
     private var lastLoggedFailure: String?
-    /// The camera sends H.264 (the last frame had its own unit).
+    /// The camera sends H.264 (the last frame had its own unit): its units reach the ring from the capture thread
+    /// (H264Pipeline.passThrough), and this thread encodes nothing.
     private var passingThrough = false
-    /// The camera's SPS and PPS while it sends H.264.
-    private var passthroughSets: H264ParameterSets?
     private var passthroughKeyframeLogged = false
 
     init(pipeline: H264Pipeline, settings: H264PipelineSettings) {
@@ -58,13 +57,12 @@ final class H264EncodingSession {
     }
 
     func handle(_ frame: Frame, keyframeWanted: Bool) {
-        if let annexB = frame.h264 {
-            passThrough(frame, annexB: annexB, keyframeWanted: keyframeWanted)
+        if frame.h264 != nil {
+            cameraSendsH264(keyframeWanted: keyframeWanted)
             return
         }
         if passingThrough {
             passingThrough = false
-            passthroughSets = nil
             openReason = "the camera stopped sending H.264"
         }
         let started = Clock.monotonicNanos()
@@ -166,9 +164,11 @@ final class H264EncodingSession {
         openReason = "\(failed.report.codec) failed"
     }
 
-    /// A camera's own access unit, published as it is (SPS and PPS put in front of a keyframe that lacks them).
-    private func passThrough(_ frame: Frame, annexB: [UInt8], keyframeWanted: Bool) {
+    /// A frame of a camera that sends H.264: its units are published by the capture thread (every one, in order:
+    /// this thread's input drops frames), so no encoder is needed.
+    private func cameraSendsH264(keyframeWanted: Bool) {
         passingThrough = true
+        pipeline.statistics.withLock { $0.snapshot.cameraFrames += 1 }
         if encoder != nil {
             encoder = nil
             openReason = "the camera stopped sending H.264"
@@ -177,17 +177,6 @@ final class H264EncodingSession {
             passthroughKeyframeLogged = true
             pipeline.logger.debug("h264: a viewer waits for a keyframe; the camera's own H.264 brings one when its GOP does")
         }
-        let unit = EncodedAccessUnit(annexB: annexB, sequence: frame.sequence, timestampNanos: frame.timestampNanos,
-                                     previous: passthroughSets).carryingParameterSets()
-        passthroughSets = unit.parameterSets
-        pipeline.statistics.withLock { s in
-            s.snapshot.codec = "camera"
-            s.snapshot.hardware = false
-            s.snapshot.passthrough = true
-            s.snapshot.width = frame.width
-            s.snapshot.height = frame.height
-        }
-        publish([unit], width: frame.width, height: frame.height)
     }
 
     /// Publishes `units` into the ring, each with the stream it belongs to, and wakes the reactor once.

@@ -58,6 +58,12 @@ public struct H264PipelineSnapshot: Sendable, Equatable {
     public var forcedKeyframes: UInt64 = 0
     /// Frames that failed to decode or encode.
     public var failures: UInt64 = 0
+    /// A camera's own H.264: units not passed on because units before them were lost (damaged, refused by the
+    /// decoder, handed back unseen) and no IDR has come since.
+    public var cameraUnitsSkipped: UInt64 = 0
+    /// Frames taken by the encoding thread that carried a camera's own H.264: nothing to encode (their units went
+    /// out from the capture thread).
+    public var cameraFrames: UInt64 = 0
     public var bytesOut: UInt64 = 0
     /// Measured bits per second over the last ~2 s of published units (0 while stopped).
     public var bitrate: Double = 0

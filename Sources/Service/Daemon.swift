@@ -122,6 +122,7 @@ public final class Daemon {
         capture.setDropSameFrames(config.dropSameFrames)
         try capture.start(fps: config.fps, ring: ring, logger: logger, source: source, demand: demand,
                           encodeWorkers: EncodeWorkers.count(configured: config.encodeWorkers),
+                          cameraH264: { h264.cameraUnit($0) },
                           published: {
                               // Publishing is serialised (CaptureThread.publish): the latest is the frame just published.
                               if let frame = ring.latest { h264.offer(frame) }

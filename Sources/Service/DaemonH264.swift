@@ -3,6 +3,7 @@
 #if !CAMD_NO_H264
 import H264Encoding
 #endif
+import Capture
 import Frames
 import H264
 import Locking
@@ -42,6 +43,13 @@ final class DaemonH264: Sendable {
         #endif
     }
 
+    /// Every unit of a camera's own H.264, in order (capture thread): published for RTSP viewers while any exist.
+    func cameraUnit(_ unit: CameraH264Unit) {
+        #if !CAMD_NO_H264
+        pipeline.passThrough(unit)
+        #endif
+    }
+
     func setRunning(_ running: Bool) {
         #if !CAMD_NO_H264
         pipeline.setRunning(running)
@@ -78,6 +86,7 @@ final class DaemonH264: Sendable {
                          last_error: s.lastError)
         status.frames_from_raw = s.framesFromRaw
         status.frames_decoded = s.framesDecoded
+        if s.passthrough || s.cameraUnitsSkipped > 0 { status.camera_units_skipped = s.cameraUnitsSkipped }
         return status
         #else
         return nil

@@ -78,6 +78,8 @@ public struct H264Status: Codable, Equatable, Sendable {
     /// Frames encoded from the capture's raw picture (a raw camera: no JPEG decode), and after a JPEG decode.
     public var frames_from_raw: UInt64?
     public var frames_decoded: UInt64?
+    /// A camera's own H.264: units held back after a loss, until the camera's next IDR (absent: none).
+    public var camera_units_skipped: UInt64?
     /// Frames replaced before the encoder took them (it was busy: latest wins).
     public var frames_dropped: UInt64
     public var units_out: UInt64

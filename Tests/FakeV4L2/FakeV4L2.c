@@ -10,6 +10,8 @@
 //                        stall     the device stops delivering frames (timeouts)
 //                        hang      DQBUF blocks inside the ioctl until the mode changes (a stuck driver)
 //                        truncate  frames lose their second half (MJPEG: no EOI; raw: a short buffer)
+//                        drop      each DQBUF first loses one frame, as a driver does on a busy bus: the buffer
+//                                  sequence number skips one (and in H.264 mode one access unit is never delivered)
 //   FAKE_V4L2_JPEG     a JPEG file served as every MJPEG frame (typically without DHT, like UVC cameras)
 //   FAKE_V4L2_FORMATS  the formats listed, in this order: "MJPG,YUYV" (default), or any of MJPG YUYV UYVY YVYU NV12
 //                      NV21 NV16 YU12 YV12 GREY RGB3 BGR3 RGBP BA81 GBRG GRBG RGGB H264 (H264 without FAKE_V4L2_H264:
@@ -913,6 +915,12 @@ int v4l2_ioctl(int fd, unsigned long request, ...) {
         }
         int index = -1;
         for (int i = 0; i < buffer_count; i++) if (queued[i]) { index = i; break; }
+        // No buffer queued (the owner holds them all): like uvcvideo, the frame is lost, and its sequence number
+        // with it; in H.264 mode its access unit is gone for good.
+        if (index < 0 || strcmp(m, "drop") == 0) {
+            sequence++;
+            if (cur_format == V4L2_PIX_FMT_H264 && h264_units > 0) h264_next = (h264_next + 1) % h264_units;
+        }
         if (index < 0) return fail(EAGAIN);
         queued[index] = 0;
         uint8_t *dst = buffers[index];

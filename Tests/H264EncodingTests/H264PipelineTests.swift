@@ -2,6 +2,7 @@
 // with which keyframes, and what the snapshot counts. Waits are for conditions (the ring's published callback),
 // each bounded; nothing assumes how fast the encoding thread runs.
 import CamdSystem
+import Capture
 import Foundation
 import Frames
 import H264
@@ -183,36 +184,60 @@ struct H264PipelineTests {
         #expect(rig.log.messages.contains { $0.contains("encoding 160x120") && $0.contains("changed from 320x240") })
     }
 
-    /// A camera's own H.264 goes out byte for byte; a keyframe that lacks SPS and PPS gets them in front.
-    @Test func aCamerasH264PassesThroughUnchanged() throws {
+    /// A camera's own H.264 goes out byte for byte, from the capture thread's hand-off (every unit, in order), not
+    /// from the frames the encoding thread takes (latest wins: it would drop units); a keyframe that lacks SPS and PPS
+    /// gets them in front. A run starts at an IDR, and after a loss nothing goes out until the next one.
+    @Test func aCamerasH264PassesThroughUnchangedAndSkipsToTheNextIDRAfterALoss() throws {
         let encoder = try H264Encoder(settings: H264EncoderSettings(encoder: .libx264, gop: 2, fps: 30, width: 320, height: 240),
                                       logger: LogCollector().logger)
         var camera: [EncodedAccessUnit] = []
-        for index in 0..<3 { camera += try encoder.encode(Self.pattern.frame(index), sequence: 0, timestampNanos: 0) }
+        for index in 0..<5 { camera += try encoder.encode(Self.pattern.frame(index), sequence: 0, timestampNanos: 0) }
         camera += try encoder.flush()
-        try #require(camera.map(\.isKeyframe) == [true, false, true])
+        try #require(camera.map(\.isKeyframe) == [true, false, true, false, true])
         let sets = try #require(camera[0].parameterSets)
         let bare = camera[2].nalUnits.map { Array(camera[2].bytes[$0]) }.filter { NALUnitType(unit: $0) != .sps && NALUnitType(unit: $0) != .pps }
-        let streams = [camera[0].bytes, camera[1].bytes, AnnexB.joined(bare)]
+        // IDR, P, IDR without its SPS and PPS, P, IDR.
+        let streams = [camera[0].bytes, camera[1].bytes, AnnexB.joined(bare), camera[3].bytes, camera[4].bytes]
+        let unit = { (index: Int, afterGap: Bool) in
+            CameraH264Unit(annexB: streams[index], sequence: UInt64(index + 1), timestampNanos: Self.timestamp(UInt64(index + 1)),
+                           width: 320, height: 240, afterGap: afterGap)
+        }
 
         let rig = try Rig()
+        // Not running (no H.264 viewer): nothing is published.
+        rig.pipeline.passThrough(unit(0, false))
+        #expect(rig.ring.publishedCount == 0)
         rig.pipeline.setRunning(true)
         defer { rig.pipeline.setRunning(false) }
-        for (index, bytes) in streams.enumerated() {
-            let sequence = UInt64(index + 1)
-            if index == 1 { rig.pipeline.requestKeyframe() }   // cannot be honoured: counted nowhere
-            let frame = Frame(sequence: sequence, timestampNanos: Self.timestamp(sequence), width: 320, height: 240,
-                              payload: [0xFF, 0xD8], h264: bytes)
-            #expect(rig.encode(frame, expecting: index + 1))
-        }
-        let units = rig.units
+        // A run starts mid-GOP: the P unit waits for an IDR (not a loss, not counted).
+        rig.pipeline.passThrough(unit(1, false))
+        #expect(rig.ring.publishedCount == 0)
+        for index in 0..<3 { rig.pipeline.passThrough(unit(index, false)) }
+        var units = rig.units
+        #expect(units.count == 3)
         #expect(units[0].bytes == streams[0] && units[1].bytes == streams[1])
         #expect(units[2].bytes == AnnexB.joined([sets.sps, sets.pps]) + streams[2] && units[2].isKeyframe)
         #expect(units.map(\.sequence) == [1, 2, 3] && units.map(\.timestampNanos) == [1, 2, 3].map(Self.timestamp))
         #expect(rig.ring.info == AccessUnitRing.StreamInfo(parameterSets: sets, width: 320, height: 240, fps: 30))
+
+        // The frames those units came with reach the encoding thread too: it encodes nothing and publishes nothing.
+        rig.pipeline.requestKeyframe()   // cannot be honoured: counted nowhere
+        let frame = Frame(sequence: 3, timestampNanos: Self.timestamp(3), width: 320, height: 240, payload: [0xFF, 0xD8], h264: streams[2])
+        rig.pipeline.offer(frame)
+        #expect(rig.wait { rig.pipeline.snapshot.cameraFrames == 1 })
+        #expect(rig.ring.publishedCount == 3)
+
+        // A loss before the P unit: it and the next P are held back (counted); the next IDR goes out.
+        rig.pipeline.passThrough(unit(3, true))
+        rig.pipeline.passThrough(unit(3, false))
+        #expect(rig.ring.publishedCount == 3)
+        rig.pipeline.passThrough(unit(4, false))
+        units = rig.units
+        #expect(units.count == 4 && units[3].bytes == streams[4] && units[3].isKeyframe)
         let snapshot = rig.pipeline.snapshot
         #expect(snapshot.codec == "camera" && snapshot.passthrough && snapshot.encoderOpens == 0 && snapshot.framesDecoded == 0)
-        #expect(snapshot.forcedKeyframes == 0 && snapshot.unitsOut == 3 && snapshot.keyframes == 2)
+        #expect(snapshot.forcedKeyframes == 0 && snapshot.unitsOut == 4 && snapshot.keyframes == 3)
+        #expect(snapshot.cameraUnitsSkipped == 2)
     }
 
     /// No encoder opens (VAAPI is not implemented): the error is kept and logged once, and frames meanwhile are

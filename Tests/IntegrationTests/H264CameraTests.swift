@@ -14,7 +14,132 @@ private var fixtureStream: String {
     return url.appendingPathComponent("Fixtures/testsrc-320x240.h264").path
 }
 
+/// Tests/Fixtures/still-320x240-gop10.h264: a still picture (testsrc's first second), 20 frames, an IDR every 10 —
+/// `ffmpeg -f lavfi -i "testsrc=size=320x240:rate=1,fps=30" -frames:v 20 -c:v libx264 -profile:v baseline -g 10
+/// -keyint_min 10 -sc_threshold 0 -bf 0 -threads 1 -x264-params repeat-headers=1 -pix_fmt yuv420p still-320x240-gop10.h264`.
+/// Most of its pictures decode identically, so drop_same_frames holds their JPEG frames back.
+private var stillStream: String {
+    URL(fileURLWithPath: fixtureStream).deletingLastPathComponent().appendingPathComponent("still-320x240-gop10.h264").path
+}
+
+/// The next access unit of an RTSP /stream (RTP over TCP): single NAL units and FU-A fragments put back together as
+/// Annex-B, up to the packet with the marker bit.
+private func nextAccessUnit(_ rtsp: RTSPTestClient) throws -> [UInt8] {
+    var unit: [UInt8] = []
+    while true {
+        let packet = try rtsp.readInterleaved()
+        guard packet.channel == 0 else { continue }
+        let payload = Array(packet.bytes[12...])
+        if payload[0] & 0x1F == 28 {
+            // FU-A: the NAL header from the indicator's top bits and the header's type; then the fragment.
+            if payload[1] & 0x80 != 0 { unit += [0, 0, 0, 1, payload[0] & 0xE0 | payload[1] & 0x1F] }
+            unit += payload[2...]
+        } else {
+            unit += [0, 0, 0, 1] + payload
+        }
+        if packet.marker { return unit }
+    }
+}
+
+/// NAL units without their start codes, in order.
+private func nal(_ bytes: [UInt8]) -> [[UInt8]] {
+    var found: [[UInt8]] = []
+    var start: Int?
+    var i = 0
+    while i + 3 <= bytes.count {
+        if bytes[i] == 0, bytes[i + 1] == 0, bytes[i + 2] == 1 {
+            if let s = start { found.append(Array(bytes[s..<(i > 0 && bytes[i - 1] == 0 ? i - 1 : i)])) }
+            start = i + 3
+            i += 3
+        } else { i += 1 }
+    }
+    if let s = start { found.append(Array(bytes[s...])) }
+    return found
+}
+
+/// The slices (IDR and non-IDR NAL units) of an access unit, and whether it is a keyframe.
+private func slices(_ unit: [UInt8]) -> (slices: [[UInt8]], keyframe: Bool) {
+    let slices = nal(unit).filter { $0.first.map { $0 & 0x1F == 5 || $0 & 0x1F == 1 } ?? false }
+    return (slices, slices.contains { $0[0] & 0x1F == 5 })
+}
+
 extension CamdIntegrationTests {
+    /// RTSP viewers of a camera's own H.264 get every unit it sends, whatever the JPEG side drops (here
+    /// drop_same_frames holding back a still picture's repeats; on a slow box the JPEG encoders' latest-wins input):
+    /// between two IDRs, all nine of the fixture's P units. Damaged units never go out, and neither do the units
+    /// after a frame the driver lost (its sequence numbers jump): RTSP resumes at the camera's next IDR, and /state
+    /// counts the units held back.
+    @Test func aCamerasH264ReachesRTSPWholeWhateverTheJPEGSideDropsAndResumesAtAnIDRAfterDamage() throws {
+        let camera = try FakeCamera()
+        let config = camera.directory + "/camd.toml"
+        try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\ndrop_same_frames = 100\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"],
+                                   environment: camera.environment(["FAKE_V4L2_H264": stillStream]))
+        defer { camd.terminate() }
+        let fixtureSlices = Set(nal([UInt8](try Data(contentsOf: URL(fileURLWithPath: stillStream))))
+                                    .filter { $0[0] & 0x1F == 5 || $0[0] & 0x1F == 1 })
+        let rtsp = try RTSPTestClient(port: camd.rtspPort, path: "/stream")
+        defer { rtsp.close() }
+        _ = try rtsp.play()
+
+        // Whole GOPs: from an IDR, nine P units, then the next IDR; three GOPs in a row.
+        var unit = try nextAccessUnit(rtsp)
+        #expect(slices(unit).keyframe, "the first unit is not a keyframe")
+        for gop in 0..<3 {
+            var between = 0
+            while true {
+                unit = try nextAccessUnit(rtsp)
+                let (found, keyframe) = slices(unit)
+                #expect(found.allSatisfy(fixtureSlices.contains), "a slice that is not the camera's")
+                if keyframe { break }
+                between += 1
+            }
+            #expect(between == 9, "GOP \(gop): \(between) units between two IDRs, the camera sent 9")
+        }
+        // The JPEG side did drop frames meanwhile (else this test would prove nothing).
+        #expect(waitUntil(timeout: 20, interval: 0.1) { (camd.state()?["frames_unchanged"] as? Int ?? 0) > 0 }, "\(camd.state() ?? [:])")
+
+        // Damaged units (each cut in half) are refused, never sent; once whole units come back, RTSP resumes at the
+        // camera's next IDR.
+        camera.set("truncate")
+        #expect(waitUntil(timeout: 20, interval: 0.1) { (camd.state()?["frames_invalid"] as? Int ?? 0) > 10 }, "\(camd.log)")
+        camera.set("ok")
+        var afterDamage: [Bool] = []
+        for _ in 0..<60 {
+            let (found, keyframe) = slices(try nextAccessUnit(rtsp))
+            #expect(found.allSatisfy(fixtureSlices.contains), "a damaged or foreign slice went out")
+            afterDamage.append(keyframe)
+        }
+        let skippedUnits = { (camd.state()?["h264"] as? [String: Any])?["camera_units_skipped"] as? Int ?? 0 }
+        let skipped = skippedUnits()
+        #expect(skipped > 0, "\(camd.state()?["h264"] ?? "no h264")")
+        // Every GOP that went out after the damage is whole: nine P units between IDRs.
+        let keyframes = afterDamage.indices.filter { afterDamage[$0] }
+        for (a, b) in zip(keyframes, keyframes.dropFirst()) { #expect(b - a == 10, "\(afterDamage)") }
+
+        // The driver loses frames (a busy bus: its sequence numbers jump, one unit in two never arrives): what
+        // follows a loss is held back to the next IDR, so a GOP goes out whole or not at all — runs of nine P units
+        // between IDRs, or IDRs alone, never a GOP with a unit missing.
+        camera.set("drop")
+        #expect(waitUntil(timeout: 20, interval: 0.1) { skippedUnits() > skipped + 10 }, "\(camd.state()?["h264"] ?? "no h264")")
+        camera.set("ok")
+        var run: Int?
+        var runs: [Int] = []
+        for _ in 0..<60 {
+            let (found, keyframe) = slices(try nextAccessUnit(rtsp))
+            #expect(found.allSatisfy(fixtureSlices.contains), "a foreign slice went out")
+            if keyframe {
+                if let run { runs.append(run) }
+                run = 0
+            } else if let current = run {
+                run = current + 1
+            }
+        }
+        #expect(runs.contains(9) && runs.allSatisfy { $0 == 9 || $0 == 0 }, "P units between IDRs: \(runs)")
+        #expect(camd.stop() == 0)
+    }
+
     @Test func aCamerasOwnH264IsDecodedForJPEGViewersAndCorruptUnitsAreCountedNotFatal() throws {
         let camera = try FakeCamera()
         let config = camera.directory + "/camd.toml"
@@ -29,40 +154,8 @@ extension CamdIntegrationTests {
         let rtsp = try RTSPTestClient(port: camd.rtspPort, path: "/stream")
         let sdp = try rtsp.play()
         #expect(sdp.contains("H264/90000") && sdp.contains("a=x-dimensions:320,240"), "\(sdp)")
-        var unit: [UInt8] = []
-        var units: [[UInt8]] = []
-        while units.count < 5 {
-            let packet = try rtsp.readInterleaved()
-            guard packet.channel == 0 else { continue }
-            let payload = Array(packet.bytes[12...])
-            if payload[0] & 0x1F == 28 {
-                // FU-A: the NAL header from the indicator's top bits and the header's type; then the fragment.
-                if payload[1] & 0x80 != 0 { unit += [0, 0, 0, 1, payload[0] & 0xE0 | payload[1] & 0x1F] }
-                unit += payload[2...]
-            } else {
-                unit += [0, 0, 0, 1] + payload
-            }
-            if packet.marker {
-                units.append(unit)
-                unit = []
-            }
-        }
+        let units = try (0..<5).map { _ in try nextAccessUnit(rtsp) }
         let stream = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixtureStream)))
-        let nal = { (bytes: [UInt8]) -> [[UInt8]] in
-            // NAL units without their start codes, in order.
-            var found: [[UInt8]] = []
-            var start: Int?
-            var i = 0
-            while i + 3 <= bytes.count {
-                if bytes[i] == 0, bytes[i + 1] == 0, bytes[i + 2] == 1 {
-                    if let s = start { found.append(Array(bytes[s..<(i > 0 && bytes[i - 1] == 0 ? i - 1 : i)])) }
-                    start = i + 3
-                    i += 3
-                } else { i += 1 }
-            }
-            if let s = start { found.append(Array(bytes[s...])) }
-            return found
-        }
         let fixtureNALs = nal(stream)
         #expect(units.first.map { nal($0).first?.first.map { $0 & 0x1F } } == 7, "the first unit does not start with an SPS")
         for received in units {
