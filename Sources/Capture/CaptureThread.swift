@@ -38,6 +38,11 @@ public struct CaptureSnapshot: Sendable, Equatable {
     public var encodeFailures: UInt64 = 0
     /// Capture timestamp to publish, per published frame (placeholders excluded).
     public var captureLatency = CaptureLatency()
+    /// A camera that sends H.264 with only RTSP /stream viewers (for idle_after): its units go to them undecoded,
+    /// and no pictures (JPEGs) are made until a JPEG viewer or a snapshot asks.
+    public var picturesPaused = false
+    /// Monotonic time pictures were last paused (valid while `picturesPaused`).
+    public var picturesPausedSince: UInt64 = 0
 }
 
 /// Settings the capture thread picks up while running (control socket `set`, reload).
@@ -140,6 +145,8 @@ public final class CaptureThread: Sendable {
         /// test pattern's frame number goes on).
         var indexBase: UInt64 = 0
         var idling = false
+        /// A camera's H.264 goes to RTSP viewers undecoded: no pictures are made (pausePictures).
+        var picturesPaused = false
         /// Network sources' own sequence numbers, kept increasing (UpstreamSequence.swift).
         var upstreamSequence = UpstreamSequence()
         while !shouldStop {
@@ -159,6 +166,8 @@ public final class CaptureThread: Sendable {
                     idling = true
                     // The frames still being encoded are published before the capture counts as idle.
                     pool.finish()
+                    // Idling supersedes a pause of pictures: the camera's frames are not taken at all.
+                    picturesPaused = false
                     enterIdle(demand: demand, lastSequence: sequence, logger: logger, source: source)
                     publishState.withLock { $0.rate = RateMeter() }
                 }
@@ -188,6 +197,8 @@ public final class CaptureThread: Sendable {
                 if shouldStop { break }
             }
             let timestamp = Clock.realtimeNanos()
+            let picturesWanted = demand.wantsPictures(now: Clock.monotonicNanos())
+            source.setPicturesWanted(picturesWanted)
             do {
                 let picture = try source.nextFrame(index: index, timestampNanos: timestamp)
                 if source.pacing == .device { index += 1 }
@@ -195,7 +206,8 @@ public final class CaptureThread: Sendable {
                     snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
                     continue
                 }
-                sequence = upstreamSequence.next(for: picture.upstreamSequence, after: sequence)
+                // A picture takes the next sequence number; a camera's H.264 unit without one does not.
+                if picture.hasPicture { sequence = upstreamSequence.next(for: picture.upstreamSequence, after: sequence) }
                 // The source's account is kept by this thread, at capture (a frame may be published later, on a
                 // worker): so the status and the invalid count never step back to an older frame's.
                 snapshotState.withLock { $0.source = source.status; $0.invalidFrames = source.invalidFrames }
@@ -204,6 +216,18 @@ public final class CaptureThread: Sendable {
                 if let unit = picture.h264, let cameraH264 {
                     cameraH264(CameraH264Unit(annexB: unit, sequence: sequence, timestampNanos: picture.timestampNanos ?? timestamp,
                                               width: picture.width, height: picture.height, afterGap: picture.h264AfterGap))
+                }
+                guard picture.hasPicture else {
+                    // Not decoded because nobody wants pictures (or the decoder waits for an IDR): nothing to publish.
+                    if !picturesWanted, !picturesPaused {
+                        picturesPaused = true
+                        pausePictures(demand: demand, lastSequence: sequence, pool: pool, logger: logger)
+                    }
+                    continue
+                }
+                if picturesPaused {
+                    picturesPaused = false
+                    resumePictures(demand: demand, logger: logger)
                 }
                 submit(picture, sequence: sequence, fallbackTimestamp: timestamp, pool: pool, keepRaw: demand.wantsRawPictures)
             } catch {
@@ -267,6 +291,7 @@ extension CaptureThread {
         demand.enterIdle(lastSequence: lastSequence)
         sameFrames.reset()
         snapshotState.withLock {
+            $0.picturesPaused = false
             $0.isIdle = true
             $0.idleSince = now
             $0.measuredFPS = 0
@@ -283,6 +308,36 @@ extension CaptureThread {
         logger.log(level: resumedByViewer.load(ordering: .relaxed) ? .info : .debug,
                    "idle: no viewer for \(after) s (idle_after); \(what) until a viewer or a snapshot asks",
                    metadata: ["camd_event": "capture_idle"])
+    }
+
+    /// Only H.264-only viewers (RTSP /stream) for idle_after: a camera's own H.264 goes to them undecoded and no JPEG is
+    /// made. As when idling, the frames published so far are no longer live: a JPEG viewer or a snapshot that comes
+    /// waits for a fresh picture (the decoder starts again at the camera's next IDR).
+    private func pausePictures(demand: CaptureDemand, lastSequence: UInt64, pool: EncoderPool<PendingFrame>, logger: Logger) {
+        pool.finish()
+        demand.markStale(through: lastSequence)
+        sameFrames.reset()
+        let now = Clock.monotonicNanos()
+        snapshotState.withLock {
+            $0.picturesPaused = true
+            $0.picturesPausedSince = now
+            $0.measuredFPS = 0
+            $0.sameFrames.captureFPS = 0
+        }
+        publishState.withLock { $0.rate = RateMeter() }
+        let after = Format.fixed(Double(demand.idleAfterNanos) / 1e9, 1, bareWhole: true)
+        logger.info("pictures paused: only H.264 viewers for \(after) s (idle_after); the camera's H.264 goes to them undecoded, no JPEG is made until a JPEG viewer or a snapshot asks",
+                    metadata: ["camd_event": "pictures_paused"])
+    }
+
+    private func resumePictures(demand: CaptureDemand, logger: Logger) {
+        let since = snapshotState.withLock { state -> UInt64 in
+            state.picturesPaused = false
+            return state.picturesPausedSince
+        }
+        let seconds = Format.fixed(Double(Clock.monotonicNanos() - since) / 1e9, 1)
+        logger.info("pictures resumed after \(seconds) s: the camera's H.264 is decoded for JPEG viewers again",
+                    metadata: ["camd_event": "pictures_resumed"])
     }
 
     private func leaveIdle(demand: CaptureDemand, logger: Logger) {

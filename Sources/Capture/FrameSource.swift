@@ -25,6 +25,9 @@ public struct SourceFrame: Sendable {
     /// buffers handed back unseen after idling): the units that follow refer to pictures nobody has, so RTSP viewers
     /// are sent nothing until the camera's next IDR.
     public var h264AfterGap = false
+    /// False for a camera's H.264 unit that comes without a picture (nobody wants pictures, so it was not decoded;
+    /// or the decoder waits for an IDR): it goes to RTSP viewers and is not published as a frame.
+    public var hasPicture = true
 
     public init(payload: [UInt8], width: Int, height: Int, isPlaceholder: Bool = false, timestampNanos: UInt64? = nil,
                 encodeNanos: UInt64? = nil) {
@@ -70,6 +73,15 @@ extension SourceFrame {
     public init(unencoded image: PlanarImage, quality: Int, timestampNanos: UInt64?) {
         self.init(payload: [], width: image.width, height: image.height, timestampNanos: timestampNanos)
         unencoded = UnencodedPicture(image: image, quality: quality)
+    }
+}
+
+extension SourceFrame {
+    /// A camera's H.264 unit alone, with no picture (see `hasPicture`).
+    public init(h264Unit unit: [UInt8], width: Int, height: Int, timestampNanos: UInt64) {
+        self.init(payload: [], width: width, height: height, timestampNanos: timestampNanos)
+        h264 = unit
+        hasPicture = false
     }
 }
 
@@ -131,6 +143,9 @@ public protocol FrameSource: AnyObject {
     /// waits for demand. A camera either stops its stream (`stopCamera`) or keeps it running while camd takes
     /// none of its frames; either way the next `nextFrame` after idling returns a frame captured after it.
     func idle(stopCamera: Bool) -> IdlePass
+    /// Whether anyone wants pictures (JPEGs) from the next frame on, not only a camera's own H.264
+    /// (CaptureDemand.wantsPictures). A camera that sends H.264 then skips its decode; every other source ignores it.
+    func setPicturesWanted(_ wanted: Bool)
 }
 
 /// What one idle pass of a source did.
@@ -145,6 +160,7 @@ extension FrameSource {
     public func setQuality(_ quality: Int) {}
     public func close() {}
     public func idle(stopCamera: Bool) -> IdlePass { .nothing }
+    public func setPicturesWanted(_ wanted: Bool) {}
     public var pacing: SourcePacing { .clock }
     public var status: SourceStatus { SourceStatus(state: .streaming) }
 }

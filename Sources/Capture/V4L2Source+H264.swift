@@ -7,9 +7,8 @@ import JPEG
 
 /// What one converted buffer gives the capture thread (only H.264 can wait or be refused after conversion).
 enum PictureOutcome {
+    /// A picture (or a camera's H.264 unit without one: SourceFrame.hasPicture).
     case picture(SourceFrame)
-    /// A unit the decoder took without a picture to show yet (before the stream's first IDR).
-    case waiting
     /// A unit the decoder refused: counted in invalidFrames.
     case refused
 }
@@ -64,8 +63,23 @@ extension V4L2Source {
         return statusMode(format)
     }
 
+    /// One access unit. While nobody wants pictures (only RTSP /stream viewers) it is not decoded: it goes on alone,
+    /// for RTSP. Once pictures are wanted again a fresh decoder starts at the camera's next IDR (the units it skipped
+    /// are gone), so the first JPEG comes within one of the camera's GOPs.
+    func handOffH264(_ unit: [UInt8], timestampNanos: UInt64, width: Int, height: Int) -> PictureOutcome {
+        guard picturesWanted else {
+            decoderPaused = true
+            return .picture(SourceFrame(h264Unit: unit, width: width, height: height, timestampNanos: timestampNanos))
+        }
+        if decoderPaused {
+            decoderPaused = false
+            restartH264Decoder()
+        }
+        return decodeH264(unit, timestampNanos: timestampNanos, width: width, height: height)
+    }
+
     /// One access unit: decoded to a picture for the JPEG workers, the unit itself kept on the frame for RTSP.
-    func decodeH264(_ unit: [UInt8], timestampNanos: UInt64) -> PictureOutcome {
+    func decodeH264(_ unit: [UInt8], timestampNanos: UInt64, width: Int, height: Int) -> PictureOutcome {
         guard let decoder = h264Decoder else { return .refused }
         let image: PlanarImage?
         do {
@@ -79,7 +93,8 @@ extension V4L2Source {
             }
             return .refused
         }
-        guard let image else { return .waiting }
+        // No picture yet (before the stream's first IDR): the unit still goes to RTSP viewers.
+        guard let image else { return .picture(SourceFrame(h264Unit: unit, width: width, height: height, timestampNanos: timestampNanos)) }
         var frame = SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestampNanos)
         frame.h264 = unit
         return .picture(frame)

@@ -65,6 +65,10 @@ public final class V4L2Source: FrameSource {
     var h264Gap = true
     /// The driver's sequence number of the last H.264 buffer taken (nil: none since the stream (re)opened).
     var lastH264Sequence: UInt32?
+    /// Someone wants pictures (CaptureDemand.wantsPictures): a camera's H.264 is decoded. Set before each frame.
+    var picturesWanted = true
+    /// H.264 units went by undecoded: the decoder must start again at an IDR.
+    var decoderPaused = false
 
     public init(settings: V4L2Settings, logger: Logger) throws(JPEGError) {
         self.settings = settings
@@ -99,6 +103,8 @@ public final class V4L2Source: FrameSource {
     /// the driver fills the queued ones once and then drops frames, so an idle camd makes no wake-up per frame.
     /// The next pull hands those stale buffers back first (`unpark`). A camera that is away is still reopened
     /// (with the usual back-off) while idle, without NO SIGNAL pictures.
+    public func setPicturesWanted(_ wanted: Bool) { picturesWanted = wanted }
+
     public func idle(stopCamera: Bool) -> IdlePass {
         if stopCamera {
             if device != nil || status.state != .stopped {
@@ -178,11 +184,6 @@ public final class V4L2Source: FrameSource {
             // An H.264 unit lost (damaged buffer, refused by the decoder): RTSP viewers wait for the next IDR.
             h264Gap = true
             return nil
-        case .waiting?:
-            // The camera delivers, but its H.264 has no picture yet (before its first IDR): no frame, not an error.
-            // The unit is not passed on either (nobody can start before an IDR).
-            h264Gap = true
-            picture = nil
         case .picture(let frame)?:
             picture = frame
             if picture?.h264 != nil {
@@ -235,8 +236,8 @@ public final class V4L2Source: FrameSource {
         case jpeg(SourceFrame)
         /// A raw picture in planar form, still to be encoded.
         case planes(PlanarImage, timestampNanos: UInt64)
-        /// One H.264 access unit (Annex-B), copied out, still to be decoded.
-        case h264(unit: [UInt8], timestampNanos: UInt64)
+        /// One H.264 access unit (Annex-B), copied out, still to be decoded (if pictures are wanted).
+        case h264(unit: [UInt8], timestampNanos: UInt64, width: Int, height: Int)
     }
 
     /// MJPEG: validate and repair (one copy out of the driver's buffer). Raw formats: converted to planes in one
@@ -247,7 +248,7 @@ public final class V4L2Source: FrameSource {
         if format.pixelFormat == .h264 {
             // Within bytesused and the driver's sizeimage, as for raw frames.
             let unit = device.withBytes(of: buffer) { raw in Array(format.sizeImage > 0 ? raw.prefix(format.sizeImage) : raw[...]) }
-            return unit.isEmpty ? nil : .h264(unit: unit, timestampNanos: timestamp)
+            return unit.isEmpty ? nil : .h264(unit: unit, timestampNanos: timestamp, width: format.width, height: format.height)
         }
         if format.pixelFormat.isJPEG {
             let outcome = device.withBytes(of: buffer) { MJPEGRepair.repair($0) }
@@ -269,8 +270,8 @@ public final class V4L2Source: FrameSource {
             return .picture(frame)
         case .planes(let image, let timestamp):
             return .picture(SourceFrame(unencoded: image, quality: settings.quality, timestampNanos: timestamp))
-        case .h264(let unit, let timestamp):
-            return decodeH264(unit, timestampNanos: timestamp)
+        case .h264(let unit, let timestamp, let width, let height):
+            return handOffH264(unit, timestampNanos: timestamp, width: width, height: height)
         }
     }
 

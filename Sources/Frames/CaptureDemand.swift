@@ -16,6 +16,10 @@ public final class CaptureDemand: Sendable {
     private let idleFlag = Atomic<Bool>(false)
     /// An H.264 encoder is running: raw pictures stay on their frames (Frame.rawPicture) for it.
     private let rawWanted = Atomic<Bool>(false)
+    /// Of `viewers`, those that want only H.264 (RTSP /stream): they need no JPEG pictures.
+    private let h264Only = Atomic<Int>(0)
+    /// Monotonic time the last viewer needing pictures (JPEG) left while H.264-only viewers stayed.
+    private let picturesWantedAt = Atomic<UInt64>(0)
     /// Wakes the capture thread out of its idle wait (set once, by whoever owns the thread).
     private let wake: @Sendable () -> Void
 
@@ -32,7 +36,22 @@ public final class CaptureDemand: Sendable {
     public func viewersChanged(to count: Int, now: UInt64) {
         let before = viewers.exchange(count, ordering: .acquiringAndReleasing)
         if count == 0 { wantedAt.store(now, ordering: .releasing) }
+        let h264 = h264Only.load(ordering: .acquiring)
+        notePictureViewers(before: before - h264, after: count - h264, now: now)
         if before == 0 && count > 0 && isIdle { wake() }
+    }
+
+    /// The number of viewers that want only H.264 (RTSP /stream) changed: a camera's own H.264 then needs no decode
+    /// and no JPEG for them (wantsPictures).
+    public func h264OnlyViewersChanged(to count: Int, now: UInt64) {
+        let before = h264Only.exchange(count, ordering: .acquiringAndReleasing)
+        let total = viewers.load(ordering: .acquiring)
+        notePictureViewers(before: total - before, after: total - count, now: now)
+    }
+
+    /// The last viewer needing pictures left: pictures are still made for idle_after from now.
+    private func notePictureViewers(before: Int, after: Int, now: UInt64) {
+        if before > 0 && after <= 0 { picturesWantedAt.store(now, ordering: .releasing) }
     }
 
     /// Someone wants a frame now without becoming a viewer (a snapshot): the capture runs for idle_after from here.
@@ -71,6 +90,24 @@ public final class CaptureDemand: Sendable {
         if after == 0 || viewers.load(ordering: .acquiring) > 0 { return true }
         let last = wantedAt.load(ordering: .acquiring)
         return now < last || now - last < after
+    }
+
+    /// Pictures (JPEGs) are wanted, not just frames: a viewer other than an H.264-only one is connected, idling is
+    /// off, or the last such demand (a viewer leaving, a snapshot, the capture's start) is younger than idle_after.
+    /// A camera that sends H.264 is then not decoded while only RTSP /stream viewers watch.
+    public func wantsPictures(now: UInt64) -> Bool {
+        let after = idleAfter.load(ordering: .acquiring)
+        if after == 0 || viewers.load(ordering: .acquiring) - h264Only.load(ordering: .acquiring) > 0 { return true }
+        let last = max(wantedAt.load(ordering: .acquiring), picturesWantedAt.load(ordering: .acquiring))
+        return now < last || now - last < after
+    }
+
+    public var h264OnlyViewerCount: Int { h264Only.load(ordering: .acquiring) }
+
+    /// Pictures stop being made while frames are still wanted (only H.264 viewers): frames up to `lastSequence` are
+    /// no longer live, as when idling, but the capture is not idle.
+    public func markStale(through lastSequence: UInt64) {
+        staleThrough.store(lastSequence, ordering: .releasing)
     }
 
     /// The capture starts (or restarts): it runs for idle_after before it may idle.

@@ -77,6 +77,11 @@ extension Daemon {
             case .network(let url): kind = "JPEG from \(url.scheme.rawValue) upstream"
             }
             let viewers = server.connectionCounts.viewers
+            if snapshot.picturesPaused {
+                // fps counts pictures, and none are made: say what does flow.
+                return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) to RTSP only (no JPEG pictures made), "
+                    + "\(viewers) viewer\(viewers == 1 ? "" : "s")"
+            }
             return "streaming \(latest?.width ?? config.width)x\(latest?.height ?? config.height) \(kind) "
                 + "\(Format.fixed(snapshot.measuredFPS, 1)) fps, \(viewers) viewer\(viewers == 1 ? "" : "s")"
         }
@@ -107,6 +112,7 @@ extension Daemon {
         state.placeholder = latest?.isPlaceholder ?? false
         state.idle = capture.isIdle
         state.idle_camera = config.idleCamera.rawValue
+        if config.isCamera, config.format == .h264 { state.pictures_paused = capture.picturesPaused }
         if capture.isIdle {
             let idleNanos = Clock.monotonicNanos() - min(capture.idleSince, Clock.monotonicNanos())
             state.idle_seconds = Double(idleNanos / 1_000_000) / 1000

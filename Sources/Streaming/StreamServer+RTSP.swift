@@ -278,11 +278,16 @@ extension StreamServer {
                 } else {
                     // /mjpeg's description comes with the next frame: make sure the capture makes one.
                     demand.touch(now: now)
+                    if connection.wantsH264 {
+                        connection.wantsH264 = false
+                        updateEncoding()
+                    }
                 }
             case .startStream(let path):
                 connection.playing = path
-                if path == "/stream" {
-                    connection.wantsH264 = true
+                // A viewer of /mjpeg needs pictures even if it described /stream first.
+                if connection.wantsH264 != (path == "/stream") {
+                    connection.wantsH264 = path == "/stream"
                     updateEncoding()
                 }
             case .stopStream(let path):
@@ -332,7 +337,10 @@ extension StreamServer {
 
     /// The encoder runs while any connection wants H.264.
     func updateEncoding() {
-        let wanted = rtsp.connections.values.contains { $0.wantsH264 }
+        let h264Viewers = rtsp.connections.values.reduce(0) { $0 + ($1.wantsH264 ? 1 : 0) }
+        // Viewers of H.264 alone need no pictures: a camera's own H.264 is then not decoded for them.
+        demand.h264OnlyViewersChanged(to: h264Viewers, now: Clock.monotonicNanos())
+        let wanted = h264Viewers > 0
         guard wanted != rtsp.encoding else { return }
         rtsp.encoding = wanted
         // Drawn from the ring's newest: a restarted encoder's units are offered from its first (an IDR).

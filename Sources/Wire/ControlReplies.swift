@@ -26,6 +26,9 @@ public struct StatusReply: Codable, Equatable, Sendable {
     public var idle_seconds: Double?
     /// What an idle camera does: "keep" (streams, camd takes no frames) or "stop" (its stream is stopped).
     public var idle_camera = ""
+    /// A camera that sends H.264, watched only over RTSP /stream for idle_after: its units go out undecoded and no
+    /// pictures (JPEGs) are made; absent for other sources.
+    public var pictures_paused: Bool?
     public var frames_captured: UInt64 = 0
     /// drop_same_frames: frames captured per second (`fps` is the rate published to viewers), pictures not published
     /// because they were identical to the last one, and the setting.

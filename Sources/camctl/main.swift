@@ -143,7 +143,7 @@ struct Status: ParsableCommand {
             ["picture", "\(s.width)x\(s.height) \(s.format)\(s.placeholder ? " (NO SIGNAL placeholder)" : "")"],
             ["fps", s.drop_same_frames > 0 ? "\(number(s.fps)) sent, \(number(s.capture_fps)) captured (target \(number(s.target_fps)); drop_same_frames \(s.drop_same_frames))"
                                            : "\(number(s.fps)) (target \(number(s.target_fps)))"],
-            ["viewers", "\(s.viewers) (\(s.clients_native) native, \(s.clients_http) http connections)"],
+            ["viewers", "\(s.viewers) (\(s.clients_native) native, \(s.clients_http) http\(s.clients_rtsp.map { ", \($0) rtsp" } ?? "") connections)"],
             ["frames", "\(s.frames_captured) captured, \(s.frames_invalid) invalid, \(s.frames_sent) sent, \(s.frames_dropped) skipped"
                 + (s.frames_unchanged > 0 ? ", \(s.frames_unchanged) unchanged (not published)" : "")],
             ["clients", "\(s.clients_accepted) served, \(s.clients_refused) refused, \(s.clients_timed_out) timed out"],
@@ -152,6 +152,9 @@ struct Status: ParsableCommand {
         ]
         if let idle = s.idle_seconds {
             lines.insert(["idle", "for \(Format.fixed(idle, 0)) s: no viewer, no frames made (camera: \(s.idle_camera))"], at: 1)
+        }
+        if s.pictures_paused == true {
+            lines.insert(["pictures", "paused: only RTSP H.264 viewers, the camera's H.264 goes to them undecoded (no JPEG made)"], at: 1)
         }
         if let timings = s.dv_timings { lines.insert(["hdmi", "\(timings) (the source's timings set size and rate)"], at: 2) }
         if let error = s.source_error { lines.insert(["last error", "\(error) (retry \(s.source_retries))"], at: 1) }

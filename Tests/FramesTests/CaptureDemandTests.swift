@@ -23,6 +23,37 @@ struct CaptureDemandTests {
         #expect(demand.isWanted(now: 1_000_000) && demand.stopsCamera, "idle_after = 0 never idles")
     }
 
+    /// Pictures (JPEGs), not just frames: H.264-only viewers (RTSP /stream) want frames but no pictures.
+    @Test func picturesAreWantedByEveryViewerButAnH264OnlyOneAndForIdleAfterAfterTheLastLeaves() {
+        let demand = CaptureDemand(idleAfterNanos: 10)
+        demand.captureStarted(now: 100)
+        #expect(demand.wantsPictures(now: 109) && !demand.wantsPictures(now: 110), "idle_after after the start")
+        // One RTSP /stream viewer: frames are wanted, pictures only for idle_after after it became H.264-only.
+        demand.viewersChanged(to: 1, now: 200)
+        #expect(demand.wantsPictures(now: 10_000), "a viewer not yet known to be H.264-only wants pictures")
+        demand.h264OnlyViewersChanged(to: 1, now: 300)
+        #expect(demand.isWanted(now: 10_000) && demand.h264OnlyViewerCount == 1)
+        #expect(demand.wantsPictures(now: 309) && !demand.wantsPictures(now: 310), "the countdown starts when it went H.264-only")
+        // A JPEG viewer joins: pictures for as long as it stays, and idle_after after it leaves.
+        demand.viewersChanged(to: 2, now: 400)
+        #expect(demand.wantsPictures(now: 10_000))
+        demand.viewersChanged(to: 1, now: 500)
+        #expect(demand.wantsPictures(now: 509) && !demand.wantsPictures(now: 510))
+        // A snapshot wants a picture: idle_after of them.
+        demand.touch(now: 600)
+        #expect(demand.wantsPictures(now: 609) && !demand.wantsPictures(now: 610))
+        // idle_after = 0 (never idle): pictures always.
+        demand.configure(idleAfterNanos: 0, stopsCamera: false)
+        #expect(demand.wantsPictures(now: 1_000_000))
+        demand.configure(idleAfterNanos: 10, stopsCamera: false)
+        // The RTSP viewer describes /mjpeg instead: it wants pictures again.
+        demand.h264OnlyViewersChanged(to: 0, now: 700)
+        #expect(demand.wantsPictures(now: 10_000))
+        // Stale marking without idling (pictures paused).
+        demand.markStale(through: 77)
+        #expect(demand.isStale(sequence: 77) && !demand.isStale(sequence: 78) && !demand.isIdle)
+    }
+
     @Test func onlyFramesUpToTheIdlingAreStale() {
         let demand = CaptureDemand(idleAfterNanos: 10)
         #expect(!demand.isStale(sequence: 1), "nothing is stale before the first idling")

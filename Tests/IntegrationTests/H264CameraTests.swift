@@ -64,6 +64,67 @@ private func slices(_ unit: [UInt8]) -> (slices: [[UInt8]], keyframe: Bool) {
 }
 
 extension CamdIntegrationTests {
+    /// With only RTSP /stream viewers (for idle_after), a camera's own H.264 goes to them undecoded and no JPEG is
+    /// made — the capture publishes nothing while the units keep coming whole; a snapshot then gets a fresh picture
+    /// (the decoder starts again at the camera's next IDR), and a JPEG viewer keeps pictures coming.
+    @Test func onlyRTSPViewersOfACamerasH264CostNoDecodeAndASnapshotBringsPicturesBack() throws {
+        let camera = try FakeCamera()
+        let config = camera.directory + "/camd.toml"
+        try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\nidle_after = 1\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"],
+                                   environment: camera.environment(["FAKE_V4L2_H264": fixtureStream]))
+        defer { camd.terminate() }
+        let state = { camd.state() ?? [:] }
+        let number = { (key: String) -> UInt64 in (state()[key] as? NSNumber)?.uint64Value ?? 0 }
+        #expect(state()["pictures_paused"] as? Bool == false, "\(state())")
+        let rtsp = try RTSPTestClient(port: camd.rtspPort, path: "/stream")
+        defer { rtsp.close() }
+        _ = try rtsp.play()
+        #expect(waitUntil(timeout: 20, interval: 0.1) { state()["pictures_paused"] as? Bool == true }, "\(camd.log)")
+        #expect(camd.log.contains("pictures paused: only H.264 viewers for 1 s (idle_after)"), "\(camd.log)")
+        #expect(state()["idle"] as? Bool == false)
+        let captured = number("frames_captured")
+        let fixtureSlices = Set(nal([UInt8](try Data(contentsOf: URL(fileURLWithPath: fixtureStream))))
+                                    .filter { $0[0] & 0x1F == 5 || $0[0] & 0x1F == 1 })
+        // Two whole GOPs of the camera's own units (an IDR every 30), while no picture is made.
+        var keyframes = 0, between = 0
+        while keyframes < 3 {
+            let (found, keyframe) = slices(try nextAccessUnit(rtsp))
+            #expect(found.allSatisfy(fixtureSlices.contains), "a slice that is not the camera's")
+            if keyframe {
+                if keyframes > 0 { #expect(between == 29, "\(between) units between two IDRs, the camera sent 29") }
+                keyframes += 1
+                between = 0
+            } else {
+                between += 1
+            }
+        }
+        #expect(number("frames_captured") == captured, "pictures were made while paused")
+        #expect(state()["pictures_paused"] as? Bool == true)
+        let status = try runCommand(Binaries.path("camctl"), ["status", "--socket", camd.controlSocket], timeout: 15)
+        #expect(status.stdout.contains("pictures   paused: only RTSP H.264 viewers") && status.stdout.contains("0 http, 1 rtsp connections"),
+                "\(status.stdout)")
+
+        // A snapshot wants a picture: a fresh one (after the pause, not marked stale) of the camera's picture.
+        let sequenceBefore = number("sequence")
+        let snapshot = try curlSnapshotWithHeaders(port: camd.httpPort)
+        #expect(snapshot.status == 0 && snapshot.headers["x-stale"] == nil, "\(snapshot.headers)")
+        #expect((snapshot.headers["x-sequence"].flatMap { UInt64($0) } ?? 0) > sequenceBefore, "\(snapshot.headers)")
+        #expect(try JPEGDecoder().info(snapshot.body) == JPEGInfo(width: 320, height: 240))
+        #expect(waitUntil(timeout: 20, interval: 0.1) { camd.log.contains("pictures resumed after") }, "\(camd.log)")
+        // A native viewer keeps pictures coming for as long as it watches, and RTSP goes on whole beside it.
+        let client = try NativeTestClient(port: camd.port)
+        var last: UInt64 = 0
+        for _ in 0..<45 {
+            let frame = try client.readFrame()
+            #expect(frame.header.sequence > last && frame.header.width == 320)
+            last = frame.header.sequence
+        }
+        #expect(state()["pictures_paused"] as? Bool == false)
+        #expect(camd.stop() == 0)
+    }
+
     /// RTSP viewers of a camera's own H.264 get every unit it sends, whatever the JPEG side drops (here
     /// drop_same_frames holding back a still picture's repeats; on a slow box the JPEG encoders' latest-wins input):
     /// between two IDRs, all nine of the fixture's P units. Damaged units never go out, and neither do the units

@@ -11,13 +11,15 @@ import Testing
 import TestSupport
 
 /// One snapshot fetched with curl: its headers (lower-case names) and body.
-private struct Snapshot {
+/// A /snapshot answer as curl got it: the status, the headers (lower-case names) and the body.
+struct HTTPSnapshot {
     var status: Int32
     var headers: [String: String]
     var body: [UInt8]
 }
 
-private func curlSnapshot(port: UInt16) throws -> Snapshot {
+/// One GET /snapshot with curl (up to 15 s: a snapshot may wait for a live frame), headers kept.
+func curlSnapshotWithHeaders(port: UInt16) throws -> HTTPSnapshot {
     let curl = try #require(which("curl"), "curl is needed (scripts/deps.sh installs it)")
     let file = NSTemporaryDirectory() + "idle-snapshot-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: file) }
@@ -28,7 +30,7 @@ private func curlSnapshot(port: UInt16) throws -> Snapshot {
         headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
     let body = FileManager.default.contents(atPath: file).map { [UInt8]($0) } ?? []
-    return Snapshot(status: result.status, headers: headers, body: body)
+    return HTTPSnapshot(status: result.status, headers: headers, body: body)
 }
 
 private func camctl(_ arguments: [String], socket: String) throws -> CommandResult {
@@ -84,7 +86,7 @@ extension CamdIntegrationTests {
         let idle = try #require(camd.waitForIdle(), "camd never went idle: \(camd.log)")
         let lastSequence = try #require((idle["sequence"] as? NSNumber)?.uint64Value)
         let asked = Clock.realtimeNanos()
-        let snapshot = try curlSnapshot(port: camd.httpPort)
+        let snapshot = try curlSnapshotWithHeaders(port: camd.httpPort)
         #expect(snapshot.status == 0 && snapshot.headers["x-stale"] == nil, "\(snapshot.headers)")
         let sequence = try #require(snapshot.headers["x-sequence"].flatMap { UInt64($0) }, "\(snapshot.headers)")
         #expect(sequence == lastSequence + 1, "the snapshot is frame \(sequence); the capture idled at \(lastSequence)")
@@ -184,7 +186,7 @@ extension CamdIntegrationTests {
         }, "\(camd.log)")
         let lastSequence = try #require((idle?["sequence"] as? NSNumber)?.uint64Value)
         camera.set("stall")
-        let snapshot = try curlSnapshot(port: camd.httpPort)
+        let snapshot = try curlSnapshotWithHeaders(port: camd.httpPort)
         #expect(snapshot.status == 0 && snapshot.headers["x-stale"] == "1", "\(snapshot.headers)")
         #expect(snapshot.headers["x-sequence"] == "\(lastSequence)")
         #expect(try JPEGDecoder().info(snapshot.body).width == 320)
