@@ -71,9 +71,10 @@ fi
 
 if [ "${1:-}" = "bench" ]; then
     # bench/rtsp-bench.sh (issue 16's RTSP fan-out): GStreamer's RTSP server from Python (python3-gi in Debian's
-    # /usr/bin/python3, gir1.2-gst-rtsp-server-1.0) encoding with x264enc (plugins-ugly), ffmpeg for the harness's file.
+    # /usr/bin/python3, gir1.2-gst-rtsp-server-1.0) encoding with x264enc (plugins-ugly), ffmpeg for the harness's file;
+    # --source h264 plays an .mp4 through qtdemux (plugins-good) and h264parse (plugins-bad).
     camd_apt_install python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-        gstreamer1.0-plugins-ugly ffmpeg
+        gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly ffmpeg
 fi
 
 if ! command -v swift >/dev/null; then
