@@ -125,7 +125,9 @@ class Bench:
             if self.a.source == "h264":
                 # The camera's own H.264, passed through: no encoder settings apply.
                 h264, _ = self.h264_source()
-                source = f'source = "v4l2:{FAKE_DEVICE}"\nformat = "H264"\n'
+                # idle_after = 2: pictures pause (no decode, no JPEG) 2 s after the last viewer became H.264-only,
+                # before the window (warm-up 3 s after every PLAY). The default is 10 s.
+                source = f'source = "v4l2:{FAKE_DEVICE}"\nformat = "H264"\nidle_after = 2\n'
                 encoder = ""
                 preload = ["env", f"LD_PRELOAD={self.fake_v4l2()}", f"FAKE_V4L2_DEVICE={FAKE_DEVICE}", f"FAKE_V4L2_H264={h264}"]
             else:
@@ -368,7 +370,8 @@ SOURCE_LINES = {
                "videotestsrc's SMPTE bars.",
     "h264": "Source: h264 — the SAME pre-encoded H.264 (ffmpeg testsrc2 1280x720 30 fps, libx264 baseline 2 Mbit/s, GOP 30, "
             "120 s) passed through by both, no H.264 encoding on either side: camd from the fake camera (FAKE_V4L2_H264, "
-            "format = \"H264\"; it still decodes each unit and JPEG-encodes the picture), GStreamer from its .mp4 remux "
+            "format = \"H264\", idle_after = 2: with only RTSP /stream viewers for 2 s it stops decoding the units and "
+            "making JPEGs — \"pictures paused\", checked per run below), GStreamer from its .mp4 remux "
             "(filesrc ! qtdemux ! h264parse ! rtph264pay, not seekable).",
 }
 
@@ -382,6 +385,9 @@ def render_compare(results, mine, ns, source="pattern"):
                      f"{fmt(r['server_cpu_pct'], 1)} | {fmt(r['cpu_ms_per_frame'], 4)} | {fmt(r['mean_frame_bytes'], 0)} | "
                      f"{fmt(r['latency_p50_ms'], 0)} / {fmt(r['latency_p99_ms'], 0)} | "
                      f"{r['camload_cpu_pct']} | {r['loadavg_before']} |")
+    if source == "h264":
+        paused = [f"{r['label']}: {((r.get('state') or {}).get('pictures_paused'))}" for r in results if r["server"] == "camd"]
+        lines += ["", "camd's /state pictures_paused in the run's last reading (True: no decode, no JPEG): " + ", ".join(paused)]
     lines += ["", "| viewers | " + mine + " ms/frame (median of rounds) | GStreamer ms/frame | ratio | target ≤ 0.5 |",
               "|---|---|---|---|---|"]
     per = {}
