@@ -63,17 +63,24 @@ private func slices(_ unit: [UInt8]) -> (slices: [[UInt8]], keyframe: Bool) {
     return (slices, slices.contains { $0[0] & 0x1F == 5 })
 }
 
+/// The real camd on the fake camera in its H.264 mode (`stream`), 320x240, with `extra` config lines and RTSP on a
+/// port of its own; the caller terminates it.
+private func camdOnH264Camera(_ stream: String, config extra: String = "") throws -> (FakeCamera, CamdProcess) {
+    let camera = try FakeCamera()
+    let config = camera.directory + "/camd.toml"
+    try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\n\(extra)"
+        .write(toFile: config, atomically: true, encoding: .utf8)
+    let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"],
+                               environment: camera.environment(["FAKE_V4L2_H264": stream]))
+    return (camera, camd)
+}
+
 extension CamdIntegrationTests {
     /// With only RTSP /stream viewers (for idle_after), a camera's own H.264 goes to them undecoded and no JPEG is
     /// made — the capture publishes nothing while the units keep coming whole; a snapshot then gets a fresh picture
     /// (the decoder starts again at the camera's next IDR), and a JPEG viewer keeps pictures coming.
     @Test func onlyRTSPViewersOfACamerasH264CostNoDecodeAndASnapshotBringsPicturesBack() throws {
-        let camera = try FakeCamera()
-        let config = camera.directory + "/camd.toml"
-        try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\nidle_after = 1\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"],
-                                   environment: camera.environment(["FAKE_V4L2_H264": fixtureStream]))
+        let (_, camd) = try camdOnH264Camera(fixtureStream, config: "idle_after = 1\n")
         defer { camd.terminate() }
         let state = { camd.state() ?? [:] }
         let number = { (key: String) -> UInt64 in (state()[key] as? NSNumber)?.uint64Value ?? 0 }
@@ -131,12 +138,7 @@ extension CamdIntegrationTests {
     /// after a frame the driver lost (its sequence numbers jump): RTSP resumes at the camera's next IDR, and /state
     /// counts the units held back.
     @Test func aCamerasH264ReachesRTSPWholeWhateverTheJPEGSideDropsAndResumesAtAnIDRAfterDamage() throws {
-        let camera = try FakeCamera()
-        let config = camera.directory + "/camd.toml"
-        try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\ndrop_same_frames = 100\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"],
-                                   environment: camera.environment(["FAKE_V4L2_H264": stillStream]))
+        let (camera, camd) = try camdOnH264Camera(stillStream, config: "drop_same_frames = 100\n")
         defer { camd.terminate() }
         let fixtureSlices = Set(nal([UInt8](try Data(contentsOf: URL(fileURLWithPath: stillStream))))
                                     .filter { $0[0] & 0x1F == 5 || $0[0] & 0x1F == 1 })
@@ -202,12 +204,7 @@ extension CamdIntegrationTests {
     }
 
     @Test func aCamerasOwnH264IsDecodedForJPEGViewersAndCorruptUnitsAreCountedNotFatal() throws {
-        let camera = try FakeCamera()
-        let config = camera.directory + "/camd.toml"
-        try "source = \"v4l2:\(camera.device)\"\nformat = \"H264\"\nwidth = 320\nheight = 240\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let environment = camera.environment(["FAKE_V4L2_H264": fixtureStream])
-        let camd = try CamdProcess(["--config", config, "--rtsp-listen", "127.0.0.1:0"], environment: environment)
+        let (camera, camd) = try camdOnH264Camera(fixtureStream)
         defer { camd.terminate() }
 
         // RTSP viewers get the camera's own H.264, not re-encoded: the units are the fixture's, byte for byte (the
