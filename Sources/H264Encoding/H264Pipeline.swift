@@ -160,21 +160,28 @@ public final class H264Pipeline: Sendable {
             if skippedAfterLoss { statistics.withLock { $0.snapshot.cameraUnitsSkipped += 1 } }
             return
         }
-        let info = unit.parameterSets.map {
-            AccessUnitRing.StreamInfo(parameterSets: $0, width: camera.width, height: camera.height, fps: fps)
-        }
-        ring.publish(unit, info: info)
-        let now = Clock.monotonicNanos()
-        statistics.withLock { s in
+        publishUnit(unit, width: camera.width, height: camera.height, fps: fps, now: Clock.monotonicNanos()) { s in
             s.snapshot.codec = "camera"
             s.snapshot.hardware = false
             s.snapshot.passthrough = true
             s.snapshot.width = camera.width
             s.snapshot.height = camera.height
+        }
+        published()
+    }
+
+    /// Puts `unit` (carrying its parameter sets where it is a keyframe) into the ring with the stream it belongs to,
+    /// and counts it (with `also`, under the same lock). The encoder's units and a camera's go through here; the
+    /// caller wakes the reactor once for all it publishes.
+    func publishUnit(_ unit: EncodedAccessUnit, width: Int, height: Int, fps: Double, now: UInt64,
+                     also: (inout H264PipelineStatistics) -> Void = { _ in }) {
+        let info = unit.parameterSets.map { AccessUnitRing.StreamInfo(parameterSets: $0, width: width, height: height, fps: fps) }
+        ring.publish(unit, info: info)
+        statistics.withLock { s in
+            also(&s)
             s.recordPublished(unit, at: now)
             if unit.isKeyframe, let sets = unit.parameterSets { s.snapshot.profile = "\(sets.profileName) \(sets.levelName)" }
         }
-        published()
     }
 
     /// A viewer joined or fell behind and waits for an IDR: the next frame is forced to be one unless the GOP brings

@@ -185,15 +185,8 @@ final class H264EncodingSession {
         let now = Clock.monotonicNanos()
         for unit in units {
             let unit = unit.carryingParameterSets()
-            let info = unit.parameterSets.map {
-                AccessUnitRing.StreamInfo(parameterSets: $0, width: width, height: height, fps: settings.fps)
-            }
-            pipeline.ring.publish(unit, info: info)
-            if encoder != nil { policy.encoded(isKeyframe: unit.isKeyframe) }
-            pipeline.statistics.withLock { s in
-                s.recordPublished(unit, at: now)
-                if unit.isKeyframe, let sets = unit.parameterSets { s.snapshot.profile = "\(sets.profileName) \(sets.levelName)" }
-            }
+            pipeline.publishUnit(unit, width: width, height: height, fps: settings.fps, now: now)
+            policy.encoded(isKeyframe: unit.isKeyframe)
         }
         pipeline.published()
     }
